@@ -1,0 +1,35 @@
+# Two commands on a fresh machine:  make demo  (set up + fit + forecast),  make test.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# torch is pinned here so set-up takes the CPU wheel this machine has on disk (seconds, not a
+# multi-GB CUDA download). Elsewhere:  make demo TORCH=torch   (pyproject accepts torch>=2.2).
+TORCH ?= torch==2.13.0
+
+.PHONY: install demo test lint format bench bench-accuracy clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $@
+
+demo: install
+	$(BIN)/rnncast fit sample_data/elec_equip.csv
+	$(BIN)/rnncast forecast
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check rnncast tests benchmarks
+	$(BIN)/ruff format --check rnncast tests benchmarks
+
+format: install
+	$(BIN)/ruff format rnncast tests benchmarks
+	$(BIN)/ruff check --fix rnncast tests benchmarks
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache model.rnncast model.rnncast.lock

@@ -1,0 +1,229 @@
+"""The library behind the commands: each function is one command's work, usable from Python.
+
+from rnncast import api
+result = api.fit("sample_data/elec_equip.csv", model_path="model.rnncast")
+print(api.forecast_file("model.rnncast").frame())
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+import pandas as pd
+import torch
+
+from rnncast import __version__, artifact, data, metrics
+from rnncast import forecast as fc
+from rnncast import train as tr
+from rnncast.artifact import Artifact
+from rnncast.data import ReadOptions, Series, Split
+from rnncast.errors import UsageError
+from rnncast.metrics import Score
+from rnncast.model import Forecaster, ModelConfig
+
+
+@dataclass
+class WindowConfig:
+    seq_len: int | None = None  # past steps per window; None: from the frequency
+    horizon: int | None = None  # steps to forecast; None: from the frequency
+    val_frac: float = 0.2  # share of windows (the latest) kept for validation
+    scaler: str = "standard"  # standard | minmax | robust (scikit-learn)
+    season: int | None = None  # seasonal period for baselines and MASE; None: from the frequency
+
+
+@dataclass
+class Plan:
+    """What fit will do with a series, with the choices made from the data."""
+
+    series: Series
+    seq_len: int
+    horizon: int
+    season: int
+    split: Split
+    scaling: data.Scaling
+    chosen: dict[str, object] = field(default_factory=dict)  # options defaulted from the data
+
+
+@dataclass
+class FitResult:
+    plan: Plan
+    artifact: Artifact
+    training: tr.TrainResult
+    scores: list[Score]
+
+
+def plan(series: Series, wc: WindowConfig) -> Plan:
+    """Choose window lengths (from the frequency unless given), split, and fit the scaler on training rows."""
+    season, horizon, seq_len = data.freq_defaults(series.freq)
+    chosen: dict[str, object] = {}
+    n = len(series)
+    if wc.horizon is None:
+        horizon = max(1, min(horizon, n // 10))
+        chosen["horizon"] = horizon
+    else:
+        horizon = wc.horizon
+    if wc.seq_len is None:
+        seq_len = max(2, min(seq_len, (n - 2 * horizon) // 3))
+        chosen["seq_len"] = seq_len
+    else:
+        seq_len = wc.seq_len
+    if wc.season is not None:
+        if wc.season < 1:
+            raise UsageError("--season must be at least 1")
+        season = wc.season
+    else:
+        chosen["season"] = season
+    split = data.plan_split(n, seq_len, horizon, wc.val_frac)
+    scaling = data.fit_scaling(series.values[: split.cut], wc.scaler)
+    return Plan(series, seq_len, horizon, season, split, scaling, chosen)
+
+
+def fit_plan(
+    p: Plan,
+    model_cfg: ModelConfig,
+    train_cfg: tr.TrainConfig,
+    on_epoch: Callable[[tr.EpochLog], None] | None = None,
+) -> FitResult:
+    """Train a network on the plan's windows and score it against the naive baselines."""
+    tr.check_config(train_cfg)
+    device = tr.resolve_device(train_cfg.device)
+    if train_cfg.threads:
+        torch.set_num_threads(train_cfg.threads)
+    s, split = p.series, p.split
+    scaled = torch.as_tensor(p.scaling.transform(s.values), dtype=torch.float32, device=device)  # (T, F)
+    windows = data.make_windows(scaled, p.seq_len, p.horizon, s.n_targets)
+    train_w, val_w = windows.take(0, split.n_train), windows.take(split.val_start, split.n_val)
+
+    model_cfg = replace(model_cfg, n_inputs=len(s.columns), n_targets=s.n_targets, horizon=p.horizon)
+    torch.manual_seed(train_cfg.seed)
+    model = Forecaster(model_cfg).to(device)
+    result = tr.fit(model, train_w, val_w, train_cfg, on_epoch)
+
+    target_cols = slice(0, s.n_targets)
+    pred = p.scaling.inverse(tr.predict(model, val_w.x).double().cpu().numpy(), target_cols)  # (N, H, T)
+    actual = data.original_windows(s.values[:, target_cols], split.cut, split.n_val, p.horizon)
+    history = data.original_windows(s.values[:, target_cols], split.val_start, split.n_val, p.seq_len)
+    forecasts = {model_cfg.cell: pred, **metrics.baselines(history, p.horizon, p.season)}
+    scale = metrics.mase_scale(s.values[: split.cut, target_cols], p.season)
+    scores = metrics.compare(s.targets, actual, forecasts, scale)
+
+    model.cpu()
+    art = Artifact(
+        meta=_meta(p, model_cfg, train_cfg, result, scores),
+        state_dict=model.state_dict(),
+        scaling=p.scaling,
+        context=s.values[-p.seq_len :],
+        val_residuals=(actual - pred).astype(np.float32),
+    )
+    return FitResult(p, art, result, scores)
+
+
+def fit(
+    source: str | Path | IO[str],
+    read: ReadOptions | None = None,
+    windows: WindowConfig | None = None,
+    model_cfg: ModelConfig | None = None,
+    train_cfg: tr.TrainConfig | None = None,
+    model_path: str | Path | None = "model.rnncast",
+    on_plan: Callable[[Plan], None] | None = None,
+    on_epoch: Callable[[tr.EpochLog], None] | None = None,
+) -> FitResult:
+    """Read a CSV, train, score and (unless model_path is None) save the model file atomically."""
+    train_cfg = train_cfg or tr.TrainConfig()
+    tr.check_config(train_cfg)
+    tr.resolve_device(train_cfg.device)  # refuse a missing GPU before reading anything
+    with artifact.lock(model_path) if model_path is not None else _nothing():
+        p = plan(data.read_series(source, read or ReadOptions()), windows or WindowConfig())
+        if on_plan is not None:
+            on_plan(p)
+        result = fit_plan(p, model_cfg or ModelConfig(), train_cfg, on_epoch)
+        if model_path is not None:
+            artifact.save(result.artifact, model_path)
+    return result
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _time_value(value: object) -> object:
+    return value.isoformat() if isinstance(value, pd.Timestamp) else value.item() if hasattr(value, "item") else value
+
+
+def _meta(
+    p: Plan, model_cfg: ModelConfig, train_cfg: tr.TrainConfig, result: tr.TrainResult, scores: list[Score]
+) -> dict:
+    s = p.series
+    is_datetime = isinstance(s.index, pd.DatetimeIndex)
+    step = None
+    if not is_datetime and len(s.index) > 1:
+        step = _time_value(s.index[-1] - s.index[-2])
+    return {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "model": model_cfg.to_dict(),
+        "model_seq_len": p.seq_len,
+        "data": {
+            "targets": s.targets,
+            "features": s.features,
+            "time_col": s.time_col,
+            "time_kind": "datetime" if is_datetime else "number",
+            "freq": s.freq,
+            "step": step,
+            "rows": len(s),
+            "start": _time_value(s.index[0]),
+            "end": _time_value(s.index[-1]),
+            "season": p.season,
+            "val_start_row": p.split.cut,
+            "time_parts": s.time_parts,
+            "train_windows": p.split.n_train,
+            "val_windows": p.split.n_val,
+            "sha256": hashlib.sha256(s.values.tobytes() + str(s.columns).encode()).hexdigest(),
+        },
+        "train": asdict(train_cfg),
+        "training": {
+            "best_epoch": result.best_epoch,
+            "epochs_run": result.epochs_run,
+            "best_val_loss": result.best_val_loss,
+            "seconds": round(result.seconds, 3),
+            "device": result.device,
+        },
+        "metrics": [sc.to_dict() for sc in scores],
+        "versions": {
+            "rnncast": __version__,
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+            "pandas": pd.__version__,
+            "python": platform.python_version(),
+        },
+    }
+
+
+def forecast_file(
+    model_path: str | Path = "model.rnncast",
+    source: str | Path | IO[str] | None = None,
+    horizon: int | None = None,
+    read: ReadOptions | None = None,
+) -> tuple[fc.Forecast, list[str]]:
+    """Forecast from a saved model: its saved context, or the tail of new data. Returns (forecast, warnings)."""
+    art = artifact.load(model_path)
+    if source is None:
+        return fc.forecast(art, horizon=horizon), []
+    meta = art.meta["data"]
+    if read is None:
+        calendar = len(meta.get("time_parts", [])) > 1  # e.g. year + quarter: detect them again
+        read = ReadOptions(time_col=None if calendar else meta["time_col"] or "none")
+    read = replace(read, targets=tuple(meta["targets"]), features=tuple(meta["features"]))
+    series = data.read_series(source, read)
+    context, last, warnings = fc.context_from(art, series)
+    return fc.forecast(art, context, last, horizon), warnings

@@ -1,0 +1,174 @@
+"""One model file: safetensors (tensors + a JSON header), written atomically, read without running code.
+
+Layout of a `.rnncast` file (a plain safetensors file any safetensors reader can open):
+  tensors   model.*          the network's state_dict
+            scaling.shift    (F,) float64   x_scaled = (x - shift) / scale
+            scaling.scale    (F,) float64
+            context          (seq_len, F) float64, the last rows of training data, original units
+            val_residuals    (N_val, H, T) float32, actual - forecast on validation windows
+  metadata  format           "rnncast"
+            format_version   integer as text; newer than FORMAT_VERSION is refused
+            meta             JSON: model config, data description, training summary, metrics, versions
+            sha256           over meta and every tensor's bytes: detects truncation and bit flips
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rnncast.data import Scaling
+from rnncast.errors import DataError, InputError, LockedError, OutputError
+
+FORMAT = "rnncast"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Artifact:
+    """Everything `forecast` needs, and what `info` shows."""
+
+    meta: dict  # JSON-able description: "model", "data", "training", "metrics", "versions", ...
+    state_dict: dict[str, torch.Tensor]
+    scaling: Scaling
+    context: np.ndarray  # (seq_len, F) original units
+    val_residuals: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0), np.float32))
+
+
+def _checksum(meta_json: str, tensors: dict[str, torch.Tensor]) -> str:
+    digest = hashlib.sha256(meta_json.encode())
+    for name in sorted(tensors):
+        t = tensors[name].contiguous().cpu()
+        digest.update(name.encode())
+        digest.update(str(t.dtype).encode() + str(tuple(t.shape)).encode())
+        digest.update(t.view(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _tensors(art: Artifact) -> dict[str, torch.Tensor]:
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in art.state_dict.items()}
+    tensors["scaling.shift"] = torch.from_numpy(np.array(art.scaling.shift, dtype=np.float64, order="C"))
+    tensors["scaling.scale"] = torch.from_numpy(np.array(art.scaling.scale, dtype=np.float64, order="C"))
+    tensors["context"] = torch.from_numpy(np.array(art.context, dtype=np.float64, order="C"))
+    tensors["val_residuals"] = torch.from_numpy(np.array(art.val_residuals, dtype=np.float32, order="C"))
+    return tensors
+
+
+def to_bytes(art: Artifact) -> bytes:
+    from safetensors.torch import save
+
+    meta = dict(art.meta, scaler=art.scaling.kind)
+    meta_json = json.dumps(meta, sort_keys=True, default=str)
+    tensors = _tensors(art)
+    header = {
+        "format": FORMAT,
+        "format_version": str(FORMAT_VERSION),
+        "meta": meta_json,
+        "sha256": _checksum(meta_json, tensors),
+    }
+    return save(tensors, metadata=header)
+
+
+def save(art: Artifact, path: str | Path) -> None:
+    """Write the artifact atomically: a temp file beside `path`, fsync, then rename over it."""
+    write_atomic(Path(path), to_bytes(art))
+
+
+def write_atomic(path: Path, payload: bytes) -> None:
+    """Replace `path` with `payload` so that readers see the old file or the new one, never a mix."""
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path} ({exc.strerror}); check the folder exists and is writable") from exc
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise OutputError(f"cannot write {path} ({exc.strerror}); check the path and free space") from exc
+        raise
+    with contextlib.suppress(OSError):  # make the rename itself durable
+        dir_fd = os.open(directory, os.O_RDONLY)
+        os.fsync(dir_fd)
+        os.close(dir_fd)
+
+
+@contextlib.contextmanager
+def lock(path: str | Path) -> Iterator[None]:
+    """Hold `PATH.lock` for the duration; a run that finds it held fails at once (exit 75)."""
+    lock_path = Path(f"{path}.lock")
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise OutputError(f"cannot create lock {lock_path} ({exc.strerror}); check the folder is writable") from exc
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LockedError(f"another rnncast run is writing {path} (lock {lock_path}); try again later") from None
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock; the lock file stays, harmless and reusable
+
+
+def load(path: str | Path) -> Artifact:
+    """Read and verify a model file. Only tensors and JSON are parsed: nothing in it is executed."""
+    from safetensors import SafetensorError, safe_open
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"model file {path} not found; train one with `rnncast fit DATA --model {path}`")
+    if path.is_dir():
+        raise InputError(f"{path} is a directory, not a model file; pass --model FILE")
+    not_ours = f"{path} is not an rnncast model file (or it is damaged); retrain with `rnncast fit`"
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            header = f.metadata() or {}
+            if header.get("format") != FORMAT:
+                raise DataError(not_ours)
+            tensors = {name: f.get_tensor(name) for name in f.keys()}
+    except PermissionError as exc:
+        raise InputError(f"cannot read {path} ({exc.strerror}); check its permissions") from exc
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise DataError(not_ours) from exc
+    try:
+        version = int(header.get("format_version", ""))
+    except ValueError:
+        raise DataError(not_ours) from None
+    if version > FORMAT_VERSION:
+        raise DataError(
+            f"{path} was written by a newer rnncast (format {version}, this one reads up to {FORMAT_VERSION}); "
+            "upgrade rnncast"
+        )
+    meta_json = header.get("meta", "")
+    if _checksum(meta_json, tensors) != header.get("sha256"):
+        raise DataError(f"{path} is corrupted (checksum mismatch); restore it or retrain with `rnncast fit`")
+    try:
+        meta = json.loads(meta_json)
+        scaling = Scaling(
+            kind=meta["scaler"],
+            shift=tensors.pop("scaling.shift").numpy(),
+            scale=tensors.pop("scaling.scale").numpy(),
+        )
+        context = tensors.pop("context").numpy()
+        residuals = tensors.pop("val_residuals").numpy()
+    except (KeyError, ValueError) as exc:
+        raise DataError(not_ours) from exc
+    state = {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}
+    return Artifact(meta=meta, state_dict=state, scaling=scaling, context=context, val_residuals=residuals)

@@ -1,0 +1,106 @@
+"""From a saved model and a context window to future values and their time stamps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from rnncast.artifact import Artifact
+from rnncast.data import Series
+from rnncast.errors import DataError, UsageError
+from rnncast.model import Forecaster, ModelConfig
+
+
+@dataclass
+class Forecast:
+    """Future values in original units: one row per step, one column per target."""
+
+    index: pd.Index  # future time stamps (or step numbers)
+    values: np.ndarray  # (H, T)
+    targets: list[str]
+    time_name: str  # header of the time column in outputs
+
+    def frame(self) -> pd.DataFrame:
+        out = pd.DataFrame(self.values, columns=self.targets)
+        out.insert(0, self.time_name, self.index)
+        return out
+
+
+def build_model(art: Artifact) -> Forecaster:
+    """The network described by the file, with its weights."""
+    model = Forecaster(ModelConfig(**art.meta["model"]))
+    model.load_state_dict(art.state_dict)
+    return model.eval()
+
+
+def future_index(data_meta: dict, last: object, horizon: int) -> pd.Index:
+    """The `horizon` time stamps after `last`, continuing the training frequency."""
+    freq = data_meta.get("freq")
+    if freq:
+        return pd.date_range(pd.Timestamp(last), periods=horizon + 1, freq=freq)[1:]
+    if data_meta.get("time_kind") == "datetime":  # irregular time: number the steps after the end
+        return pd.RangeIndex(1, horizon + 1)
+    step = data_meta.get("step") or 1
+    return pd.Index([last + step * (k + 1) for k in range(horizon)])
+
+
+def context_from(art: Artifact, series: Series) -> tuple[np.ndarray, object, list[str]]:
+    """The last seq_len rows of new data, checked against what the model was trained on.
+
+    Returns (context (L, F), last time stamp, warnings).
+    """
+    meta = art.meta["data"]
+    expected = meta["targets"] + meta["features"]
+    if series.columns != expected:
+        raise DataError(f"data columns {series.columns} do not match the model's {expected}; pass the same columns")
+    warnings = list(series.notes)
+    if meta.get("freq") and series.freq and series.freq != meta["freq"]:
+        raise DataError(f"data frequency {series.freq} differs from the model's {meta['freq']}; resample or retrain")
+    seq_len = art.meta["model_seq_len"]
+    if len(series) < seq_len:
+        raise DataError(f"data has {len(series)} rows; the model needs the last {seq_len}; give a longer history")
+    last = series.index[-1]
+    if meta.get("time_kind") == "datetime" and pd.Timestamp(last) < pd.Timestamp(meta["end"]):
+        warnings.append(f"data ends at {last}, before the model's training end {meta['end']}")
+    return series.values[-seq_len:], last, warnings
+
+
+def last_time(art: Artifact) -> object:
+    """The time stamp of the saved context's last row."""
+    meta = art.meta["data"]
+    return pd.Timestamp(meta["end"]) if meta.get("time_kind") == "datetime" else meta["end"]
+
+
+@torch.no_grad()
+def predict_scaled(model: Forecaster, art: Artifact, context: np.ndarray) -> np.ndarray:
+    """Run the network on one context window; returns (H, T) in original units."""
+    n_targets = model.config.n_targets
+    x = torch.as_tensor(art.scaling.transform(context), dtype=torch.float32).unsqueeze(0)  # (1, L, F)
+    y = model(x)[0].double().numpy()  # (H, T) scaled
+    return art.scaling.inverse(y, slice(0, n_targets))
+
+
+def forecast(
+    art: Artifact, context: np.ndarray | None = None, last: object = None, horizon: int | None = None
+) -> Forecast:
+    """Forecast the next `horizon` steps after `context` (default: the context saved in the file)."""
+    trained = art.meta["model"]["horizon"]
+    horizon = trained if horizon is None else horizon
+    if not 1 <= horizon <= trained:
+        raise UsageError(
+            f"--horizon {horizon} is outside 1..{trained}, what this model was trained for; "
+            f"refit with --horizon {horizon} for longer forecasts"
+        )
+    if context is None:
+        context, last = art.context, last_time(art)
+    values = predict_scaled(build_model(art), art, context)[:horizon]
+    meta = art.meta["data"]
+    return Forecast(
+        index=future_index(meta, last, horizon),
+        values=values,
+        targets=meta["targets"],
+        time_name=meta.get("time_col") or "step",
+    )

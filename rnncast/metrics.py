@@ -1,0 +1,91 @@
+"""Forecast errors (scikit-learn where it has them) and the naive baselines every model must beat."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from sklearn.metrics import mean_absolute_error, mean_absolute_percentage_error, root_mean_squared_error
+
+
+@dataclass
+class Score:
+    """Errors of one model on one target column, in the column's own units."""
+
+    model: str
+    target: str
+    mae: float
+    rmse: float
+    pct_name: str  # "MAPE" or "sMAPE" (when actual values reach zero or below)
+    pct: float  # in percent
+    mase: float  # MAE over the in-sample seasonal-naive MAE; < 1 beats it
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def smape(actual: np.ndarray, pred: np.ndarray) -> float:
+    """Symmetric MAPE in percent: mean of 2|a-p| / (|a|+|p|), 0 where both are 0."""
+    denom = np.abs(actual) + np.abs(pred)
+    ratio = np.divide(2 * np.abs(actual - pred), denom, out=np.zeros_like(denom, dtype=float), where=denom > 0)
+    return float(100 * ratio.mean())
+
+
+def uses_smape(actual: np.ndarray) -> bool:
+    """MAPE divides by the actual values: undefined once they reach zero or cross it."""
+    return bool((actual <= 0).any())
+
+
+def mase_scale(history: np.ndarray, season: int) -> np.ndarray:
+    """In-sample MAE of the seasonal-naive forecast per column (lag 1 when too short): (T,)."""
+    lag = season if len(history) > season else 1
+    diffs = np.abs(history[lag:] - history[:-lag])
+    scale = diffs.mean(axis=0) if len(diffs) else np.ones(history.shape[1])
+    return np.where(scale > 0, scale, 1.0)
+
+
+def naive(context: np.ndarray, horizon: int) -> np.ndarray:
+    """Repeat each window's last value: context (N, L, T) → (N, H, T)."""
+    return np.repeat(context[:, -1:, :], horizon, axis=1)
+
+
+def seasonal_naive(context: np.ndarray, horizon: int, season: int) -> np.ndarray:
+    """Repeat each window's last season: step h takes the value `season` steps before it."""
+    n, length, _ = context.shape
+    if season <= 1 or season > length:
+        return naive(context, horizon)
+    steps = length - season + np.arange(horizon) % season
+    return context[:, steps, :]
+
+
+def score(model: str, target: str, actual: np.ndarray, pred: np.ndarray, scale: float) -> Score:
+    """All errors of one model on one target; arrays of any matching shape."""
+    a, p = actual.reshape(-1), pred.reshape(-1)
+    mae = float(mean_absolute_error(a, p))
+    if uses_smape(a):
+        pct_name, pct = "sMAPE", smape(a, p)
+    else:
+        pct_name, pct = "MAPE", float(100 * mean_absolute_percentage_error(a, p))
+    return Score(model, target, mae, float(root_mean_squared_error(a, p)), pct_name, pct, mae / scale)
+
+
+def compare(
+    targets: list[str],
+    actual: np.ndarray,
+    forecasts: dict[str, np.ndarray],
+    scale: np.ndarray,
+) -> list[Score]:
+    """Score each named forecast (N, H, T) against the actuals, per target column."""
+    return [
+        score(name, target, actual[..., j], pred[..., j], float(scale[j]))
+        for j, target in enumerate(targets)
+        for name, pred in forecasts.items()
+    ]
+
+
+def baselines(context: np.ndarray, horizon: int, season: int) -> dict[str, np.ndarray]:
+    """The naive forecasts for windows whose target history is `context` (N, L, T)."""
+    out = {"naive": naive(context, horizon)}
+    if 1 < season <= context.shape[1]:
+        out[f"seasonal naive ({season})"] = seasonal_naive(context, horizon, season)
+    return out

@@ -1,0 +1,66 @@
+"""The network: a recurrent cell over the input window and a Linear head on its last hidden state.
+
+The default cell is the Elman RNN of the seed:
+    h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h)
+    y   = W_hy h_L + b_y            (all horizon steps at once: direct multi-step)
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from rnncast.choices import CELLS, WINDOW_NORMS
+
+
+@dataclass
+class ModelConfig:
+    n_inputs: int = 1  # features per time step (targets first, then extra features); set from data
+    n_targets: int = 1  # columns forecast; set from data
+    horizon: int = 1  # steps forecast at once; set from data
+    cell: str = "rnn"  # rnn (Elman, tanh) | lstm | gru
+    hidden_size: int = 64  # width of the hidden state h_t
+    layers: int = 1  # stacked recurrent layers
+    dropout: float = 0.0  # between stacked layers (needs layers > 1)
+    window_norm: str = "last"  # subtract each window's last (or mean) value, add it back to the output
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Forecaster(nn.Module):
+    """Recurrent cell + Linear head: (B, L, F) scaled inputs → (B, H, n_targets) scaled forecasts."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        if config.cell not in CELLS:
+            raise ValueError(f"unknown cell {config.cell!r}")
+        if config.window_norm not in WINDOW_NORMS:
+            raise ValueError(f"unknown window_norm {config.window_norm!r}")
+        self.config = config
+        recurrent = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[config.cell]
+        self.rnn = recurrent(
+            input_size=config.n_inputs,
+            hidden_size=config.hidden_size,
+            num_layers=config.layers,
+            dropout=config.dropout if config.layers > 1 else 0.0,
+            batch_first=True,
+        )
+        self.head = nn.Linear(config.hidden_size, config.horizon * config.n_targets)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c = self.config
+        level = None
+        if c.window_norm == "last":
+            level = x[:, -1:, :]  # (B, 1, F)
+        elif c.window_norm == "mean":
+            level = x.mean(dim=1, keepdim=True)  # (B, 1, F)
+        if level is not None:
+            x = x - level  # the cell sees the shape of the window, not its level
+        out, _ = self.rnn(x)  # (B, L, hidden)
+        y = self.head(out[:, -1, :]).view(-1, c.horizon, c.n_targets)  # (B, H, T)
+        if level is not None:
+            y = y + level[:, :, : c.n_targets]
+        return y

@@ -1,0 +1,73 @@
+"""Results to text: a rich table for people, csv or json for programs. Nothing here computes."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from typing import IO
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from rnncast.choices import FORMATS  # noqa: F401  (re-exported)
+
+
+def default_format(stream: IO[str] | None = None) -> str:
+    """`table` for a person at a terminal, `csv` when the output goes to a pipe or file."""
+    stream = stream or sys.stdout
+    return "table" if getattr(stream, "isatty", lambda: False)() else "csv"
+
+
+def number(value: object) -> str:
+    """A float for a table cell: enough digits to compare, no more."""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "-"
+        if abs(value) >= 1000:
+            return f"{value:,.1f}"
+        return f"{value:.4g}" if abs(value) < 0.01 else f"{value:.3f}"
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat(sep=" ")
+    return str(value)
+
+
+def to_table(frame: pd.DataFrame, title: str | None = None) -> Table:
+    table = Table(title=title, title_justify="left")
+    for col in frame.columns:
+        numeric = pd.api.types.is_numeric_dtype(frame[col])
+        table.add_column(str(col), justify="right" if numeric else "left")
+    for row in frame.itertuples(index=False):
+        table.add_row(*(number(v) for v in row))
+    return table
+
+
+def to_text(frame: pd.DataFrame, fmt: str) -> str:
+    """csv (header + rows) or json (a list of records, ISO time stamps)."""
+    if fmt == "csv":
+        return frame.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S")
+    if fmt == "json":
+        records = json.loads(frame.to_json(orient="records", date_format="iso", double_precision=15))
+        return json.dumps(records, indent=2) + "\n"
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def emit(frame: pd.DataFrame, fmt: str, out: IO[str] | None = None, title: str | None = None) -> None:
+    """Write the frame to `out` (stdout) in the chosen format."""
+    out = out or sys.stdout
+    if fmt == "table":
+        Console(file=out, soft_wrap=False).print(to_table(frame, title))
+    else:
+        out.write(to_text(frame, fmt))
+        out.flush()
+
+
+def scores_frame(scores: list) -> pd.DataFrame:
+    """Metric rows (metrics.Score) as a frame with one column per error measure."""
+    rows = []
+    for s in scores:
+        rows.append(
+            {"target": s.target, "model": s.model, "MAE": s.mae, "RMSE": s.rmse, s.pct_name: s.pct, "MASE": s.mase}
+        )
+    return pd.DataFrame(rows)

@@ -1,0 +1,136 @@
+import os
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from conftest import ELEC
+
+from rnncast import api, artifact
+from rnncast.errors import DataError, InputError, LockedError, OutputError
+from rnncast.model import ModelConfig
+from rnncast.train import TrainConfig
+
+
+def test_round_trip_keeps_everything(elec_model):
+    art = artifact.load(elec_model)
+    meta = art.meta
+    assert meta["data"]["targets"] == ["STS.M.I7.W.TOVT.NS0016.4.000"]
+    assert meta["data"]["freq"] == "MS" and meta["data"]["end"] == "2016-05-01T00:00:00"
+    assert meta["model"]["cell"] == "rnn" and meta["model"]["horizon"] == 12
+    assert meta["model_seq_len"] == 36 and art.context.shape == (36, 1)
+    assert art.context[-1, 0] == pytest.approx(97.86)  # last row of the CSV
+    assert {s["model"] for s in meta["metrics"]} == {"rnn", "naive", "seasonal naive (12)"}
+    assert set(meta["versions"]) >= {"rnncast", "torch", "pandas", "numpy"}
+    assert art.val_residuals.shape == (meta["data"]["val_windows"], 12, 1)
+    assert "model.rnn.weight_hh_l0" not in art.state_dict and "rnn.weight_hh_l0" in art.state_dict
+
+
+def test_saved_file_is_plain_safetensors(elec_model):
+    from safetensors import safe_open
+
+    with safe_open(str(elec_model), framework="pt") as f:
+        assert f.metadata()["format"] == "rnncast"
+        assert f.get_tensor("model.head.weight").shape == (12, 8)
+
+
+def test_failed_write_leaves_the_previous_file(tmp_path, elec_model, monkeypatch):
+    path = tmp_path / "m.rnncast"
+    path.write_bytes(elec_model.read_bytes())
+    before = path.read_bytes()
+
+    def broken_replace(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OutputError, match="No space left"):
+        artifact.save(artifact.load(elec_model), path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.rnncast"]  # no temp file left behind
+
+
+def test_failed_fit_leaves_the_previous_model(tmp_path, elec_model):
+    path = tmp_path / "m.rnncast"
+    path.write_bytes(elec_model.read_bytes())
+    bad = tmp_path / "bad.csv"
+    bad.write_text("v\n1\n2\n")
+    with pytest.raises(DataError):
+        api.fit(bad, model_path=path)
+    assert path.read_bytes() == elec_model.read_bytes()
+
+
+def test_bit_flip_is_detected(tmp_path, elec_model):
+    raw = bytearray(elec_model.read_bytes())
+    raw[-10] ^= 0x01  # inside the last tensor's bytes
+    path = tmp_path / "flipped.rnncast"
+    path.write_bytes(bytes(raw))
+    with pytest.raises(DataError, match="checksum"):
+        artifact.load(path)
+
+
+def test_truncated_and_foreign_files_are_refused(tmp_path, elec_model):
+    truncated = tmp_path / "t.rnncast"
+    truncated.write_bytes(elec_model.read_bytes()[:500])
+    junk = tmp_path / "j.rnncast"
+    junk.write_bytes(b"not a model at all")
+    for path in (truncated, junk):
+        with pytest.raises(DataError, match="not an rnncast model file"):
+            artifact.load(path)
+    with pytest.raises(InputError, match="not found"):
+        artifact.load(tmp_path / "missing.rnncast")
+
+
+def test_a_pickle_payload_is_never_executed(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    hostile = tmp_path / "model.rnncast"
+    hostile.write_bytes(pickle.dumps(Payload()))
+    torch.save({"x": Payload()}, tmp_path / "torch.rnncast")
+    for path in (hostile, tmp_path / "torch.rnncast"):
+        with pytest.raises(DataError):
+            artifact.load(path)
+    assert not marker.exists()
+
+
+def test_newer_format_is_refused(tmp_path, elec_model, monkeypatch):
+    monkeypatch.setattr(artifact, "FORMAT_VERSION", 99)
+    art = artifact.load(elec_model)
+    path = tmp_path / "future.rnncast"
+    artifact.save(art, path)
+    monkeypatch.setattr(artifact, "FORMAT_VERSION", 1)
+    with pytest.raises(DataError, match="newer rnncast.*upgrade"):
+        artifact.load(path)
+
+
+def test_lock_held_by_another_process_fails_fast(tmp_path):
+    path = tmp_path / "m.rnncast"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import fcntl,os,sys,time; fd=os.open('{path}.lock', os.O_RDWR|os.O_CREAT); "
+         "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(30)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(LockedError, match="try again later"):
+            api.fit(ELEC, model_cfg=ModelConfig(hidden_size=4), train_cfg=TrainConfig(epochs=1), model_path=path)
+        assert not path.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_context_and_scaling_survive_exactly(tmp_path):
+    result = api.fit(
+        ELEC, model_cfg=ModelConfig(hidden_size=4), train_cfg=TrainConfig(epochs=1), model_path=tmp_path / "m.rnncast"
+    )
+    loaded = artifact.load(tmp_path / "m.rnncast")
+    np.testing.assert_array_equal(loaded.context, result.artifact.context)
+    np.testing.assert_array_equal(loaded.scaling.shift, result.artifact.scaling.shift)
+    for k, v in result.artifact.state_dict.items():
+        assert torch.equal(loaded.state_dict[k], v)

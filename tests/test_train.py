@@ -1,0 +1,91 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from rnncast import data, train
+from rnncast.errors import TrainingError, UsageError
+from rnncast.model import Forecaster, ModelConfig
+
+
+def sine_windows(n=300, seq_len=24, horizon=6):
+    t = np.arange(n)
+    series = torch.tensor(np.sin(2 * np.pi * t / 12)[:, None], dtype=torch.float32)
+    w = data.make_windows(series, seq_len, horizon, 1)
+    n_val = 40
+    return w.take(0, len(w) - n_val - horizon), w.take(len(w) - n_val, n_val)
+
+
+def trained_weights(seed):
+    tr_w, val_w = sine_windows()
+    torch.manual_seed(seed)
+    model = Forecaster(ModelConfig(horizon=6, hidden_size=8))
+    result = train.fit(model, tr_w, val_w, train.TrainConfig(epochs=4, batch_size=16, seed=seed, threads=1))
+    return model.state_dict(), result
+
+
+def test_same_seed_gives_bit_identical_weights():
+    a, ra = trained_weights(3)
+    b, rb = trained_weights(3)
+    for k in a:
+        assert torch.equal(a[k], b[k])
+    assert ra.best_val_loss == rb.best_val_loss
+
+
+def test_different_seeds_differ():
+    a, _ = trained_weights(1)
+    b, _ = trained_weights(2)
+    assert not torch.equal(a["head.weight"], b["head.weight"])
+
+
+def test_learns_a_sine_better_than_repeating_the_last_value():
+    tr_w, val_w = sine_windows()
+    torch.manual_seed(0)
+    model = Forecaster(ModelConfig(horizon=6, hidden_size=16))
+    result = train.fit(model, tr_w, val_w, train.TrainConfig(epochs=60, batch_size=32, lr=5e-3))
+    naive = ((val_w.x[:, -1:, :1] - val_w.y) ** 2).mean().item()
+    assert result.best_val_loss < 0.2 * naive
+
+
+def test_early_stopping_restores_the_best_weights():
+    tr_w, val_w = sine_windows()
+    torch.manual_seed(0)
+    model = Forecaster(ModelConfig(horizon=6, hidden_size=8))
+    result = train.fit(model, tr_w, val_w, train.TrainConfig(epochs=200, lr=0.05, patience=3))
+    assert result.epochs_run == result.best_epoch + 3 or result.epochs_run == 200
+    assert train.mse(model, val_w) == pytest.approx(result.best_val_loss, rel=1e-6)
+    assert result.best_val_loss == min(h.val_loss for h in result.history)
+
+
+def test_clipping_bounds_the_gradient_norm(monkeypatch):
+    seen = []
+    real = torch.nn.utils.clip_grad_norm_
+
+    def spy(params, max_norm):
+        params = list(params)
+        real(params, max_norm)
+        seen.append(math.sqrt(sum(float((p.grad**2).sum()) for p in params)))
+
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", spy)
+    tr_w, val_w = sine_windows()
+    model = Forecaster(ModelConfig(horizon=6, hidden_size=8))
+    train.fit(model, tr_w, val_w, train.TrainConfig(epochs=1, clip=0.01))
+    assert seen and max(seen) <= 0.01 + 1e-6
+
+
+def test_diverging_loss_stops_with_advice():
+    tr_w, val_w = sine_windows()
+    bad = data.Windows(tr_w.x.clone(), tr_w.y.clone())
+    bad.y[0, 0, 0] = float("nan")
+    model = Forecaster(ModelConfig(horizon=6, hidden_size=8))
+    with pytest.raises(TrainingError, match=r"NaN at epoch 1; lower --lr"):
+        train.fit(model, bad, val_w, train.TrainConfig(epochs=2))
+
+
+def test_missing_cuda_is_refused_clearly():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(UsageError, match="no CUDA GPU"):
+        train.resolve_device("cuda")
+    assert train.resolve_device("auto").type == "cpu"
