@@ -7,6 +7,7 @@ print(api.forecast_file("model.rnncast").frame())
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import platform
 from collections.abc import Callable
@@ -19,7 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rnncast import __version__, artifact, data, metrics
+from rnncast import __version__, artifact, atomic, data, metrics
 from rnncast import forecast as fc
 from rnncast import train as tr
 from rnncast.artifact import Artifact
@@ -139,7 +140,7 @@ def fit(
     train_cfg = train_cfg or tr.TrainConfig()
     tr.check_config(train_cfg)
     tr.resolve_device(train_cfg.device)  # refuse a missing GPU before reading anything
-    with artifact.lock(model_path) if model_path is not None else _nothing():
+    with atomic.model_lock(model_path) if model_path is not None else contextlib.nullcontext():
         p = plan(data.read_series(source, read or ReadOptions()), windows or WindowConfig())
         if on_plan is not None:
             on_plan(p)
@@ -147,14 +148,6 @@ def fit(
         if model_path is not None:
             artifact.save(result.artifact, model_path)
     return result
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def _time_value(value: object) -> object:

@@ -14,21 +14,17 @@ Layout of a `.rnncast` file (a plain safetensors file any safetensors reader can
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
-import os
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from rnncast.atomic import write_atomic
 from rnncast.data import Scaling
-from rnncast.errors import DataError, InputError, LockedError, OutputError
+from rnncast.errors import DataError, InputError
 
 FORMAT = "rnncast"
 FORMAT_VERSION = 1
@@ -84,49 +80,6 @@ def save(art: Artifact, path: str | Path) -> None:
     write_atomic(Path(path), to_bytes(art))
 
 
-def write_atomic(path: Path, payload: bytes) -> None:
-    """Replace `path` with `payload` so that readers see the old file or the new one, never a mix."""
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path} ({exc.strerror}); check the folder exists and is writable") from exc
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise OutputError(f"cannot write {path} ({exc.strerror}); check the path and free space") from exc
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable
-        dir_fd = os.open(directory, os.O_RDONLY)
-        os.fsync(dir_fd)
-        os.close(dir_fd)
-
-
-@contextlib.contextmanager
-def lock(path: str | Path) -> Iterator[None]:
-    """Hold `PATH.lock` for the duration; a run that finds it held fails at once (exit 75)."""
-    lock_path = Path(f"{path}.lock")
-    try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise OutputError(f"cannot create lock {lock_path} ({exc.strerror}); check the folder is writable") from exc
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise LockedError(f"another rnncast run is writing {path} (lock {lock_path}); try again later") from None
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock; the lock file stays, harmless and reusable
-
-
 def load(path: str | Path) -> Artifact:
     """Read and verify a model file. Only tensors and JSON are parsed: nothing in it is executed."""
     from safetensors import SafetensorError, safe_open
@@ -161,6 +114,7 @@ def load(path: str | Path) -> Artifact:
         raise DataError(f"{path} is corrupted (checksum mismatch); restore it or retrain with `rnncast fit`")
     try:
         meta = json.loads(meta_json)
+        meta["format_version"] = version
         scaling = Scaling(
             kind=meta["scaler"],
             shift=tensors.pop("scaling.shift").numpy(),

@@ -1,9 +1,14 @@
-"""Click commands: parse options, call one library function, render. No torch at import time."""
+"""Click commands: parse options, call one library function, render. No torch at import time.
+
+Every option can also be set from the environment: `--some-option` reads RNNCAST_SOME_OPTION.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import time
 import traceback
 from collections.abc import Callable
 
@@ -11,10 +16,9 @@ import click
 
 from rnncast import __version__
 from rnncast.choices import CELLS, FILL_POLICIES, FORMATS, SCALERS, WINDOW_NORMS
-from rnncast.errors import EX_SOFTWARE, RnncastError
+from rnncast.errors import EX_SOFTWARE, DataError, RnncastError
 
-MODEL_HELP = "Model file to write or read."
-INTERRUPTED = 130
+INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
 class Cli(click.Group):
@@ -27,15 +31,15 @@ class Cli(click.Group):
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("Error: interrupted; no model file was changed", err=True)
+            click.echo("Error: interrupted; no model or output file was changed", err=True)
             ctx.exit(INTERRUPTED)
-        except BrokenPipeError:
+        except BrokenPipeError:  # the reader went away (`| head -1`): nothing more to say
             _silence_stdout()
             ctx.exit(0)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
-        except Exception as exc:  # a bug of ours: say so, show the traceback only on request
-            if _verbose(ctx):
+        except Exception as exc:  # a bug of ours: say so; the traceback only on request
+            if ctx.find_root().meta.get("rnncast.verbose"):
                 traceback.print_exc()
             click.echo(
                 f"Error: internal error ({type(exc).__name__}: {exc}); rerun with --verbose and report it",
@@ -44,23 +48,21 @@ class Cli(click.Group):
             ctx.exit(EX_SOFTWARE)
 
 
-def _verbose(ctx: click.Context) -> bool:
-    return bool(ctx.find_root().meta.get("rnncast.verbose"))
-
-
 def _silence_stdout() -> None:
-    """After the reader of a pipe went away: point stdout at /dev/null so the exit flush cannot fail."""
+    """Point stdout at /dev/null so that the flush at exit cannot fail on a closed pipe."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
 
 
-def stderr_console(quiet: bool):
-    from rich.console import Console
-
-    return Console(stderr=True, quiet=quiet, highlight=False, soft_wrap=True)
-
-
 # ------------------------------------------------------------------ shared options
+
+
+def option(*decls: str, **kw) -> Callable:
+    """click.option whose value can also come from RNNCAST_<LONG_NAME>, shown in --help."""
+    long = next(d for d in decls if d.startswith("--"))
+    kw.setdefault("envvar", "RNNCAST_" + long[2:].upper().replace("-", "_"))
+    kw.setdefault("show_envvar", True)
+    return click.option(*decls, **kw)
 
 
 def _options(*decorators: Callable) -> Callable:
@@ -78,167 +80,79 @@ def _remember_verbose(ctx: click.Context, param: click.Parameter, value: bool) -
 
 
 output_options = _options(
-    click.option("--quiet", "-q", is_flag=True, envvar="RNNCAST_QUIET", help="Print nothing on stderr but errors."),
-    click.option(
-        "--verbose",
-        "-v",
-        is_flag=True,
-        envvar="RNNCAST_VERBOSE",
-        callback=_remember_verbose,
-        help="More detail on stderr; tracebacks for internal errors.",
-    ),
-)
+    option("--quiet", "-q", is_flag=True, help="Print nothing on stderr but errors."),
+    option("--verbose", "-v", is_flag=True, callback=_remember_verbose,
+           help="More detail on stderr (each epoch); tracebacks for internal errors."),
+)  # fmt: skip
 
-format_option = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    envvar="RNNCAST_FORMAT",
-    help="Output format. Default: table on a terminal, csv when piped.",
-)
+format_options = _options(
+    option("--format", "fmt", type=click.Choice(FORMATS), help="Output format. Default: table on a terminal, else csv."),
+    option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True),
+           help="Write the results to this file (atomically) instead of stdout."),
+)  # fmt: skip
 
-model_option = click.option(
-    "--model",
-    "model_path",
-    default="model.rnncast",
-    show_default=True,
-    envvar="RNNCAST_MODEL",
-    type=click.Path(dir_okay=False),
-    help=MODEL_HELP,
-)
+model_option = option(
+    "--model", "model_path", default="model.rnncast", show_default=True,
+    type=click.Path(dir_okay=False), help="Model file.",
+)  # fmt: skip
 
 read_options = _options(
-    click.option(
-        "--time-col", help="Time column; default: the one column of dates (or year+quarter), 'none' for row numbers."
-    ),
-    click.option(
-        "--target",
-        "targets",
-        multiple=True,
-        help="Column to forecast (repeat for several). Default: the only numeric column.",
-    ),
-    click.option("--features", "features", multiple=True, help="Extra input column(s), comma-separated or repeated."),
-    click.option(
-        "--fill",
-        type=click.Choice(FILL_POLICIES),
-        default="interpolate",
-        show_default=True,
-        help="Blank values: interpolate, carry forward, drop rows, or fail.",
-    ),
-)
+    option("--time-col", help="Time column. Default: the one column of dates (or year + quarter); 'none' for row numbers."),
+    option("--target", "targets", multiple=True, help="Column to forecast (repeat for several). Default: the only numeric column."),
+    option("--features", "features", multiple=True, help="Extra input column(s), comma-separated or repeated."),
+    option("--fill", type=click.Choice(FILL_POLICIES), default="interpolate", show_default=True,
+           help="Blank values: interpolate, carry forward, drop rows, or fail."),
+)  # fmt: skip
 
 window_options = _options(
-    click.option(
-        "--seq-len",
-        type=click.IntRange(min=1),
-        help="Past steps per input window. Default: from the frequency (hourly 168, monthly 36, ...).",
-    ),
-    click.option(
-        "--horizon",
-        type=click.IntRange(min=1),
-        help="Steps to forecast. Default: from the frequency (hourly 24, monthly 12, ...).",
-    ),
-    click.option(
-        "--val-frac",
-        type=float,
-        default=0.2,
-        show_default=True,
-        help="Share of the latest windows held out for validation.",
-    ),
-    click.option(
-        "--scaler",
-        type=click.Choice(SCALERS),
-        default="standard",
-        show_default=True,
-        help="scikit-learn scaler fitted on training rows only.",
-    ),
-    click.option(
-        "--season",
-        type=click.IntRange(min=1),
-        help="Seasonal period for the baseline and MASE. Default: from the frequency.",
-    ),
-)
+    option("--seq-len", type=click.IntRange(min=1), help="Past steps per window. Default: from the frequency (hourly 168, monthly 36, ...)."),
+    option("--horizon", type=click.IntRange(min=1), help="Steps to forecast. Default: from the frequency (hourly 24, monthly 12, ...)."),
+    option("--val-frac", type=float, default=0.2, show_default=True, help="Share of the latest windows held out for validation."),
+    option("--scaler", type=click.Choice(SCALERS), default="standard", show_default=True, help="scikit-learn scaler, fitted on training rows only."),
+    option("--season", type=click.IntRange(min=1), help="Seasonal period for the baseline and MASE. Default: from the frequency."),
+)  # fmt: skip
 
 model_options = _options(
-    click.option(
-        "--cell",
-        type=click.Choice(CELLS),
-        default="rnn",
-        show_default=True,
-        envvar="RNNCAST_CELL",
-        help="Recurrent cell: rnn (Elman, tanh), lstm or gru.",
-    ),
-    click.option(
-        "--hidden-size", type=click.IntRange(min=1), default=64, show_default=True, help="Width of the hidden state."
-    ),
-    click.option(
-        "--layers", type=click.IntRange(min=1), default=1, show_default=True, help="Stacked recurrent layers."
-    ),
-    click.option(
-        "--dropout",
-        type=click.FloatRange(0, 1, max_open=True),
-        default=0.0,
-        show_default=True,
-        help="Dropout between stacked layers.",
-    ),
-    click.option(
-        "--window-norm",
-        type=click.Choice(WINDOW_NORMS),
-        default="last",
-        show_default=True,
-        help="Subtract each window's last value (or mean) and add it back to the forecast.",
-    ),
-)
+    option("--cell", type=click.Choice(CELLS), default="rnn", show_default=True, help="Recurrent cell: rnn (Elman, tanh), lstm or gru."),
+    option("--hidden-size", type=click.IntRange(min=1), default=64, show_default=True, help="Width of the hidden state."),
+    option("--layers", type=click.IntRange(min=1), default=1, show_default=True, help="Stacked recurrent layers."),
+    option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True, help="Dropout between stacked layers."),
+    option("--window-norm", type=click.Choice(WINDOW_NORMS), default="last", show_default=True,
+           help="Subtract each window's last value (or mean) and add it back to the forecast."),
+)  # fmt: skip
 
 train_options = _options(
-    click.option(
-        "--epochs",
-        type=click.IntRange(min=1),
-        default=100,
-        show_default=True,
-        help="Most epochs; early stopping usually ends sooner.",
-    ),
-    click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True, help="Windows per step."),
-    click.option(
-        "--lr", type=click.FloatRange(0, min_open=True), default=1e-3, show_default=True, help="Adam learning rate."
-    ),
-    click.option(
-        "--clip", type=click.FloatRange(0), default=1.0, show_default=True, help="Max gradient norm; 0 disables."
-    ),
-    click.option(
-        "--patience",
-        type=click.IntRange(min=1),
-        default=10,
-        show_default=True,
-        help="Epochs without validation improvement before stopping.",
-    ),
-    click.option(
-        "--seed",
-        type=int,
-        default=0,
-        show_default=True,
-        help="Random seed; CPU reruns with the same seed are identical.",
-    ),
-    click.option(
-        "--device", default="auto", show_default=True, envvar="RNNCAST_DEVICE", help="auto, cpu, cuda, cuda:N or mps."
-    ),
-    click.option(
-        "--threads",
-        type=click.IntRange(min=1),
-        envvar="RNNCAST_THREADS",
-        help="CPU threads for torch. Default: torch's.",
-    ),
-)
+    option("--epochs", type=click.IntRange(min=1), default=100, show_default=True, help="Most epochs; early stopping usually ends sooner."),
+    option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True, help="Windows per step."),
+    option("--lr", type=click.FloatRange(0, min_open=True), default=1e-3, show_default=True, help="Adam learning rate."),
+    option("--clip", type=click.FloatRange(0), default=1.0, show_default=True, help="Max gradient norm; 0 disables."),
+    option("--patience", type=click.IntRange(min=1), default=10, show_default=True, help="Epochs without validation improvement before stopping."),
+    option("--seed", type=int, default=0, show_default=True, help="Random seed; CPU reruns with the same seed are identical."),
+    option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps."),
+    option("--threads", type=click.IntRange(min=1), help="CPU threads for torch. Default: torch's."),
+)  # fmt: skip
 
 
 def _split_commas(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(v.strip() for item in values for v in item.split(",") if v.strip())
 
 
+def _warn(err, warnings: list[str], strict: bool) -> None:
+    """Print warnings on stderr, or under --strict refuse the data (exit 65)."""
+    if strict and warnings:
+        raise DataError(f"{warnings[0]} (--strict); fix the data or drop --strict")
+    for w in warnings:
+        err.print(f"Warning: {w}")
+
+
 # ------------------------------------------------------------------ commands
 
+EPILOG = """\b
+Exit codes: 0 ok, 1 training failed, 2 usage, 65 bad data, 66 input missing,
+70 internal error, 73 cannot write, 75 model locked by another run, 130 interrupted."""
 
-@click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
 @click.version_option(__version__, "--version", prog_name="rnncast")
 def cli() -> None:
     """Forecast time series from a CSV with a recurrent neural network.
@@ -247,38 +161,47 @@ def cli() -> None:
     rnncast fit sample_data/elec_equip.csv      # train, save model.rnncast, print metrics
     rnncast forecast                            # the next horizon from the saved model
     rnncast forecast new.csv --format csv       # forecast from the tail of new data
+    cat data.csv | rnncast fit - --quiet        # read stdin, print metrics as csv
     """
 
 
-@cli.command()
+@cli.command(epilog=EPILOG)
 @click.argument("data", type=click.Path(allow_dash=True, dir_okay=True))
 @read_options
 @window_options
 @model_options
 @train_options
 @model_option
-@format_option
+@option("--report", type=click.Path(dir_okay=False), help="Write a JSON run report (metrics, timings, device, epochs).")
+@format_options
 @output_options
 def fit(data, time_col, targets, features, fill, seq_len, horizon, val_frac, scaler, season,
         cell, hidden_size, layers, dropout, window_norm,
         epochs, batch_size, lr, clip, patience, seed, device, threads,
-        model_path, fmt, quiet, verbose) -> None:  # fmt: skip
+        model_path, report, fmt, output, quiet, verbose) -> None:  # fmt: skip
     """Train on DATA (a CSV, or - for stdin), save the model, print validation metrics.
 
-    Metrics compare the network with naive (repeat last value) and seasonal-naive
+    Metrics compare the network with naive (repeat the last value) and seasonal-naive
     forecasts on the same validation windows.
+
+    \b
+    Examples:
+      rnncast fit sample_data/elec_equip.csv
+      rnncast fit sample_data/ETTh1.csv --target OT --features HUFL,HULL --model ett.rnncast
+      rnncast fit sales.csv --seq-len 48 --horizon 12 --report run.json --quiet
     """
     from rnncast import api, render
     from rnncast.data import ReadOptions
     from rnncast.model import ModelConfig
     from rnncast.train import TrainConfig
 
-    err = stderr_console(quiet)
+    started = time.perf_counter()
+    err = render.console(stderr=True, quiet=quiet)
     read = ReadOptions(time_col, tuple(targets), _split_commas(features), fill)
     windows = api.WindowConfig(seq_len, horizon, val_frac, scaler, season)
     model_cfg = ModelConfig(cell=cell, hidden_size=hidden_size, layers=layers, dropout=dropout, window_norm=window_norm)
     train_cfg = TrainConfig(epochs, batch_size, lr, clip, patience, seed, device, threads)
-    with _progress(err, epochs) as on_epoch:
+    with _progress(err, epochs, verbose) as on_epoch:
         result = api.fit(data, read, windows, model_cfg, train_cfg, model_path,
                          on_plan=lambda p: _describe_plan(err, p, data), on_epoch=on_epoch)  # fmt: skip
     t = result.training
@@ -286,13 +209,14 @@ def fit(data, time_col, targets, features, fill, seq_len, horizon, val_frac, sca
         f"trained {t.epochs_run} epoch(s) in {t.seconds:.1f} s on {t.device}; best epoch {t.best_epoch} "
         f"(validation MSE {t.best_val_loss:.4g}); saved {model_path}"
     )
-    render.emit(render.scores_frame(result.scores), fmt or render.default_format(), title="Validation metrics")
+    if report:
+        _write_report(report, result, model_path, time.perf_counter() - started)
+    render.emit(render.scores_frame(result.scores), fmt, output, title="Validation metrics")
 
 
 def _describe_plan(err, p, source: str) -> None:
     s = p.series
-    for note in s.notes:
-        err.print(f"Warning: {note}")
+    _warn(err, s.notes, strict=False)
     span = f"{s.index[0]} → {s.index[-1]}" if s.time_col else "integer steps"
     err.print(f"{source}: {len(s)} rows, {span}, frequency {s.freq or 'none'}; targets {', '.join(s.targets)}"
               + (f"; features {', '.join(s.features)}" if s.features else ""))  # fmt: skip
@@ -303,15 +227,44 @@ def _describe_plan(err, p, source: str) -> None:
     )
 
 
-class _progress:
-    """A rich progress bar on stderr, only when stderr is a terminal; yields the per-epoch callback."""
+def _write_report(path: str, result, model_path: str, seconds: float) -> None:
+    from pathlib import Path
 
-    def __init__(self, err, epochs: int):
-        self.err, self.epochs, self.bar = err, epochs, None
+    from rnncast.atomic import write_atomic
+
+    t, p = result.training, result.plan
+    report = {
+        "model": str(model_path),
+        "rows": len(p.series),
+        "targets": p.series.targets,
+        "features": p.series.features,
+        "seq_len": p.seq_len,
+        "horizon": p.horizon,
+        "season": p.season,
+        "train_windows": p.split.n_train,
+        "val_windows": p.split.n_val,
+        "device": t.device,
+        "epochs_run": t.epochs_run,
+        "best_epoch": t.best_epoch,
+        "best_val_mse": t.best_val_loss,
+        "timings": {"train_seconds": round(t.seconds, 3), "total_seconds": round(seconds, 3)},
+        "history": [{"epoch": h.epoch, "train_mse": h.train_loss, "val_mse": h.val_loss} for h in t.history],
+        "metrics": [s.to_dict() for s in result.scores],
+    }
+    write_atomic(Path(path), (json.dumps(report, indent=2) + "\n").encode())
+
+
+class _progress:
+    """Per-epoch feedback on stderr: a progress bar on a terminal, a line per epoch with --verbose."""
+
+    def __init__(self, err, epochs: int, verbose: bool):
+        self.err, self.epochs, self.verbose, self.bar = err, epochs, verbose, None
 
     def __enter__(self):
-        if self.err.quiet or not self.err.is_terminal:
+        if self.err.quiet:
             return None
+        if not self.err.is_terminal:
+            return self._line if self.verbose else None
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.bar = Progress(
@@ -327,43 +280,61 @@ class _progress:
 
         def on_epoch(log) -> None:
             self.bar.update(task, completed=log.epoch, train=f"{log.train_loss:.4f}", val=f"{log.val_loss:.4f}")
+            if self.verbose:
+                self._line(log)
 
         return on_epoch
+
+    def _line(self, log) -> None:
+        mark = " *" if log.best else ""
+        self.err.print(
+            f"epoch {log.epoch}/{log.epochs}: train MSE {log.train_loss:.5f}, val MSE {log.val_loss:.5f}{mark}"
+        )
 
     def __exit__(self, *exc) -> None:
         if self.bar is not None:
             self.bar.stop()
 
 
-@cli.command()
+@cli.command(epilog=EPILOG)
 @click.argument("data", required=False, type=click.Path(allow_dash=True))
 @model_option
-@click.option("--horizon", type=click.IntRange(min=1), help="Steps to forecast (at most the trained horizon).")
-@format_option
+@option("--horizon", type=click.IntRange(min=1), help="Steps to forecast (at most the trained horizon).")
+@option("--strict", is_flag=True, help="Refuse (exit 65) instead of warning: stale data, filled gaps or blanks.")
+@format_options
 @output_options
-def forecast(data, model_path, horizon, fmt, quiet, verbose) -> None:
-    """Forecast the next steps after the saved data, or after the tail of DATA (a CSV, or - for stdin).
+def forecast(data, model_path, horizon, strict, fmt, output, quiet, verbose) -> None:
+    """Forecast the steps after the saved data, or after the tail of DATA (a CSV, or - for stdin).
 
-    DATA must have the columns the model was trained on; only its last seq_len rows are used.
+    DATA must have the columns the model was trained on, at the same frequency; only its
+    last seq_len rows are used. csv columns: the time column, then one per target.
+
+    \b
+    Examples:
+      rnncast forecast
+      rnncast forecast latest.csv --format csv > next.csv
+      (head -1 history.csv; tail -n 200 history.csv) | rnncast forecast - --format json
     """
     from rnncast import api, render
 
-    err = stderr_console(quiet)
+    err = render.console(stderr=True, quiet=quiet)
     result, warnings = api.forecast_file(model_path, data, horizon)
-    for w in warnings:
-        err.print(f"Warning: {w}")
-    render.emit(result.frame(), fmt or render.default_format(), title="Forecast")
+    _warn(err, warnings, strict)
+    render.emit(result.frame(), fmt, output, title="Forecast")
 
 
-@cli.command()
+@cli.command(epilog=EPILOG)
 @model_option
-@format_option
+@format_options
 @output_options
-def info(model_path, fmt, quiet, verbose) -> None:
-    """Show what a model file holds: network, data, training and validation metrics."""
+def info(model_path, fmt, output, quiet, verbose) -> None:
+    """Show what a model file holds: network, data, training, validation metrics, versions.
+
+    csv/json: one `field,value` row per item.
+    """
     from rnncast import artifact, render
 
-    render.emit(_card(artifact.load(model_path).meta), fmt or render.default_format(), title=str(model_path))
+    render.emit(_card(artifact.load(model_path).meta), fmt, output, title=str(model_path))
 
 
 def _card(meta: dict):

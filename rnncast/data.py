@@ -268,6 +268,9 @@ def _choose_targets(frame: pd.DataFrame, options: ReadOptions, used: set[str]) -
     if len(numeric) == 1:
         return numeric
     if not numeric:
+        others = [c for c in frame.columns if c not in used and c not in options.features]
+        if len(others) == 1:
+            return others  # one value column that is not all numbers: its bad value gets named
         raise DataError(
             f"no numeric column to forecast among: {', '.join(frame.columns)}; check the delimiter or pass --target"
         )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import os
 import sys
+from pathlib import Path
 from typing import IO
 
 import pandas as pd
@@ -12,6 +15,28 @@ from rich.console import Console
 from rich.table import Table
 
 from rnncast.choices import FORMATS  # noqa: F401  (re-exported)
+
+
+def colour_allowed(stream: IO[str]) -> bool:
+    """ANSI codes only for a terminal, and never under NO_COLOR or TERM=dumb."""
+    if "NO_COLOR" in os.environ or os.environ.get("TERM") == "dumb":
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def console(stream: IO[str] | None = None, stderr: bool = False, quiet: bool = False) -> Console:
+    """A rich console that writes plain text unless `stream` is a colour terminal."""
+    stream = stream or (sys.stderr if stderr else sys.stdout)
+    colour = colour_allowed(stream)
+    return Console(
+        file=stream,
+        color_system="auto" if colour else None,
+        force_terminal=colour,
+        width=None if colour else 10_000,  # a pipe or file gets whole lines, never wrapped
+        highlight=False,
+        soft_wrap=True,
+        quiet=quiet,
+    )
 
 
 def default_format(stream: IO[str] | None = None) -> str:
@@ -53,14 +78,31 @@ def to_text(frame: pd.DataFrame, fmt: str) -> str:
     raise ValueError(f"unknown format {fmt!r}")
 
 
-def emit(frame: pd.DataFrame, fmt: str, out: IO[str] | None = None, title: str | None = None) -> None:
-    """Write the frame to `out` (stdout) in the chosen format."""
-    out = out or sys.stdout
+def emit(
+    frame: pd.DataFrame,
+    fmt: str | None = None,
+    output: str | Path | None = None,
+    title: str | None = None,
+) -> None:
+    """Write the frame to stdout, or atomically to the file `output`, in the chosen format."""
+    if output is not None and str(output) != "-":
+        from rnncast.atomic import write_atomic
+
+        fmt = fmt or "csv"
+        if fmt == "table":
+            buffer = io.StringIO()
+            console(buffer).print(to_table(frame, title))
+            text = buffer.getvalue()
+        else:
+            text = to_text(frame, fmt)
+        write_atomic(Path(output), text.encode())
+        return
+    fmt = fmt or default_format()
     if fmt == "table":
-        Console(file=out, soft_wrap=False).print(to_table(frame, title))
+        console().print(to_table(frame, title))
     else:
-        out.write(to_text(frame, fmt))
-        out.flush()
+        sys.stdout.write(to_text(frame, fmt))
+    sys.stdout.flush()
 
 
 def scores_frame(scores: list) -> pd.DataFrame:

@@ -44,7 +44,7 @@ def test_failed_write_leaves_the_previous_file(tmp_path, elec_model, monkeypatch
     def broken_replace(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(os, "replace", broken_replace)
+    monkeypatch.setattr(os, "replace", broken_replace)  # rnncast.atomic calls os.replace
     with pytest.raises(OutputError, match="No space left"):
         artifact.save(artifact.load(elec_model), path)
     assert path.read_bytes() == before
