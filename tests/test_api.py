@@ -2,8 +2,8 @@ import dataclasses
 
 import numpy as np
 import pytest
-
 from conftest import ELEC
+
 from rnncast import api, data
 from rnncast.data import ReadOptions
 from rnncast.model import ModelConfig
