@@ -63,7 +63,11 @@ def to_table(frame: pd.DataFrame, title: str | None = None) -> Table:
     for col in frame.columns:
         numeric = pd.api.types.is_numeric_dtype(frame[col])
         table.add_column(str(col), justify="right" if numeric else "left")
-    for row in frame.itertuples(index=False):
+    shown = frame.copy()
+    for col in shown.columns:  # dates at midnight read better without the time
+        if pd.api.types.is_datetime64_any_dtype(shown[col]) and (shown[col].dt.normalize() == shown[col]).all():
+            shown[col] = shown[col].dt.strftime("%Y-%m-%d")
+    for row in shown.itertuples(index=False):
         table.add_row(*(number(v) for v in row))
     return table
 
