@@ -335,24 +335,117 @@ class _progress:
             self.bar.stop()
 
 
+def level_option(default: tuple[float, ...], help: str) -> Callable:
+    return click.option(
+        "--level",
+        "levels",
+        type=float,
+        multiple=True,
+        default=default,
+        show_default=bool(default),
+        metavar="PCT",
+        help=help,
+    )
+
+
 @cli.command()
 @click.argument("data", required=False, type=click.Path(allow_dash=True))
 @model_option
 @click.option("--horizon", type=click.IntRange(min=1), help="Steps to forecast (at most the trained horizon).")
+@level_option((), "Add a prediction interval at this level in percent (repeat for several, e.g. 80 and 95).")
 @format_option
 @output_options
-def forecast(data, model_path, horizon, fmt, quiet, verbose) -> None:
+def forecast(data, model_path, horizon, levels, fmt, quiet, verbose) -> None:
     """Forecast the next steps after the saved data, or after the tail of DATA (a CSV, or - for stdin).
 
     DATA must have the columns the model was trained on; only its last seq_len rows are used.
+    Each --level adds columns TARGET_lower_PCT and TARGET_upper_PCT: split-conformal bounds
+    from the model's validation errors at that step.
     """
     from rnncast import api, render
 
     err = stderr_console(quiet)
-    result, warnings = api.forecast_file(model_path, data, horizon)
+    result, warnings = api.forecast_file(model_path, data, horizon, levels=tuple(levels))
     for w in warnings:
         err.print(f"Warning: {w}")
     render.emit(result.frame(), fmt or render.default_format(), title="Forecast")
+
+
+@cli.command()
+@click.argument("data", type=click.Path(allow_dash=True, dir_okay=True))
+@read_options
+@window_options
+@model_options
+@train_options
+@click.option(
+    "--folds", type=click.IntRange(min=1), default=3, show_default=True, help="Forecast origins at the end of DATA."
+)
+@level_option((80.0, 95.0), "Prediction interval level in percent whose coverage is reported (repeatable).")
+@format_option
+@output_options
+def backtest(data, time_col, targets, features, fill, seq_len, horizon, val_frac, scaler, season,
+             cell, hidden_size, layers, dropout, window_norm,
+             epochs, batch_size, lr, clip, patience, seed, device, threads,
+             folds, levels, fmt, quiet, verbose) -> None:  # fmt: skip
+    """Rolling-origin backtest on DATA: refit and forecast at each of the last --folds origins.
+
+    The last FOLDS x HORIZON rows are forecast block by block, oldest first. Each block gets a
+    fresh network, trained as `fit` would on the rows before it only (so K folds cost K fits);
+    naive and seasonal-naive forecasts are scored on the same targets. Prints MAE, RMSE,
+    MAPE (sMAPE when values reach zero), MASE over all steps ('all') and per horizon step,
+    and the percentage of actual values inside each --level interval (coverage_PCT).
+    """
+    from rnncast import api, render
+    from rnncast import backtest as bt
+    from rnncast.data import ReadOptions
+    from rnncast.model import ModelConfig
+    from rnncast.train import TrainConfig
+
+    err = stderr_console(quiet)
+    read = ReadOptions(time_col, tuple(targets), _split_commas(features), fill)
+    windows = api.WindowConfig(seq_len, horizon, val_frac, scaler, season)
+    model_cfg = ModelConfig(cell=cell, hidden_size=hidden_size, layers=layers, dropout=dropout, window_norm=window_norm)
+    train_cfg = TrainConfig(epochs, batch_size, lr, clip, patience, seed, device, threads)
+
+    def on_fold(i, fold) -> None:
+        err.print(f"fold {i + 1}/{folds}: origin {fold.origin}, {fold.epochs} epoch(s) in {fold.seconds:.1f} s, "
+                  f"MAE {fold.mae:.4g}")  # fmt: skip
+
+    result = bt.backtest_file(data, read, windows, model_cfg, train_cfg, folds, tuple(levels),
+                              on_plan=lambda p: _describe_plan(err, p, data), on_fold=on_fold)  # fmt: skip
+    _report_coverage(err, result)
+    render.emit(result.frame(), fmt or render.default_format(), title=f"Backtest, {folds} fold(s)")
+
+
+@cli.command()
+@click.argument("data", type=click.Path(allow_dash=True, dir_okay=True))
+@model_option
+@click.option("--all-windows", is_flag=True, help="Score every window of DATA, training rows included.")
+@level_option((80.0, 95.0), "Prediction interval level in percent whose coverage is reported (repeatable).")
+@format_option
+@output_options
+def evaluate(data, model_path, all_windows, levels, fmt, quiet, verbose) -> None:
+    """Score a saved model on DATA (a CSV, or - for stdin) once the actual values are known.
+
+    Every stride-1 window whose targets all come after the model's training end is forecast
+    from the seq_len rows before it (which may be training rows) and scored, with the naive
+    baselines on the same targets: the same table as `backtest`. DATA needs the model's columns;
+    it may hold only new rows or the whole history.
+    """
+    from rnncast import backtest as bt
+    from rnncast import render
+
+    err = stderr_console(quiet)
+    result = bt.evaluate_file(model_path, data, levels=tuple(levels), every=all_windows)
+    for note in result.notes:
+        err.print(note if note.startswith("scored") else f"Warning: {note}")
+    _report_coverage(err, result)
+    render.emit(result.frame(), fmt or render.default_format(), title=f"Evaluation of {model_path}")
+
+
+def _report_coverage(err, result) -> None:
+    for level in result.bounds:
+        err.print(f"{level:g}% interval: {result.coverage(level):.1f}% of {result.actual.size} actual values inside")
 
 
 @cli.command()
