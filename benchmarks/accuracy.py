@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from rnncast import data
+from rnncast import data, intervals
 from rnncast import train as tr
 from rnncast.data import ReadOptions
 from rnncast.model import Forecaster, ModelConfig
@@ -42,6 +42,7 @@ PUBLISHED = {
 @dataclass
 class Row:
     horizon: int
+    seq_len: int  # chosen on validation
     mse: float
     mae: float
     last_mse: float  # repeat-last, computed here on the same windows
@@ -49,6 +50,8 @@ class Row:
     val_mse: float
     epochs: int
     seconds: float
+    coverage_80: float = float("nan")  # % of test values inside rnncast's conformal intervals
+    coverage_95: float = float("nan")
 
 
 def split_windows(scaled: torch.Tensor, seq_len: int, horizon: int) -> tuple[data.Windows, ...]:
@@ -62,31 +65,61 @@ def split_windows(scaled: torch.Tensor, seq_len: int, horizon: int) -> tuple[dat
     return targets_in(0, TRAIN_END), targets_in(TRAIN_END, VAL_END), targets_in(VAL_END, TEST_END)
 
 
-def run_horizon(scaled: torch.Tensor, horizon: int, args: argparse.Namespace) -> Row:
-    train_w, val_w, test_w = split_windows(scaled, args.seq_len, horizon)
-    assert len(test_w) == TEST_END - VAL_END - horizon + 1
+def train_one(scaled: torch.Tensor, seq_len: int, horizon: int, args: argparse.Namespace) -> tuple:
+    """Train one Elman RNN on the training windows, early-stopped on validation: (model, result, windows)."""
+    windows = split_windows(scaled, seq_len, horizon)
     torch.manual_seed(args.seed)
     model = Forecaster(ModelConfig(horizon=horizon, hidden_size=args.hidden_size, window_norm="last"))
     cfg = tr.TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience, seed=args.seed
     )
-    result = tr.fit(model, train_w, val_w, cfg)
+    return model, tr.fit(model, windows[0], windows[1], cfg), windows
+
+
+def run_horizon(scaled: torch.Tensor, horizon: int, args: argparse.Namespace) -> Row:
+    """Pick seq_len by validation MSE among the candidates, then score the chosen model on the test rows once."""
+    best = None
+    seconds = 0.0
+    for seq_len in args.seq_len:
+        model, result, windows = train_one(scaled, seq_len, horizon, args)
+        seconds += result.seconds
+        print(f"    seq_len {seq_len}: val MSE {result.best_val_loss:.4f} ({result.epochs_run} epochs, "
+              f"{result.seconds:.0f} s)", flush=True)  # fmt: skip
+        if best is None or result.best_val_loss < best[1].best_val_loss:
+            best = (model, result, windows, seq_len)
+    model, result, (_, val_w, test_w), seq_len = best
+    assert len(test_w) == TEST_END - VAL_END - horizon + 1
+    nan = float("nan")
     if args.val_only:  # for choosing settings: the test rows stay unseen
-        nan = float("nan")
-        return Row(horizon, nan, nan, nan, nan, result.best_val_loss, result.epochs_run, result.seconds)
+        return Row(horizon, seq_len, nan, nan, nan, nan, result.best_val_loss, result.epochs_run, seconds)
     pred = tr.predict(model, test_w.x)  # (N, H, 1)
     last = test_w.x[:, -1:, :1].expand_as(test_w.y)  # repeat the last input value
     err, err_last = pred - test_w.y, last - test_w.y
+    coverage = interval_coverage(model, val_w, test_w, pred)
     return Row(
         horizon,
+        seq_len,
         mse=err.pow(2).mean().item(),
         mae=err.abs().mean().item(),
         last_mse=err_last.pow(2).mean().item(),
         last_mae=err_last.abs().mean().item(),
         val_mse=result.best_val_loss,
         epochs=result.epochs_run,
-        seconds=result.seconds,
+        seconds=seconds,
+        coverage_80=coverage[80],
+        coverage_95=coverage[95],
     )
+
+
+def interval_coverage(model: Forecaster, val_w: data.Windows, test_w: data.Windows, pred: torch.Tensor) -> dict:
+    """Coverage of the conformal intervals that `forecast --level` would give, calibrated on validation."""
+    residuals = (val_w.y - tr.predict(model, val_w.x)).numpy()  # (N_val, H, 1), scaled units
+    val_scales = intervals.window_scale(val_w.x.numpy())  # (N_val, 1)
+    out = {}
+    for level in (80, 95):
+        lower, upper = intervals.bounds(pred.numpy(), residuals, level, val_scales, test_w.x.numpy())
+        out[level] = float(100 * intervals.coverage(test_w.y.numpy(), lower, upper).mean())
+    return out
 
 
 def published(name: str, horizon: int) -> str:
@@ -95,13 +128,17 @@ def published(name: str, horizon: int) -> str:
 
 
 def table(rows: list[Row]) -> str:
-    head = "| horizon | RNN MSE | RNN MAE | repeat-last MSE (here) | repeat-last MAE (here) | repeat-last (pub.) | DLinear | NLinear | Informer | epochs | seconds |"
+    head = (
+        "| horizon | seq_len | RNN MSE | RNN MAE | repeat-last MSE (here) | repeat-last MAE (here) | repeat-last (pub.) "
+        "| DLinear | NLinear | Informer | 80% / 95% coverage | epochs | seconds |"
+    )
     lines = [head, "|" + "---:|" * (head.count("|") - 1)]
     for r in rows:
         lines.append(
-            f"| {r.horizon} | {r.mse:.4f} | {r.mae:.4f} | {r.last_mse:.4f} | {r.last_mae:.4f} | "
+            f"| {r.horizon} | {r.seq_len} | {r.mse:.4f} | {r.mae:.4f} | {r.last_mse:.4f} | {r.last_mae:.4f} | "
             f"{published('repeat-last', r.horizon)} | {published('DLinear', r.horizon)} | "
-            f"{published('NLinear', r.horizon)} | {published('Informer', r.horizon)} | {r.epochs} | {r.seconds:.0f} |"
+            f"{published('NLinear', r.horizon)} | {published('Informer', r.horizon)} | "
+            f"{r.coverage_80:.1f} / {r.coverage_95:.1f} | {r.epochs} | {r.seconds:.0f} |"
         )
     return "\n".join(lines)
 
@@ -109,7 +146,13 @@ def table(rows: list[Row]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--horizons", type=int, nargs="+", default=list(HORIZONS))
-    parser.add_argument("--seq-len", type=int, default=96)
+    parser.add_argument(
+        "--seq-len",
+        type=int,
+        nargs="+",
+        default=[48, 96, 168],
+        help="candidates; each horizon keeps the best on validation",
+    )
     parser.add_argument("--hidden-size", type=int, default=64)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--patience", type=int, default=5)
@@ -134,7 +177,7 @@ def main() -> None:
     for horizon in args.horizons:
         rows.append(run_horizon(scaled, horizon, args))
         r = rows[-1]
-        print(f"  horizon {horizon}: test MSE {r.mse:.4f} MAE {r.mae:.4f} (repeat-last {r.last_mse:.4f}), "
+        print(f"  horizon {horizon}, seq_len {r.seq_len}: test MSE {r.mse:.4f} MAE {r.mae:.4f} (repeat-last {r.last_mse:.4f}), "
               f"val MSE {r.val_mse:.4f}, {r.epochs} epochs, {r.seconds:.0f} s", flush=True)  # fmt: skip
     print()
     print(table(rows))

@@ -122,7 +122,7 @@ def backtest(
     # seq_len and season are chosen once, on the shortest history, and kept for every fold.
     fixed = api.plan(head(series, first), replace(windows, horizon=horizon))
     if on_plan is not None:
-        on_plan(fixed)
+        on_plan(replace(fixed, series=series))  # the first fold's plan, shown with the whole series
     windows = replace(windows, seq_len=fixed.seq_len, horizon=horizon, season=fixed.season)
     t = series.n_targets
     scale = metrics.mase_scale(series.values[:first, :t], fixed.season)
@@ -216,9 +216,7 @@ def evaluate(
     scale = np.asarray(saved_scale) if saved_scale else metrics.mase_scale(targets[:first_target], season)
     forecasts = {art.meta["model"]["cell"]: pred, **metrics.baselines(history, horizon, season)}
     bounds = {level: intervals.bounds(pred, art.val_residuals, level, art.val_scales, history) for level in levels}
-    notes.append(
-        f"scored {count} window(s) with targets from {series.index[first_target]} to {series.index[-1 if count else 0]}"
-    )
+    notes.append(f"scored {count} window(s) with targets from {series.index[first_target]} to {series.index[-1]}")
     return Evaluation(list(art.meta["data"]["targets"]), actual, forecasts, scale, bounds, notes)
 
 

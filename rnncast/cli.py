@@ -289,7 +289,7 @@ def fit(data, time_col, targets, features, fill, seq_len, horizon, val_frac, sca
     render.emit(render.scores_frame(result.scores), fmt or render.default_format(), title="Validation metrics")
 
 
-def _describe_plan(err, p, source: str) -> None:
+def _describe_plan(err, p, source: str, first_fold: bool = False) -> None:
     s = p.series
     for note in s.notes:
         err.print(f"Warning: {note}")
@@ -300,6 +300,7 @@ def _describe_plan(err, p, source: str) -> None:
     err.print(
         f"seq_len {p.seq_len}{chosen('seq_len')}, horizon {p.horizon}{chosen('horizon')}, "
         f"season {p.season}{chosen('season')}; {p.split.n_train} training / {p.split.n_val} validation windows"
+        + (" in the first fold" if first_fold else "")
     )
 
 
@@ -411,8 +412,12 @@ def backtest(data, time_col, targets, features, fill, seq_len, horizon, val_frac
         err.print(f"fold {i + 1}/{folds}: origin {fold.origin}, {fold.epochs} epoch(s) in {fold.seconds:.1f} s, "
                   f"MAE {fold.mae:.4g}")  # fmt: skip
 
-    result = bt.backtest_file(data, read, windows, model_cfg, train_cfg, folds, tuple(levels),
-                              on_plan=lambda p: _describe_plan(err, p, data), on_fold=on_fold)  # fmt: skip
+    def on_plan(p) -> None:
+        _describe_plan(err, p, data, first_fold=True)
+        origin = p.series.index[len(p.series) - folds * p.horizon]
+        err.print(f"{folds} fold(s) of {p.horizon} steps from {origin}, each refitted on the rows before it")
+
+    result = bt.backtest_file(data, read, windows, model_cfg, train_cfg, folds, tuple(levels), on_plan, on_fold)
     _report_coverage(err, result)
     render.emit(result.frame(), fmt or render.default_format(), title=f"Backtest, {folds} fold(s)")
 
