@@ -131,7 +131,7 @@ window_options = _options(
     click.option(
         "--seq-len",
         type=click.IntRange(min=1),
-        help="Past steps per input window. Default: from the frequency (hourly 168, monthly 36, ...).",
+        help="Past steps per input window. Default: from the frequency (hourly 96, monthly 36, ...).",
     ),
     click.option(
         "--horizon",
