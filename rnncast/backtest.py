@@ -35,7 +35,8 @@ class Evaluation:
     forecasts: dict[str, np.ndarray]  # the network first, then the baselines
     scale: np.ndarray  # (T,) MASE denominators
     bounds: dict[float, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # level % → (lower, upper)
-    notes: list[str] = field(default_factory=list)  # for the user (stderr)
+    notes: list[str] = field(default_factory=list)  # warnings for the user (stderr)
+    summary: str = ""  # what was scored, for the user (stderr)
 
     @property
     def windows(self) -> int:
@@ -121,6 +122,8 @@ def backtest(
         )
     # seq_len and season are chosen once, on the shortest history, and kept for every fold.
     fixed = api.plan(head(series, first), replace(windows, horizon=horizon))
+    for level in levels:  # the first fold has the fewest validation windows: refuse now, not after training
+        intervals.rank(fixed.split.n_val, level)
     if on_plan is not None:
         on_plan(replace(fixed, series=series))  # the first fold's plan, shown with the whole series
     windows = replace(windows, seq_len=fixed.seq_len, horizon=horizon, season=fixed.season)
@@ -216,8 +219,8 @@ def evaluate(
     scale = np.asarray(saved_scale) if saved_scale else metrics.mase_scale(targets[:first_target], season)
     forecasts = {art.meta["model"]["cell"]: pred, **metrics.baselines(history, horizon, season)}
     bounds = {level: intervals.bounds(pred, art.val_residuals, level, art.val_scales, history) for level in levels}
-    notes.append(f"scored {count} window(s) with targets from {series.index[first_target]} to {series.index[-1]}")
-    return Evaluation(list(art.meta["data"]["targets"]), actual, forecasts, scale, bounds, notes)
+    summary = f"scored {count} window(s) with targets from {series.index[first_target]} to {series.index[-1]}"
+    return Evaluation(list(art.meta["data"]["targets"]), actual, forecasts, scale, bounds, notes, summary)
 
 
 def evaluate_file(

@@ -443,7 +443,8 @@ def evaluate(data, model_path, all_windows, levels, fmt, quiet, verbose) -> None
     err = stderr_console(quiet)
     result = bt.evaluate_file(model_path, data, levels=tuple(levels), every=all_windows)
     for note in result.notes:
-        err.print(note if note.startswith("scored") else f"Warning: {note}")
+        err.print(f"Warning: {note}")
+    err.print(result.summary)
     _report_coverage(err, result)
     render.emit(result.frame(), fmt or render.default_format(), title=f"Evaluation of {model_path}")
 

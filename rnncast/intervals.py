@@ -60,7 +60,12 @@ def floored(scales: np.ndarray, val_scales: np.ndarray) -> np.ndarray:
 
 def half_widths(residuals: np.ndarray, level: float) -> np.ndarray:
     """Conformal quantile per step and target of |residuals| (N, H, T) at `level` percent: (H, T)."""
-    n = residuals.shape[0]
+    k = rank(residuals.shape[0], level)
+    return np.sort(np.abs(residuals), axis=0)[k - 1]
+
+
+def rank(n: int, level: float) -> int:
+    """k = ceil((n + 1)·level): which of n sorted scores is the conformal quantile; refuses k > n."""
     if n == 0:
         raise DataError("the model file holds no validation residuals; refit it with this rnncast version")
     k = math.ceil((n + 1) * level / 100)
@@ -70,7 +75,7 @@ def half_widths(residuals: np.ndarray, level: float) -> np.ndarray:
             f"--level {level:g} needs at least {need} validation windows, the model has {n}; "
             "lower --level or refit with a larger --val-frac"
         )
-    return np.sort(np.abs(residuals), axis=0)[k - 1]
+    return k
 
 
 def bounds(

@@ -110,6 +110,7 @@ def test_info_shows_the_model_card(tmp_path):
         (["forecast", "--model", ELEC], 65, "is not an rnncast model file"),
         (["backtest", ELEC, "--folds", "50"], 65, "too few for 50 folds of horizon 12; lower --folds or --horizon"),
         (["backtest", ELEC, "--level", "120"], 2, "--level 120 is not a percentage between 0 and 100"),
+        (["backtest", ELEC, "--level", "99"], 2, "--level 99 needs at least 99 validation windows, the model has 35"),
         (["evaluate", "missing.csv", "--model", "absent.rnncast"], 66, "model file absent.rnncast not found"),
     ],
 )
