@@ -175,8 +175,11 @@ def test_forecast_with_levels_in_every_format(elec_model):
 
     records = json.loads(run("forecast", "--model", elec_model, "--level", "90", "--format", "json").stdout)
     assert records[0][f"{col}_lower_90"] < records[0][col] < records[0][f"{col}_upper_90"]
-    table = run("forecast", "--model", elec_model, "--level", "90", "--format", "table", "--horizon", "2").stdout
-    assert "upper_90" in table.replace("\n", "") or "upper_…" in table or "…" in table
+    args = ["forecast", "--model", elec_model, "--level", "90", "--horizon", "2"]
+    two = pd.read_csv(io.StringIO(run(*args, "--format", "csv").stdout))
+    table = run(*args, "--format", "table", env={"COLUMNS": "200"}).stdout
+    assert f"{col}_lower_90" in table and f"{col}_upper_90" in table
+    assert f"{two[f'{col}_upper_90'][1]:.3f}" in table and f"{two[f'{col}_lower_90'][0]:.3f}" in table
     assert "2016-06-01" in table
 
 
