@@ -23,6 +23,10 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -q
 
+# The ETTh1 univariate benchmark against published baselines (not part of make test; ~10-30 min on 2 CPU cores).
+bench-accuracy: install
+	$(BIN)/python benchmarks/accuracy.py
+
 lint: install
 	$(BIN)/ruff check rnncast tests benchmarks
 	$(BIN)/ruff format --check rnncast tests benchmarks

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rnncast import __version__, artifact, atomic, data, metrics
+from rnncast import __version__, artifact, atomic, data, intervals, metrics
 from rnncast import forecast as fc
 from rnncast import train as tr
 from rnncast.artifact import Artifact
@@ -122,6 +122,7 @@ def fit_plan(
         scaling=p.scaling,
         context=s.values[-p.seq_len :],
         val_residuals=(actual - pred).astype(np.float32),
+        val_scales=intervals.window_scale(history).astype(np.float32),
     )
     return FitResult(p, art, result, scores)
 
@@ -177,6 +178,7 @@ def _meta(
             "start": _time_value(s.index[0]),
             "end": _time_value(s.index[-1]),
             "season": p.season,
+            "mase_scale": [float(v) for v in metrics.mase_scale(s.values[: p.split.cut, : s.n_targets], p.season)],
             "val_start_row": p.split.cut,
             "time_parts": s.time_parts,
             "train_windows": p.split.n_train,
@@ -207,16 +209,25 @@ def forecast_file(
     source: str | Path | IO[str] | None = None,
     horizon: int | None = None,
     read: ReadOptions | None = None,
+    levels: tuple[float, ...] = (),
 ) -> tuple[fc.Forecast, list[str]]:
-    """Forecast from a saved model: its saved context, or the tail of new data. Returns (forecast, warnings)."""
+    """Forecast from a saved model: its saved context, or the tail of new data. Returns (forecast, warnings).
+
+    `levels` (percent, e.g. (80, 95)) add conformal prediction intervals per step.
+    """
     art = artifact.load(model_path)
     if source is None:
-        return fc.forecast(art, horizon=horizon), []
+        return fc.forecast(art, horizon=horizon, levels=levels), []
+    series = read_like_model(art, source, read)
+    context, last, warnings = fc.context_from(art, series)
+    return fc.forecast(art, context, last, horizon, levels), warnings
+
+
+def read_like_model(art: Artifact, source: str | Path | IO[str], read: ReadOptions | None = None) -> Series:
+    """Read new data with the time, target and feature columns the model was trained on."""
     meta = art.meta["data"]
     if read is None:
         calendar = len(meta.get("time_parts", [])) > 1  # e.g. year + quarter: detect them again
         read = ReadOptions(time_col=None if calendar else meta["time_col"] or "none")
     read = replace(read, targets=tuple(meta["targets"]), features=tuple(meta["features"]))
-    series = data.read_series(source, read)
-    context, last, warnings = fc.context_from(art, series)
-    return fc.forecast(art, context, last, horizon), warnings
+    return data.read_series(source, read)

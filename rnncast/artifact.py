@@ -6,6 +6,7 @@ Layout of a `.rnncast` file (a plain safetensors file any safetensors reader can
             scaling.scale    (F,) float64
             context          (seq_len, F) float64, the last rows of training data, original units
             val_residuals    (N_val, H, T) float32, actual - forecast on validation windows
+            val_scales       (N_val, T) float32, each validation input window's volatility (intervals)
   metadata  format           "rnncast"
             format_version   integer as text; newer than FORMAT_VERSION is refused
             meta             JSON: model config, data description, training summary, metrics, versions
@@ -39,6 +40,7 @@ class Artifact:
     scaling: Scaling
     context: np.ndarray  # (seq_len, F) original units
     val_residuals: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0), np.float32))
+    val_scales: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))  # (N_val, T)
 
 
 def _checksum(meta_json: str, tensors: dict[str, torch.Tensor]) -> str:
@@ -57,6 +59,7 @@ def _tensors(art: Artifact) -> dict[str, torch.Tensor]:
     tensors["scaling.scale"] = torch.from_numpy(np.array(art.scaling.scale, dtype=np.float64, order="C"))
     tensors["context"] = torch.from_numpy(np.array(art.context, dtype=np.float64, order="C"))
     tensors["val_residuals"] = torch.from_numpy(np.array(art.val_residuals, dtype=np.float32, order="C"))
+    tensors["val_scales"] = torch.from_numpy(np.array(art.val_scales, dtype=np.float32, order="C"))
     return tensors
 
 
@@ -122,7 +125,10 @@ def load(path: str | Path) -> Artifact:
         )
         context = tensors.pop("context").numpy()
         residuals = tensors.pop("val_residuals").numpy()
+        val_scales = tensors.pop("val_scales").numpy() if "val_scales" in tensors else np.zeros((0, 0), np.float32)
     except (KeyError, ValueError) as exc:
         raise DataError(not_ours) from exc
     state = {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}
-    return Artifact(meta=meta, state_dict=state, scaling=scaling, context=context, val_residuals=residuals)
+    return Artifact(
+        meta=meta, state_dict=state, scaling=scaling, context=context, val_residuals=residuals, val_scales=val_scales
+    )

@@ -105,7 +105,7 @@ read_options = _options(
 )  # fmt: skip
 
 window_options = _options(
-    option("--seq-len", type=click.IntRange(min=1), help="Past steps per window. Default: from the frequency (hourly 168, monthly 36, ...)."),
+    option("--seq-len", type=click.IntRange(min=1), help="Past steps per window. Default: from the frequency (hourly 96, monthly 36, ...)."),
     option("--horizon", type=click.IntRange(min=1), help="Steps to forecast. Default: from the frequency (hourly 24, monthly 12, ...)."),
     option("--val-frac", type=float, default=0.2, show_default=True, help="Share of the latest windows held out for validation."),
     option("--scaler", type=click.Choice(SCALERS), default="standard", show_default=True, help="scikit-learn scaler, fitted on training rows only."),
@@ -214,7 +214,7 @@ def fit(data, time_col, targets, features, fill, seq_len, horizon, val_frac, sca
     render.emit(render.scores_frame(result.scores), fmt, output, title="Validation metrics")
 
 
-def _describe_plan(err, p, source: str) -> None:
+def _describe_plan(err, p, source: str, first_fold: bool = False) -> None:
     s = p.series
     _warn(err, s.notes, strict=False)
     span = f"{s.index[0]} → {s.index[-1]}" if s.time_col else "integer steps"
@@ -224,6 +224,7 @@ def _describe_plan(err, p, source: str) -> None:
     err.print(
         f"seq_len {p.seq_len}{chosen('seq_len')}, horizon {p.horizon}{chosen('horizon')}, "
         f"season {p.season}{chosen('season')}; {p.split.n_train} training / {p.split.n_val} validation windows"
+        + (" in the first fold" if first_fold else "")
     )
 
 
@@ -296,31 +297,128 @@ class _progress:
             self.bar.stop()
 
 
+def level_option(default: tuple[float, ...], help: str) -> Callable:
+    return option(
+        "--level",
+        "levels",
+        type=float,
+        multiple=True,
+        default=default,
+        show_default=bool(default),
+        metavar="PCT",
+        help=help,
+    )
+
+
 @cli.command(epilog=EPILOG)
 @click.argument("data", required=False, type=click.Path(allow_dash=True))
 @model_option
 @option("--horizon", type=click.IntRange(min=1), help="Steps to forecast (at most the trained horizon).")
+@level_option((), "Add a prediction interval at this level in percent (repeat for several, e.g. 80 and 95).")
 @option("--strict", is_flag=True, help="Refuse (exit 65) instead of warning: stale data, filled gaps or blanks.")
 @format_options
 @output_options
-def forecast(data, model_path, horizon, strict, fmt, output, quiet, verbose) -> None:
+def forecast(data, model_path, horizon, levels, strict, fmt, output, quiet, verbose) -> None:
     """Forecast the steps after the saved data, or after the tail of DATA (a CSV, or - for stdin).
 
     DATA must have the columns the model was trained on, at the same frequency; only its
-    last seq_len rows are used. csv columns: the time column, then one per target.
+    last seq_len rows are used. csv columns: the time column, then one per target; each
+    --level adds TARGET_lower_PCT and TARGET_upper_PCT: split-conformal bounds from the
+    model's validation errors at that step.
 
     \b
     Examples:
       rnncast forecast
-      rnncast forecast latest.csv --format csv > next.csv
+      rnncast forecast latest.csv --level 80 --level 95 --format csv > next.csv
       (head -1 history.csv; tail -n 200 history.csv) | rnncast forecast - --format json
     """
     from rnncast import api, render
 
     err = render.console(stderr=True, quiet=quiet)
-    result, warnings = api.forecast_file(model_path, data, horizon)
+    result, warnings = api.forecast_file(model_path, data, horizon, levels=tuple(levels))
     _warn(err, warnings, strict)
     render.emit(result.frame(), fmt, output, title="Forecast")
+
+
+@cli.command(epilog=EPILOG)
+@click.argument("data", type=click.Path(allow_dash=True, dir_okay=True))
+@read_options
+@window_options
+@model_options
+@train_options
+@option(
+    "--folds", type=click.IntRange(min=1), default=3, show_default=True, help="Forecast origins at the end of DATA."
+)
+@level_option((80.0, 95.0), "Prediction interval level in percent whose coverage is reported (repeatable).")
+@format_options
+@output_options
+def backtest(data, time_col, targets, features, fill, seq_len, horizon, val_frac, scaler, season,
+             cell, hidden_size, layers, dropout, window_norm,
+             epochs, batch_size, lr, clip, patience, seed, device, threads,
+             folds, levels, fmt, output, quiet, verbose) -> None:  # fmt: skip
+    """Rolling-origin backtest on DATA: refit and forecast at each of the last --folds origins.
+
+    The last FOLDS x HORIZON rows are forecast block by block, oldest first. Each block gets a
+    fresh network, trained as `fit` would on the rows before it only (so K folds cost K fits);
+    naive and seasonal-naive forecasts are scored on the same targets. Prints MAE, RMSE,
+    MAPE (sMAPE when values reach zero), MASE over all steps ('all') and per horizon step,
+    and the percentage of actual values inside each --level interval (coverage_PCT).
+    """
+    from rnncast import api, render
+    from rnncast import backtest as bt
+    from rnncast.data import ReadOptions
+    from rnncast.model import ModelConfig
+    from rnncast.train import TrainConfig
+
+    err = render.console(stderr=True, quiet=quiet)
+    read = ReadOptions(time_col, tuple(targets), _split_commas(features), fill)
+    windows = api.WindowConfig(seq_len, horizon, val_frac, scaler, season)
+    model_cfg = ModelConfig(cell=cell, hidden_size=hidden_size, layers=layers, dropout=dropout, window_norm=window_norm)
+    train_cfg = TrainConfig(epochs, batch_size, lr, clip, patience, seed, device, threads)
+
+    def on_fold(i, fold) -> None:
+        err.print(f"fold {i + 1}/{folds}: origin {fold.origin}, {fold.epochs} epoch(s) in {fold.seconds:.1f} s, "
+                  f"MAE {fold.mae:.4g}")  # fmt: skip
+
+    def on_plan(p) -> None:
+        _describe_plan(err, p, data, first_fold=True)
+        origin = p.series.index[len(p.series) - folds * p.horizon]
+        err.print(f"{folds} fold(s) of {p.horizon} steps from {origin}, each refitted on the rows before it")
+
+    result = bt.backtest_file(data, read, windows, model_cfg, train_cfg, folds, tuple(levels), on_plan, on_fold)
+    _report_coverage(err, result)
+    render.emit(result.frame(), fmt, output, title=f"Backtest, {folds} fold(s)")
+
+
+@cli.command(epilog=EPILOG)
+@click.argument("data", type=click.Path(allow_dash=True, dir_okay=True))
+@model_option
+@option("--all-windows", is_flag=True, help="Score every window of DATA, training rows included.")
+@level_option((80.0, 95.0), "Prediction interval level in percent whose coverage is reported (repeatable).")
+@format_options
+@output_options
+def evaluate(data, model_path, all_windows, levels, fmt, output, quiet, verbose) -> None:
+    """Score a saved model on DATA (a CSV, or - for stdin) once the actual values are known.
+
+    Every stride-1 window whose targets all come after the model's training end is forecast
+    from the seq_len rows before it (which may be training rows) and scored, with the naive
+    baselines on the same targets: the same table as `backtest`. DATA needs the model's columns;
+    it may hold only new rows or the whole history.
+    """
+    from rnncast import backtest as bt
+    from rnncast import render
+
+    err = render.console(stderr=True, quiet=quiet)
+    result = bt.evaluate_file(model_path, data, levels=tuple(levels), every=all_windows)
+    _warn(err, result.notes, strict=False)
+    err.print(result.summary)
+    _report_coverage(err, result)
+    render.emit(result.frame(), fmt, output, title=f"Evaluation of {model_path}")
+
+
+def _report_coverage(err, result) -> None:
+    for level in result.bounds:
+        err.print(f"{level:g}% interval: {result.coverage(level):.1f}% of {result.actual.size} actual values inside")
 
 
 @cli.command(epilog=EPILOG)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import torch
 
+from rnncast import intervals
 from rnncast.artifact import Artifact
 from rnncast.data import Series
 from rnncast.errors import DataError, UsageError
@@ -22,11 +23,17 @@ class Forecast:
     values: np.ndarray  # (H, T)
     targets: list[str]
     time_name: str  # header of the time column in outputs
+    bounds: dict[float, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # level % → (lower, upper) (H, T)
 
     def frame(self) -> pd.DataFrame:
-        out = pd.DataFrame(self.values, columns=self.targets)
-        out.insert(0, self.time_name, self.index)
-        return out
+        """Time, then per target its forecast and `{target}_lower_{level}`, `{target}_upper_{level}` per level."""
+        columns: dict[str, np.ndarray] = {self.time_name: self.index}
+        for j, target in enumerate(self.targets):
+            columns[target] = self.values[:, j]
+            for level, (lower, upper) in self.bounds.items():
+                columns[f"{target}_lower_{intervals.label(level)}"] = lower[:, j]
+                columns[f"{target}_upper_{intervals.label(level)}"] = upper[:, j]
+        return pd.DataFrame(columns)
 
 
 def build_model(art: Artifact) -> Forecaster:
@@ -74,6 +81,12 @@ def last_time(art: Artifact) -> object:
     return pd.Timestamp(meta["end"]) if meta.get("time_kind") == "datetime" else meta["end"]
 
 
+def interval(art: Artifact, point: np.ndarray, context: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Conformal (lower, upper) around point forecasts (..., H, T) made from context rows (..., L, F)."""
+    history = context[..., : point.shape[-1]]  # the target columns come first
+    return intervals.bounds(point, art.val_residuals, level, art.val_scales, history)
+
+
 @torch.no_grad()
 def predict_scaled(model: Forecaster, art: Artifact, context: np.ndarray) -> np.ndarray:
     """Run the network on one context window; returns (H, T) in original units."""
@@ -84,9 +97,17 @@ def predict_scaled(model: Forecaster, art: Artifact, context: np.ndarray) -> np.
 
 
 def forecast(
-    art: Artifact, context: np.ndarray | None = None, last: object = None, horizon: int | None = None
+    art: Artifact,
+    context: np.ndarray | None = None,
+    last: object = None,
+    horizon: int | None = None,
+    levels: tuple[float, ...] = (),
 ) -> Forecast:
-    """Forecast the next `horizon` steps after `context` (default: the context saved in the file)."""
+    """Forecast the next `horizon` steps after `context` (default: the context saved in the file).
+
+    `levels` (percent) add split-conformal prediction intervals from the saved validation residuals.
+    """
+    levels = intervals.check_levels(levels)
     trained = art.meta["model"]["horizon"]
     horizon = trained if horizon is None else horizon
     if not 1 <= horizon <= trained:
@@ -103,4 +124,5 @@ def forecast(
         values=values,
         targets=meta["targets"],
         time_name=meta.get("time_col") or "step",
+        bounds={level: interval(art, values, context, level) for level in levels},
     )

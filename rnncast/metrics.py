@@ -58,15 +58,29 @@ def seasonal_naive(context: np.ndarray, horizon: int, season: int) -> np.ndarray
     return context[:, steps, :]
 
 
-def score(model: str, target: str, actual: np.ndarray, pred: np.ndarray, scale: float) -> Score:
-    """All errors of one model on one target; arrays of any matching shape."""
+def score(
+    model: str, target: str, actual: np.ndarray, pred: np.ndarray, scale: float, pct_name: str | None = None
+) -> Score:
+    """All errors of one model on one target; arrays of any matching shape.
+
+    `pct_name` ("MAPE" or "sMAPE") fixes the percentage error; None chooses it from the actual values.
+    """
     a, p = actual.reshape(-1), pred.reshape(-1)
     mae = float(mean_absolute_error(a, p))
-    if uses_smape(a):
-        pct_name, pct = "sMAPE", smape(a, p)
-    else:
-        pct_name, pct = "MAPE", float(100 * mean_absolute_percentage_error(a, p))
+    if pct_name is None:
+        pct_name = "sMAPE" if uses_smape(a) else "MAPE"
+    pct = smape(a, p) if pct_name == "sMAPE" else float(100 * mean_absolute_percentage_error(a, p))
     return Score(model, target, mae, float(root_mean_squared_error(a, p)), pct_name, pct, mae / scale)
+
+
+def by_step(model: str, target: str, actual: np.ndarray, pred: np.ndarray, scale: float) -> list[Score]:
+    """Errors over all steps, then at each horizon step: actual and pred (N, H) → 1 + H scores.
+
+    The percentage error is the one chosen for the whole target, so steps stay comparable.
+    """
+    pct_name = "sMAPE" if uses_smape(actual) else "MAPE"
+    overall = score(model, target, actual, pred, scale, pct_name)
+    return [overall] + [score(model, target, actual[:, h], pred[:, h], scale, pct_name) for h in range(actual.shape[1])]
 
 
 def compare(

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -19,7 +20,7 @@ def run(*args, **kw):
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False, **kw)
 
 
-@pytest.mark.parametrize("command", [[], ["fit"], ["forecast"], ["info"]])
+@pytest.mark.parametrize("command", [[], ["fit"], ["forecast"], ["info"], ["backtest"], ["evaluate"]])
 def test_help_for_every_command(command):
     result = run(*command, "--help")
     assert result.exit_code == 0
@@ -107,6 +108,10 @@ def test_info_shows_the_model_card(tmp_path):
         (["fit", ELEC, "--val-frac", "1.5"], 2, "--val-frac must be between 0 and 1"),
         (["forecast", "--model", "absent.rnncast"], 66, "model file absent.rnncast not found; train one with"),
         (["forecast", "--model", ELEC], 65, "is not an rnncast model file"),
+        (["backtest", ELEC, "--folds", "50"], 65, "too few for 50 folds of horizon 12; lower --folds or --horizon"),
+        (["backtest", ELEC, "--level", "120"], 2, "--level 120 is not a percentage between 0 and 100"),
+        (["backtest", ELEC, "--level", "99"], 2, "--level 99 needs at least 99 validation windows, the model has 35"),
+        (["evaluate", "missing.csv", "--model", "absent.rnncast"], 66, "model file absent.rnncast not found"),
     ],
 )
 def test_user_mistakes_give_one_line_and_an_exit_code(tmp_path, monkeypatch, args, code, message):
@@ -149,3 +154,114 @@ def test_fit_then_forecast_as_a_real_pipeline(tmp_path):
 def test_help_does_not_import_torch():
     code = "import sys; from rnncast.cli import cli; assert 'torch' not in sys.modules and 'pandas' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_forecast_with_levels_in_every_format(elec_model):
+    frame = pd.read_csv(io.StringIO(run("forecast", "--model", elec_model, "--level", "80", "--level", "95").stdout))
+    col = ELEC_COL
+    assert list(frame.columns) == [
+        "DATE",
+        col,
+        f"{col}_lower_80",
+        f"{col}_upper_80",
+        f"{col}_lower_95",
+        f"{col}_upper_95",
+    ]
+    assert (frame[f"{col}_lower_95"] < frame[f"{col}_lower_80"]).all()
+    assert (frame[f"{col}_lower_80"] < frame[col]).all() and (frame[col] < frame[f"{col}_upper_80"]).all()
+    assert (frame[f"{col}_upper_80"] < frame[f"{col}_upper_95"]).all()
+    plain = pd.read_csv(io.StringIO(run("forecast", "--model", elec_model).stdout))
+    assert frame[col].tolist() == pytest.approx(plain[col].tolist())  # intervals leave the point forecast alone
+
+    records = json.loads(run("forecast", "--model", elec_model, "--level", "90", "--format", "json").stdout)
+    assert records[0][f"{col}_lower_90"] < records[0][col] < records[0][f"{col}_upper_90"]
+    args = ["forecast", "--model", elec_model, "--level", "90", "--horizon", "2"]
+    two = pd.read_csv(io.StringIO(run(*args, "--format", "csv").stdout))
+    table = run(*args, "--format", "table", env={"COLUMNS": "200"}).stdout
+    assert f"{col}_lower_90" in table and f"{col}_upper_90" in table
+    assert f"{two[f'{col}_upper_90'][1]:.3f}" in table and f"{two[f'{col}_lower_90'][0]:.3f}" in table
+    assert "2016-06-01" in table
+
+
+def test_backtest_on_real_data_in_every_format(shared_data):
+    etth1 = shared_data / "ett" / "ETTh1.csv"
+    args = [
+        "backtest",
+        etth1,
+        "--target",
+        "OT",
+        "--seq-len",
+        "24",
+        "--horizon",
+        "6",
+        "--folds",
+        "2",
+        *TINY,
+        "--threads",
+        "1",
+    ]
+    result = run(*args, "--epochs", "1", "--format", "csv")
+    assert result.exit_code == 0, result.stderr
+    frame = pd.read_csv(io.StringIO(result.stdout))
+    assert list(frame.columns) == [
+        "target",
+        "step",
+        "model",
+        "MAE",
+        "RMSE",
+        "MAPE",
+        "MASE",
+        "coverage_80",
+        "coverage_95",
+    ]
+    assert frame["model"].tolist()[:3] == ["rnn", "naive", "seasonal naive (24)"]
+    assert frame["step"].astype(str).tolist()[::3] == ["all", "1", "2", "3", "4", "5", "6"]
+    # the naive forecast of the last 12 hours of ETTh1 OT, by hand: rows 17408..17419 from rows 17407 and 17413
+    ot = pd.read_csv(etth1)["OT"].to_numpy()
+    naive = [abs(ot[17408 + h] - ot[17407]) for h in range(6)] + [abs(ot[17414 + h] - ot[17413]) for h in range(6)]
+    overall = frame[(frame.step == "all") & (frame.model == "naive")].iloc[0]
+    assert overall.MAE == pytest.approx(sum(naive) / 12)
+    assert "fold 2/2: origin 2018-06-26 14:00:00" in result.stderr
+    assert "80% interval:" in result.stderr
+
+    records = json.loads(run(*args, "--epochs", "1", "--format", "json", "--level", "90").stdout)
+    assert records[0]["step"] == "all" and records[3]["step"] == 1
+    assert records[0]["MAE"] == pytest.approx(frame.MAE[0])  # same seed, same numbers
+    assert 0 <= records[0]["coverage_90"] <= 100 and records[1]["coverage_90"] is None
+    table = run(*args, "--epochs", "1", "--format", "table").stdout
+    assert "Backtest, 2 fold(s)" in table and "season" in table and "rnn" in table
+
+
+def test_backtest_on_sample_data(tmp_path):
+    result = run("backtest", ELEC, "--horizon", "3", "--folds", "2", "--format", "csv", *TINY)
+    assert result.exit_code == 0, result.stderr
+    frame = pd.read_csv(io.StringIO(result.stdout))
+    assert set(frame.model) == {"rnn", "naive", "seasonal naive (12)"} and len(frame) == 3 * 4
+    assert (frame.MAE > 0).all() and (frame.RMSE >= frame.MAE).all()
+
+
+def test_evaluate_new_actuals_in_every_format(tmp_path):
+    """The cron job: a model fitted on older rows scores itself once newer actuals arrive."""
+    lines = ELEC.read_text().splitlines()
+    old, new = tmp_path / "old.csv", tmp_path / "new.csv"
+    old.write_text("\n".join(lines[:-24]) + "\n")
+    new.write_text("\n".join([lines[0]] + lines[-60:]) + "\n")  # only recent rows: history and new actuals
+    model = tmp_path / "m.rnncast"
+    run("fit", old, "--model", model, "--horizon", "6", *TINY)
+    result = run("evaluate", new, "--model", model, "--format", "csv")
+    assert result.exit_code == 0, result.stderr
+    frame = pd.read_csv(io.StringIO(result.stdout))
+    assert frame.columns.tolist()[-2:] == ["coverage_80", "coverage_95"]
+    assert "scored 19 window(s) with targets from 2014-06-01" in result.stderr
+    values = pd.read_csv(ELEC)[ELEC_COL].to_numpy()
+    n = len(values)
+    naive_mae = np.mean([abs(values[o + h] - values[o - 1]) for o in range(n - 24, n - 5) for h in range(6)])
+    row = frame[(frame.step == "all") & (frame.model == "naive")].iloc[0]
+    assert row.MAE == pytest.approx(naive_mae)
+
+    records = json.loads(run("evaluate", new, "--model", model, "--format", "json", "--level", "50").stdout)
+    assert {r["model"] for r in records} == {"rnn", "naive", "seasonal naive (12)"}
+    assert "coverage_50" in records[0] and "coverage_80" not in records[0]
+    assert "Evaluation of" in run("evaluate", new, "--model", model, "--format", "table").stdout
+    stale = run("evaluate", old, "--model", model, "--quiet")
+    assert stale.exit_code == 65 and stale.stderr.startswith("Error: data has no complete window to score")

@@ -85,7 +85,7 @@ def test_semicolon_delimiter_is_detected():
 @pytest.mark.parametrize(
     "freq,expected",
     [
-        ("h", (24, 24, 168)),
+        ("h", (24, 24, 96)),
         ("MS", (12, 12, 36)),
         ("QS-JAN", (4, 8, 16)),
         ("D", (7, 14, 56)),

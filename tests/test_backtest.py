@@ -1,0 +1,107 @@
+import numpy as np
+import pytest
+from conftest import ELEC
+
+from rnncast import api, data
+from rnncast import backtest as bt
+from rnncast.data import ReadOptions
+from rnncast.errors import DataError
+from rnncast.model import ModelConfig
+from rnncast.train import TrainConfig
+
+TINY_MODEL, TINY_TRAIN = ModelConfig(hidden_size=8), TrainConfig(epochs=2, threads=1)
+
+
+def test_fold_origins_are_the_last_blocks_of_horizon_rows():
+    assert bt.fold_origins(100, 3, 10) == [70, 80, 90]
+
+
+@pytest.fixture(scope="module")
+def elec_backtest():
+    series = data.read_series(ELEC, ReadOptions())
+    result = bt.backtest(series, api.WindowConfig(horizon=6), TINY_MODEL, TINY_TRAIN, folds=3, levels=(80, 95))
+    return series, result
+
+
+def test_backtest_scores_the_last_folds_against_hand_computed_baselines(elec_backtest):
+    series, result = elec_backtest
+    values = series.values[:, 0]
+    n = len(values)  # 257 months; folds forecast rows 239..244, 245..250, 251..256
+    expected = np.stack([values[o : o + 6] for o in (n - 18, n - 12, n - 6)])
+    assert np.array_equal(result.actual[..., 0], expected)
+    naive = np.stack([np.repeat(values[o - 1], 6) for o in (n - 18, n - 12, n - 6)])
+    seasonal = np.stack([values[o - 12 : o - 6] for o in (n - 18, n - 12, n - 6)])
+    assert np.array_equal(result.forecasts["naive"][..., 0], naive)
+    assert np.array_equal(result.forecasts["seasonal naive (12)"][..., 0], seasonal)
+    first = n - 18
+    scale = np.abs(values[12:first] - values[: first - 12]).mean()  # in-sample seasonal-naive MAE before fold 1
+
+    frame = result.frame()
+    row = frame[(frame.step == "all") & (frame.model == "seasonal naive (12)")].iloc[0]
+    assert row.MAE == pytest.approx(np.abs(seasonal - expected).mean())
+    assert row.RMSE == pytest.approx(np.sqrt(((seasonal - expected) ** 2).mean()))
+    assert row.MAPE == pytest.approx(100 * (np.abs(seasonal - expected) / expected).mean())
+    assert row.MASE == pytest.approx(np.abs(seasonal - expected).mean() / scale)
+    step3 = frame[(frame.step == 3) & (frame.model == "naive")].iloc[0]
+    assert step3.MAE == pytest.approx(np.abs(naive[:, 2] - expected[:, 2]).mean())
+
+
+def test_backtest_table_has_every_step_for_every_model_and_coverage_for_the_network(elec_backtest):
+    _, result = elec_backtest
+    frame = result.frame()
+    assert list(frame.columns) == [
+        "target",
+        "step",
+        "model",
+        "MAE",
+        "RMSE",
+        "MAPE",
+        "MASE",
+        "coverage_80",
+        "coverage_95",
+    ]
+    assert frame.step.tolist()[:6] == ["all", "all", "all", 1, 1, 1]
+    assert len(frame) == 3 * (1 + 6)
+    rnn = frame[frame.model == "rnn"]
+    assert frame[frame.model != "rnn"].coverage_80.isna().all()
+    lower, upper = result.bounds[80]
+    inside = (result.actual >= lower) & (result.actual <= upper)
+    assert rnn.coverage_80.iloc[0] == pytest.approx(100 * inside.mean())
+    assert (rnn.coverage_95.to_numpy() >= rnn.coverage_80.to_numpy()).all()  # wider intervals cover more
+    assert ((upper - lower) > 0).all()
+
+
+def test_backtest_refits_on_rows_before_each_origin_only(monkeypatch):
+    """Each fold's network sees no row at or after its origin: the honest (refit) backtest."""
+    series = data.read_series(ELEC, ReadOptions())
+    seen = []
+    real = api.fit_plan
+    monkeypatch.setattr(api, "fit_plan", lambda p, *a, **k: seen.append(len(p.series)) or real(p, *a, **k))
+    bt.backtest(series, api.WindowConfig(horizon=4), TINY_MODEL, TINY_TRAIN, folds=2, levels=(80,))
+    assert seen == [len(series) - 8, len(series) - 4]
+
+
+def test_too_many_folds_is_a_data_error():
+    series = data.read_series(ELEC, ReadOptions())
+    with pytest.raises(DataError, match="too few for 100 folds of horizon 12; lower --folds or --horizon"):
+        bt.backtest(series, api.WindowConfig(), TINY_MODEL, TINY_TRAIN, folds=100)
+
+
+def test_evaluate_scores_only_windows_after_the_training_end(tmp_path):
+    lines = ELEC.read_text().splitlines()
+    train_csv, all_csv = tmp_path / "train.csv", tmp_path / "all.csv"
+    train_csv.write_text("\n".join(lines[:-20]) + "\n")  # 237 months
+    all_csv.write_text("\n".join(lines) + "\n")
+    model = tmp_path / "m.rnncast"
+    api.fit(
+        train_csv, windows=api.WindowConfig(horizon=6), model_cfg=TINY_MODEL, train_cfg=TINY_TRAIN, model_path=model
+    )
+    result = bt.evaluate_file(model, all_csv, levels=(80,))
+    values = data.read_series(ELEC, ReadOptions()).values[:, 0]
+    assert result.windows == 20 - 6 + 1
+    assert np.array_equal(result.actual[0, :, 0], values[237:243])  # the first window starts right after training
+    assert np.array_equal(result.forecasts["naive"][0, :, 0], np.repeat(values[236], 6))
+    every = bt.evaluate_file(model, all_csv, levels=(80,), every=True)
+    assert every.windows == 257 - 36 - 6 + 1
+    with pytest.raises(DataError, match="no complete window to score"):
+        bt.evaluate_file(model, train_csv)
