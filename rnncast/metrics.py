@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from sklearn.metrics import mean_absolute_error, mean_absolute_percentage_error, root_mean_squared_error
 
 
 @dataclass
@@ -60,6 +59,9 @@ def seasonal_naive(context: np.ndarray, horizon: int, season: int) -> np.ndarray
 
 def score(model: str, target: str, actual: np.ndarray, pred: np.ndarray, scale: float) -> Score:
     """All errors of one model on one target; arrays of any matching shape."""
+    # imported here: sklearn.metrics pulls in scipy (about a second), which `forecast` never needs
+    from sklearn.metrics import mean_absolute_error, mean_absolute_percentage_error, root_mean_squared_error
+
     a, p = actual.reshape(-1), pred.reshape(-1)
     mae = float(mean_absolute_error(a, p))
     if uses_smape(a):
