@@ -10,7 +10,7 @@ from collections.abc import Callable
 import click
 
 from rnncast import __version__
-from rnncast.choices import CELLS, FILL_POLICIES, FORMATS, SCALERS, WINDOW_NORMS
+from rnncast.choices import CELLS, FILL_POLICIES, FORMATS, PRECISIONS, SCALERS, WINDOW_NORMS
 from rnncast.errors import EX_SOFTWARE, RnncastError
 
 MODEL_HELP = "Model file to write or read."
@@ -226,7 +226,15 @@ train_options = _options(
         "--threads",
         type=click.IntRange(min=1),
         envvar="RNNCAST_THREADS",
-        help="CPU threads for torch. Default: torch's.",
+        help="CPU threads for torch. Default: $OMP_NUM_THREADS, else 1 (fastest for small RNNs, measured).",
+    ),
+    click.option(
+        "--precision",
+        type=click.Choice(PRECISIONS),
+        default="fp32",
+        show_default=True,
+        envvar="RNNCAST_PRECISION",
+        help="bf16: mixed precision (autocast) on a CUDA GPU.",
     ),
 )
 
@@ -261,7 +269,7 @@ def cli() -> None:
 @output_options
 def fit(data, time_col, targets, features, fill, seq_len, horizon, val_frac, scaler, season,
         cell, hidden_size, layers, dropout, window_norm,
-        epochs, batch_size, lr, clip, patience, seed, device, threads,
+        epochs, batch_size, lr, clip, patience, seed, device, threads, precision,
         model_path, fmt, quiet, verbose) -> None:  # fmt: skip
     """Train on DATA (a CSV, or - for stdin), save the model, print validation metrics.
 
@@ -277,7 +285,7 @@ def fit(data, time_col, targets, features, fill, seq_len, horizon, val_frac, sca
     read = ReadOptions(time_col, tuple(targets), _split_commas(features), fill)
     windows = api.WindowConfig(seq_len, horizon, val_frac, scaler, season)
     model_cfg = ModelConfig(cell=cell, hidden_size=hidden_size, layers=layers, dropout=dropout, window_norm=window_norm)
-    train_cfg = TrainConfig(epochs, batch_size, lr, clip, patience, seed, device, threads)
+    train_cfg = TrainConfig(epochs, batch_size, lr, clip, patience, seed, device, threads, precision)
     with _progress(err, epochs) as on_epoch:
         result = api.fit(data, read, windows, model_cfg, train_cfg, model_path,
                          on_plan=lambda p: _describe_plan(err, p, data), on_epoch=on_epoch)  # fmt: skip

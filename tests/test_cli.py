@@ -149,3 +149,20 @@ def test_fit_then_forecast_as_a_real_pipeline(tmp_path):
 def test_help_does_not_import_torch():
     code = "import sys; from rnncast.cli import cli; assert 'torch' not in sys.modules and 'pandas' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_threads_and_precision_options(tmp_path):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        fitted = run("fit", ELEC, "--model", tmp_path / "m.rnncast", "--threads", "2", *TINY)
+        assert fitted.exit_code == 0, fitted.output
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    if not torch.cuda.is_available():
+        refused = run("fit", ELEC, "--model", tmp_path / "b.rnncast", "--precision", "bf16", *TINY)
+        assert refused.exit_code == 2
+        assert refused.stderr.startswith("Error: --precision bf16 needs a CUDA GPU")
+        assert not (tmp_path / "b.rnncast").exists()
