@@ -23,6 +23,10 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -q
 
+# Speed against references measured in the same run (README, Performance); not part of `make test`.
+bench: install
+	nice $(BIN)/python benchmarks/speed.py
+
 lint: install
 	$(BIN)/ruff check rnncast tests benchmarks
 	$(BIN)/ruff format --check rnncast tests benchmarks
