@@ -134,7 +134,7 @@ def mse(model: nn.Module, windows: Windows, batch_size: int | None = None, preci
         with autocast(precision, device):
             out = model(x)
         total += ((out.float() - y) ** 2).sum(dtype=torch.float64)
-    return total.item() / windows.y.numel()  # the one host sync per epoch
+    return total.item() / windows.y.numel()  # with the training loss, the only host syncs of an epoch
 
 
 @torch.no_grad()
