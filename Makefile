@@ -27,6 +27,10 @@ test: install
 bench-accuracy: install
 	$(BIN)/python benchmarks/accuracy.py
 
+# Speed against references measured in the same run (README, Performance); not part of `make test`.
+bench: install
+	nice $(BIN)/python benchmarks/speed.py
+
 lint: install
 	$(BIN)/ruff check rnncast tests benchmarks
 	$(BIN)/ruff format --check rnncast tests benchmarks

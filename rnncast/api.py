@@ -95,8 +95,7 @@ def fit_plan(
     """Train a network on the plan's windows and score it against the naive baselines."""
     tr.check_config(train_cfg)
     device = tr.resolve_device(train_cfg.device)
-    if train_cfg.threads:
-        torch.set_num_threads(train_cfg.threads)
+    tr.check_precision(train_cfg.precision, device)
     s, split = p.series, p.split
     scaled = torch.as_tensor(p.scaling.transform(s.values), dtype=torch.float32, device=device)  # (T, F)
     windows = data.make_windows(scaled, p.seq_len, p.horizon, s.n_targets)
@@ -140,7 +139,7 @@ def fit(
     """Read a CSV, train, score and (unless model_path is None) save the model file atomically."""
     train_cfg = train_cfg or tr.TrainConfig()
     tr.check_config(train_cfg)
-    tr.resolve_device(train_cfg.device)  # refuse a missing GPU before reading anything
+    tr.check_precision(train_cfg.precision, tr.resolve_device(train_cfg.device))  # refuse before reading anything
     with atomic.model_lock(model_path) if model_path is not None else contextlib.nullcontext():
         p = plan(data.read_series(source, read or ReadOptions()), windows or WindowConfig())
         if on_plan is not None:
@@ -192,6 +191,7 @@ def _meta(
             "best_val_loss": result.best_val_loss,
             "seconds": round(result.seconds, 3),
             "device": result.device,
+            "threads": torch.get_num_threads(),
         },
         "metrics": [sc.to_dict() for sc in scores],
         "versions": {

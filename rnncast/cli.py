@@ -15,7 +15,7 @@ from collections.abc import Callable
 import click
 
 from rnncast import __version__
-from rnncast.choices import CELLS, FILL_POLICIES, FORMATS, SCALERS, WINDOW_NORMS
+from rnncast.choices import CELLS, FILL_POLICIES, FORMATS, PRECISIONS, SCALERS, WINDOW_NORMS
 from rnncast.errors import EX_SOFTWARE, DataError, RnncastError
 
 INTERRUPTED = 130  # 128 + SIGINT, as shells report it
@@ -129,7 +129,9 @@ train_options = _options(
     option("--patience", type=click.IntRange(min=1), default=10, show_default=True, help="Epochs without validation improvement before stopping."),
     option("--seed", type=int, default=0, show_default=True, help="Random seed; CPU reruns with the same seed are identical."),
     option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps."),
-    option("--threads", type=click.IntRange(min=1), help="CPU threads for torch. Default: torch's."),
+    option("--threads", type=click.IntRange(min=1), help="CPU threads for torch. Default: $OMP_NUM_THREADS, else 1 (fastest for small RNNs, measured)."),
+    option("--precision", type=click.Choice(PRECISIONS), default="fp32", show_default=True,
+           help="bf16: mixed precision (autocast) on a CUDA GPU."),
 )  # fmt: skip
 
 
@@ -177,7 +179,7 @@ def cli() -> None:
 @output_options
 def fit(data, time_col, targets, features, fill, seq_len, horizon, val_frac, scaler, season,
         cell, hidden_size, layers, dropout, window_norm,
-        epochs, batch_size, lr, clip, patience, seed, device, threads,
+        epochs, batch_size, lr, clip, patience, seed, device, threads, precision,
         model_path, report, fmt, output, quiet, verbose) -> None:  # fmt: skip
     """Train on DATA (a CSV, or - for stdin), save the model, print validation metrics.
 
@@ -200,7 +202,7 @@ def fit(data, time_col, targets, features, fill, seq_len, horizon, val_frac, sca
     read = ReadOptions(time_col, tuple(targets), _split_commas(features), fill)
     windows = api.WindowConfig(seq_len, horizon, val_frac, scaler, season)
     model_cfg = ModelConfig(cell=cell, hidden_size=hidden_size, layers=layers, dropout=dropout, window_norm=window_norm)
-    train_cfg = TrainConfig(epochs, batch_size, lr, clip, patience, seed, device, threads)
+    train_cfg = TrainConfig(epochs, batch_size, lr, clip, patience, seed, device, threads, precision)
     with _progress(err, epochs, verbose) as on_epoch:
         result = api.fit(data, read, windows, model_cfg, train_cfg, model_path,
                          on_plan=lambda p: _describe_plan(err, p, data), on_epoch=on_epoch)  # fmt: skip
@@ -354,7 +356,7 @@ def forecast(data, model_path, horizon, levels, strict, fmt, output, quiet, verb
 @output_options
 def backtest(data, time_col, targets, features, fill, seq_len, horizon, val_frac, scaler, season,
              cell, hidden_size, layers, dropout, window_norm,
-             epochs, batch_size, lr, clip, patience, seed, device, threads,
+             epochs, batch_size, lr, clip, patience, seed, device, threads, precision,
              folds, levels, fmt, output, quiet, verbose) -> None:  # fmt: skip
     """Rolling-origin backtest on DATA: refit and forecast at each of the last --folds origins.
 
@@ -374,7 +376,7 @@ def backtest(data, time_col, targets, features, fill, seq_len, horizon, val_frac
     read = ReadOptions(time_col, tuple(targets), _split_commas(features), fill)
     windows = api.WindowConfig(seq_len, horizon, val_frac, scaler, season)
     model_cfg = ModelConfig(cell=cell, hidden_size=hidden_size, layers=layers, dropout=dropout, window_norm=window_norm)
-    train_cfg = TrainConfig(epochs, batch_size, lr, clip, patience, seed, device, threads)
+    train_cfg = TrainConfig(epochs, batch_size, lr, clip, patience, seed, device, threads, precision)
 
     def on_fold(i, fold) -> None:
         err.print(f"fold {i + 1}/{folds}: origin {fold.origin}, {fold.epochs} epoch(s) in {fold.seconds:.1f} s, "

@@ -161,3 +161,12 @@ def test_too_short_series_says_the_minimum_and_the_option():
 def test_val_frac_must_be_a_fraction():
     with pytest.raises(UsageError, match="--val-frac"):
         data.plan_split(100, 10, 5, 1.5)
+
+
+def test_plain_number_check_looks_past_the_first_rows():
+    numbers = pd.Series([str(i) for i in range(100)], dtype=object)
+    assert data._all_plain_numbers(numbers)
+    assert not data._all_plain_numbers(pd.concat([numbers, pd.Series(["2020-01-01"])], ignore_index=True))
+    assert not data._all_plain_numbers(pd.Series(["2020-01-01", "12"]))
+    # a text column of numbers holds values, not time
+    assert data._parse_dates(numbers) is None
