@@ -49,6 +49,7 @@ class Plan:
     split: Split
     scaling: data.Scaling
     chosen: dict[str, object] = field(default_factory=dict)  # options defaulted from the data
+    notes: list[str] = field(default_factory=list)  # warnings for the user: the series' own, then the plan's
 
 
 @dataclass
@@ -82,7 +83,14 @@ def plan(series: Series, wc: WindowConfig) -> Plan:
         chosen["season"] = season
     split = data.plan_split(n, seq_len, horizon, wc.val_frac)
     scaling = data.fit_scaling(series.values[: split.cut], wc.scaler)
-    return Plan(series, seq_len, horizon, season, split, scaling, chosen)
+    notes = list(series.notes)
+    for j, target in enumerate(series.targets):
+        if metrics.uses_smape(series.values[split.cut :, j]):
+            notes.append(
+                f"{target!r} reaches zero or below in the validation rows, where MAPE is undefined; "
+                "sMAPE is reported instead"
+            )
+    return Plan(series, seq_len, horizon, season, split, scaling, chosen, notes)
 
 
 def fit_plan(
@@ -97,7 +105,7 @@ def fit_plan(
     if train_cfg.threads:
         torch.set_num_threads(train_cfg.threads)
     s, split = p.series, p.split
-    scaled = torch.as_tensor(p.scaling.transform(s.values), dtype=torch.float32, device=device)  # (T, F)
+    scaled = torch.as_tensor(p.scaling.transform32(s.values, s.columns), device=device)  # (T, F) float32
     windows = data.make_windows(scaled, p.seq_len, p.horizon, s.n_targets)
     train_w, val_w = windows.take(0, split.n_train), windows.take(split.val_start, split.n_val)
 

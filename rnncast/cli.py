@@ -125,6 +125,11 @@ read_options = _options(
         show_default=True,
         help="Blank values: interpolate, carry forward, drop rows, or fail.",
     ),
+    click.option(
+        "--strict",
+        is_flag=True,
+        help="Refuse missing periods and irregular time stamps instead of filling them on the inferred grid.",
+    ),
 )
 
 window_options = _options(
@@ -259,7 +264,7 @@ def cli() -> None:
 @model_option
 @format_option
 @output_options
-def fit(data, time_col, targets, features, fill, seq_len, horizon, val_frac, scaler, season,
+def fit(data, time_col, targets, features, fill, strict, seq_len, horizon, val_frac, scaler, season,
         cell, hidden_size, layers, dropout, window_norm,
         epochs, batch_size, lr, clip, patience, seed, device, threads,
         model_path, fmt, quiet, verbose) -> None:  # fmt: skip
@@ -274,7 +279,7 @@ def fit(data, time_col, targets, features, fill, seq_len, horizon, val_frac, sca
     from rnncast.train import TrainConfig
 
     err = stderr_console(quiet)
-    read = ReadOptions(time_col, tuple(targets), _split_commas(features), fill)
+    read = ReadOptions(time_col, tuple(targets), _split_commas(features), fill, strict)
     windows = api.WindowConfig(seq_len, horizon, val_frac, scaler, season)
     model_cfg = ModelConfig(cell=cell, hidden_size=hidden_size, layers=layers, dropout=dropout, window_norm=window_norm)
     train_cfg = TrainConfig(epochs, batch_size, lr, clip, patience, seed, device, threads)
@@ -291,7 +296,7 @@ def fit(data, time_col, targets, features, fill, seq_len, horizon, val_frac, sca
 
 def _describe_plan(err, p, source: str) -> None:
     s = p.series
-    for note in s.notes:
+    for note in p.notes:
         err.print(f"Warning: {note}")
     span = f"{s.index[0]} → {s.index[-1]}" if s.time_col else "integer steps"
     err.print(f"{source}: {len(s)} rows, {span}, frequency {s.freq or 'none'}; targets {', '.join(s.targets)}"
