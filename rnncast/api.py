@@ -21,12 +21,13 @@ import torch
 
 from rnncast import __version__, artifact, data, metrics
 from rnncast import forecast as fc
+from rnncast import model as nets
 from rnncast import train as tr
 from rnncast.artifact import Artifact
 from rnncast.data import ReadOptions, Series, Split
 from rnncast.errors import UsageError
 from rnncast.metrics import Score
-from rnncast.model import Forecaster, ModelConfig
+from rnncast.model import ModelConfig
 
 
 @dataclass
@@ -105,13 +106,13 @@ def fit_plan(
     if train_cfg.threads:
         torch.set_num_threads(train_cfg.threads)
     s, split = p.series, p.split
-    scaled = torch.as_tensor(p.scaling.transform32(s.values, s.columns), device=device)  # (T, F) float32
+    scaled = torch.as_tensor(p.scaling.transform32(s), device=device)  # (T, F) float32
     windows = data.make_windows(scaled, p.seq_len, p.horizon, s.n_targets)
     train_w, val_w = windows.take(0, split.n_train), windows.take(split.val_start, split.n_val)
 
     model_cfg = replace(model_cfg, n_inputs=len(s.columns), n_targets=s.n_targets, horizon=p.horizon)
     torch.manual_seed(train_cfg.seed)
-    model = Forecaster(model_cfg).to(device)
+    model = nets.build(model_cfg).to(device)
     result = tr.fit(model, train_w, val_w, train_cfg, on_epoch)
 
     target_cols = slice(0, s.n_targets)
@@ -146,6 +147,7 @@ def fit(
     """Read a CSV, train, score and (unless model_path is None) save the model file atomically."""
     train_cfg = train_cfg or tr.TrainConfig()
     tr.check_config(train_cfg)
+    nets.check_config(model_cfg or ModelConfig())
     tr.resolve_device(train_cfg.device)  # refuse a missing GPU before reading anything
     with artifact.lock(model_path) if model_path is not None else _nothing():
         p = plan(data.read_series(source, read or ReadOptions()), windows or WindowConfig())

@@ -27,8 +27,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rnncast.choices import CELLS, WINDOW_NORMS
 from rnncast.data import Scaling
 from rnncast.errors import DataError, InputError, LockedError, OutputError
+from rnncast.model import ModelConfig
 
 FORMAT = "rnncast"
 FORMAT_VERSION = 1
@@ -151,6 +153,8 @@ def load(path: str | Path) -> Artifact:
         version = int(header.get("format_version", ""))
     except ValueError:
         raise DataError(not_ours) from None
+    if version < 1:
+        raise DataError(not_ours)
     if version > FORMAT_VERSION:
         raise DataError(
             f"{path} was written by a newer rnncast (format {version}, this one reads up to {FORMAT_VERSION}); "
@@ -168,7 +172,26 @@ def load(path: str | Path) -> Artifact:
         )
         context = tensors.pop("context").numpy()
         residuals = tensors.pop("val_residuals").numpy()
-    except (KeyError, ValueError) as exc:
+        _check_meta(meta)
+    except (KeyError, ValueError, TypeError) as exc:
         raise DataError(not_ours) from exc
     state = {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}
     return Artifact(meta=meta, state_dict=state, scaling=scaling, context=context, val_residuals=residuals)
+
+
+# What forecast and info read from `meta`; a file with a valid checksum can still be hand-made.
+_META_FIELDS = {"model": dict, "data": dict, "training": dict, "metrics": list, "versions": dict, "model_seq_len": int}
+_DATA_FIELDS = {"targets": list, "features": list}
+
+
+def _check_meta(meta: object) -> None:
+    """Raise ValueError unless meta has the fields and types this version reads."""
+    if not isinstance(meta, dict):
+        raise ValueError("meta is not an object")
+    for fields, part in ((_META_FIELDS, meta), (_DATA_FIELDS, meta.get("data"))):
+        for name, kind in fields.items():
+            if not isinstance(part, dict) or not isinstance(part.get(name), kind):
+                raise ValueError(f"meta field {name!r} missing or not a {kind.__name__}")
+    config = ModelConfig(**meta["model"])  # TypeError on unknown fields
+    if config.cell not in CELLS or config.window_norm not in WINDOW_NORMS:
+        raise ValueError(f"unknown cell {config.cell!r} or window_norm {config.window_norm!r}")

@@ -22,6 +22,8 @@ from rnncast.errors import DataError, InputError, UsageError
 MAX_MISSING_FRAC = 0.2  # refuse to invent more than this share of any column
 # The network computes in float32; leave headroom for differences (residuals, window levels).
 MAX_ABS_VALUE = float(np.finfo(np.float32).max) / 4
+# Scaled values beyond this square to more than float32 holds once summed over a batch (a NaN loss).
+MAX_SCALED = 1e15
 DATE_SHARE = 0.8  # a text column this share of which parses as dates is a time column with typos
 # A clock time followed by a zone: "10:00Z", "10:00:00+02:00", "10:00 UTC" (not "Jan-1-1995").
 _TZ_SUFFIX = r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|UTC|GMT|[+-]\d{2}:?\d{2})$"
@@ -302,11 +304,14 @@ def _choose_targets(frame: pd.DataFrame, options: ReadOptions, used: set[str]) -
     if len(numeric) == 1:
         return numeric
     if not numeric:
-        for c in frame.columns:  # say what is wrong with the first column that could have been the target
-            if c not in used and c not in options.features:
-                _as_float(frame[c], c)
+        found = [
+            f"{c!r} holds {_first_non_number(frame[c])}"
+            for c in frame.columns
+            if c not in used and c not in options.features
+        ]
         raise DataError(
-            f"no numeric column to forecast among: {', '.join(frame.columns)}; check the delimiter or pass --target"
+            f"no numeric column to forecast ({'; '.join(found) or 'every column is the time or a --features column'}); "
+            "check the delimiter, fix the values or pass --target"
         )
     raise UsageError(f"several numeric columns ({', '.join(numeric)}); choose one or more with --target")
 
@@ -324,12 +329,24 @@ def _is_numbers(col: pd.Series) -> bool:
 
 def _text_to_float(text: pd.Series) -> pd.Series:
     """Parse number text column-wide: `1,234.5` (thousands commas) or `1.234,5` / `12,5` (decimal comma)."""
-    decimal_comma = text.str.fullmatch(r"[-+]?\d{1,3}(\.\d{3})*,\d+|[-+]?\d+,(\d{1,2}|\d{4,})").any()
+    decimal_comma = text.str.fullmatch(r"[-+]?\d{1,3}(\.\d{3})+,\d+|[-+]?\d+,(\d{1,2}|\d{4,})").any()
     if decimal_comma:
         text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
     else:
         text = text.str.replace(",", "", regex=False)
     return pd.to_numeric(text, errors="coerce")
+
+
+def _first_non_number(col: pd.Series) -> str:
+    """What a column holds instead of numbers, for error messages: `'abc' at data row 3`."""
+    if pd.api.types.is_bool_dtype(col):
+        return "true/false values (convert them to 0/1)"
+    text = col.astype(str).str.strip().where(col.notna(), "")
+    bad = (text != "") & _text_to_float(text).isna()
+    if not bad.any():
+        return "no values"
+    row = int(bad.to_numpy().argmax())
+    return f"{text.iloc[row]!r} at data row {row + 1}"
 
 
 def _as_float(col: pd.Series, name: str) -> pd.Series:
@@ -381,15 +398,15 @@ def _regular(numbers: pd.DataFrame, notes: list[str], strict: bool = False) -> t
     for offset in candidates:
         grid = pd.date_range(index[0], index[-1], freq=offset)
         if index.isin(grid).all() and len(grid) <= 2 * len(index):
-            missing = len(grid) - len(index)
+            missing, freq = len(grid) - len(index), _infer_freq(grid) or offset.freqstr
             if strict:
                 first = grid[~grid.isin(index)][0]
                 raise DataError(
-                    f"{missing} time step(s) missing on the {offset.freqstr} grid (first {first}); "
+                    f"{missing} time step(s) missing on the {freq} grid (first {first}); "
                     "add those rows, or drop --strict to fill them"
                 )
-            notes.append(f"{missing} missing time step(s) added on the {offset.freqstr} grid and filled")
-            return numbers.reindex(grid.rename(index.name)), _infer_freq(grid) or offset.freqstr
+            notes.append(f"{missing} missing time step(s) added on the {freq} grid and filled")
+            return numbers.reindex(grid.rename(index.name)), freq
     if strict:
         raise DataError(
             f"time stamps are irregular (steps from {steps.min()} to {steps.max()}); no frequency fits; "
@@ -522,16 +539,18 @@ class Scaling:
     def inverse(self, scaled: np.ndarray, columns: slice = slice(None)) -> np.ndarray:
         return scaled * self.scale[columns] + self.shift[columns]
 
-    def transform32(self, values: np.ndarray, columns: list[str]) -> np.ndarray:
-        """Scaled values as float32, the network's precision; refuses values that overflow it."""
+    def transform32(self, series: Series) -> np.ndarray:
+        """The series scaled to float32, the network's precision; refuses values that would overflow in training."""
+        values = series.values
         with np.errstate(over="ignore", invalid="ignore"):
             scaled = self.transform(values).astype(np.float32)  # (T, F)
-        bad = ~np.isfinite(scaled)
+        bad = ~(np.abs(scaled) <= MAX_SCALED)
         if bad.any():
             row, col = np.argwhere(bad)[0]
             raise DataError(
-                f"column {columns[col]!r} at data row {row + 1} is too far from the training rows' range to scale "
-                f"into float32 ({values[row, col]:.3g}); rescale or clean the column, or try --scaler robust"
+                f"column {series.columns[col]!r} at {series.index[row]} ({values[row, col]:.3g}) is too far from the "
+                "training rows' range to train in float32; remove the outlier, rescale the column, "
+                "or try --scaler robust"
             )
         return scaled
 

@@ -134,3 +134,20 @@ def test_context_and_scaling_survive_exactly(tmp_path):
     np.testing.assert_array_equal(loaded.scaling.shift, result.artifact.scaling.shift)
     for k, v in result.artifact.state_dict.items():
         assert torch.equal(loaded.state_dict[k], v)
+
+
+def test_format_version_zero_and_handmade_metadata_are_refused(tmp_path, elec_model):
+    raw = elec_model.read_bytes()
+    old = tmp_path / "v0.rnncast"
+    old.write_bytes(raw.replace(b'"format_version":"1"', b'"format_version":"0"'))
+    with pytest.raises(DataError, match="not an rnncast model file"):
+        artifact.load(old)
+    # A valid checksum over metadata this version cannot use (anyone can compute the checksum).
+    from safetensors.torch import save_file
+
+    tensors = {"context": torch.zeros(2, 1, dtype=torch.float64)}
+    meta = '{"model": {"cell": "transformer"}}'
+    save_file(tensors, str(tmp_path / "h.rnncast"), metadata={
+        "format": "rnncast", "format_version": "1", "meta": meta, "sha256": artifact._checksum(meta, tensors)})  # fmt: skip
+    with pytest.raises(DataError, match="not an rnncast model file"):
+        artifact.load(tmp_path / "h.rnncast")

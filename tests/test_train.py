@@ -89,3 +89,12 @@ def test_missing_cuda_is_refused_clearly():
     with pytest.raises(UsageError, match="no CUDA GPU"):
         train.resolve_device("cuda")
     assert train.resolve_device("auto").type == "cpu"
+
+
+@pytest.mark.parametrize(
+    "field,value,message",
+    [("lr", math.inf, "--lr"), ("lr", math.nan, "--lr"), ("clip", math.nan, "--clip"), ("seed", 2**64, "--seed")],
+)
+def test_config_values_torch_cannot_use_are_usage_errors(field, value, message):
+    with pytest.raises(UsageError, match=message):
+        train.check_config(train.TrainConfig(**{field: value}))
