@@ -25,7 +25,7 @@ from rnncast import model as nets
 from rnncast import train as tr
 from rnncast.artifact import Artifact
 from rnncast.data import ReadOptions, Series, Split
-from rnncast.errors import UsageError
+from rnncast.errors import DataError, UsageError
 from rnncast.metrics import Score
 from rnncast.model import ModelConfig
 
@@ -234,6 +234,13 @@ def forecast_file(
         calendar = len(meta.get("time_parts", [])) > 1  # e.g. year + quarter: detect them again
         read = ReadOptions(time_col=None if calendar else meta["time_col"] or "none")
     read = replace(read, targets=tuple(meta["targets"]), features=tuple(meta["features"]))
-    series = data.read_series(source, read)
+    frame = data.read_table(source)
+    missing = [c for c in meta["targets"] + meta["features"] if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"the data lacks column(s) {', '.join(map(repr, missing))} the model was trained on; "
+            f"its columns are: {', '.join(frame.columns)}; pass data with the training columns"
+        )
+    series = data.to_series(frame, read)
     context, last, warnings = fc.context_from(art, series)
     return fc.forecast(art, context, last, horizon), warnings

@@ -24,6 +24,7 @@ MAX_MISSING_FRAC = 0.2  # refuse to invent more than this share of any column
 MAX_ABS_VALUE = float(np.finfo(np.float32).max) / 4
 # Scaled values beyond this square to more than float32 holds once summed over a batch (a NaN loss).
 MAX_SCALED = 1e15
+_BLANK_WORDS = ("nan", "na", "n/a", "null", "none", "-")  # cells that mean "no value", not text
 DATE_SHARE = 0.8  # a text column this share of which parses as dates is a time column with typos
 # A clock time followed by a zone: "10:00Z", "10:00:00+02:00", "10:00 UTC" (not "Jan-1-1995").
 _TZ_SUFFIX = r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|UTC|GMT|[+-]\d{2}:?\d{2})$"
@@ -322,9 +323,15 @@ def _is_numbers(col: pd.Series) -> bool:
         return False
     if pd.api.types.is_numeric_dtype(col):
         return True
-    text = col.dropna().astype(str).str.strip()
+    text = _number_text(col)
     text = text[text != ""]
     return not text.empty and _text_to_float(text).notna().all()
+
+
+def _number_text(col: pd.Series) -> pd.Series:
+    """The cells of a text column, stripped, with blanks and the usual words for 'missing' as ''."""
+    text = col.astype(str).str.strip().where(col.notna(), "")
+    return text.where(~text.str.lower().isin(_BLANK_WORDS), "")
 
 
 def _text_to_float(text: pd.Series) -> pd.Series:
@@ -341,7 +348,7 @@ def _first_non_number(col: pd.Series) -> str:
     """What a column holds instead of numbers, for error messages: `'abc' at data row 3`."""
     if pd.api.types.is_bool_dtype(col):
         return "true/false values (convert them to 0/1)"
-    text = col.astype(str).str.strip().where(col.notna(), "")
+    text = _number_text(col)
     bad = (text != "") & _text_to_float(text).isna()
     if not bad.any():
         return "no values"
@@ -354,9 +361,9 @@ def _as_float(col: pd.Series, name: str) -> pd.Series:
         raise DataError(f"column {name!r} holds true/false values, not numbers; convert it to 0/1")
     if pd.api.types.is_numeric_dtype(col):
         return col.astype(np.float64)
-    text = col.astype(str).str.strip().where(col.notna(), "")
+    text = _number_text(col)
     numbers = _text_to_float(text[text != ""]).reindex(col.index)
-    bad = numbers.isna() & (text != "") & ~text.str.lower().isin(("nan", "na", "n/a", "null", "none", "-"))
+    bad = numbers.isna() & (text != "")
     if bad.any():
         row = bad.to_numpy().argmax()
         value = text.iloc[row]

@@ -371,6 +371,14 @@ def test_horizon_beyond_the_trained_one(workdir):
     assert_refused(result, 2, "--horizon 13 is outside 1..12, what this model was trained for; refit with --horizon 13", workdir, before)  # fmt: skip
 
 
+def test_forecast_data_without_the_training_columns(workdir):
+    (workdir / "data.csv").write_text(GOOD)
+    before = (workdir / "model.rnncast").read_bytes()
+    result = run("forecast", "data.csv")
+    assert_refused(result, 65, "the data lacks column(s) 'STS.M.I7.W.TOVT.NS0016.4.000' the model was trained on; "
+                   "its columns are: date, v", workdir, before)  # fmt: skip
+
+
 @pytest.mark.parametrize("where", ["missing/m.rnncast", "data.csv/m.rnncast"])
 def test_an_unwritable_model_path(workdir, where):
     (workdir / "data.csv").write_text(GOOD)
@@ -489,7 +497,8 @@ def test_any_single_bit_flip_is_refused(tmp_path):
             model_cfg=ModelConfig(hidden_size=2), train_cfg=TrainConfig(epochs=1), model_path=path)  # fmt: skip
     raw = path.read_bytes()
     header_end = 8 + int.from_bytes(raw[:8], "little")
-    positions = list(range(0, header_end)) + list(range(header_end, len(raw), 5))  # every header byte, 1 in 5 after
+    version = raw.index(b'"format_version":"1"') + len('"format_version":"')
+    positions = [version, *range(0, header_end, 2), *range(header_end, len(raw), 7)]  # the header densely
     for i in positions:
         flipped = bytearray(raw)
         flipped[i] ^= 0x01
@@ -627,7 +636,7 @@ def random_csv(draw) -> str:
     return newline.join(sep.join(r) for r in [header, *rows]) + newline
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(text=random_csv())
 def test_fuzzed_csv_succeeds_or_fails_with_one_documented_line(text):
     with tempfile.TemporaryDirectory() as tmp:
