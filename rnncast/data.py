@@ -94,7 +94,7 @@ def read_table(source: str | Path | IO[str]) -> pd.DataFrame:
         if path.is_dir():
             raise InputError(f"{name} is a directory; give the path of a CSV file")
     try:
-        sep = _sniff_delimiter(source)
+        sep = _sniff_delimiter(source, name)
         frame = pd.read_csv(source, sep=sep, skipinitialspace=True, encoding="utf-8-sig")
         header = _header(source, sep)
     except PermissionError as exc:
@@ -125,7 +125,7 @@ def _header(source: str | Path | IO[str], sep: str) -> list[str]:
     return [c.strip() for c in raw.iloc[0].tolist() if isinstance(c, str)]
 
 
-def _sniff_delimiter(source: str | Path | IO[str]) -> str:
+def _sniff_delimiter(source: str | Path | IO[str], name: str) -> str:
     """The delimiter of the first lines: comma, semicolon, tab or pipe."""
     import csv
 
@@ -135,6 +135,8 @@ def _sniff_delimiter(source: str | Path | IO[str]) -> str:
     else:
         head = source.read(64 * 1024)
         source.seek(0)
+    if "\x00" in head:  # valid UTF-8 can still be binary: text files hold no NUL bytes
+        raise DataError(f"{name} is a binary file (it holds NUL bytes), not CSV text; give a CSV file")
     lines = head.splitlines()[:20]
     if not lines:
         return ","

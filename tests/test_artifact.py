@@ -151,3 +151,28 @@ def test_format_version_zero_and_handmade_metadata_are_refused(tmp_path, elec_mo
         "format": "rnncast", "format_version": "1", "meta": meta, "sha256": artifact._checksum(meta, tensors)})  # fmt: skip
     with pytest.raises(DataError, match="not an rnncast model file"):
         artifact.load(tmp_path / "h.rnncast")
+
+
+def test_the_lock_file_goes_away_and_a_removed_lock_is_not_trusted(tmp_path, monkeypatch):
+    path = tmp_path / "m.rnncast"
+    with artifact.lock(path):
+        assert (tmp_path / "m.rnncast.lock").exists()
+    assert not (tmp_path / "m.rnncast.lock").exists()
+    # A run that opened the lock file just before its holder removed it must not trust that inode.
+    real_flock, swapped = artifact.fcntl.flock, []
+
+    def flock_after_the_file_was_replaced(fd, op):
+        if not swapped:
+            swapped.append(True)
+            os.unlink(tmp_path / "m.rnncast.lock")
+            (tmp_path / "m.rnncast.lock").touch()
+        return real_flock(fd, op)
+
+    monkeypatch.setattr(artifact.fcntl, "flock", flock_after_the_file_was_replaced)
+    with artifact.lock(path):
+        held = os.stat(tmp_path / "m.rnncast.lock").st_ino
+        monkeypatch.setattr(artifact.fcntl, "flock", real_flock)
+        with pytest.raises(LockedError):  # the file at the path is the one really held
+            with artifact.lock(path):
+                pass
+        assert os.stat(tmp_path / "m.rnncast.lock").st_ino == held

@@ -51,7 +51,7 @@ def workdir(tmp_path, elec_model, monkeypatch):
 
 def leftovers(directory: Path) -> set[str]:
     """Files a run may have added beside the model (temp files of an interrupted save, ...)."""
-    return {p.name for p in directory.iterdir()} - {"model.rnncast", "model.rnncast.lock", "data.csv"}
+    return {p.name for p in directory.iterdir()} - {"model.rnncast", "data.csv"}
 
 
 def assert_refused(result, code: int, message: str, workdir: Path, before: bytes) -> None:
@@ -90,9 +90,11 @@ GOOD = daily()
             "data.csv is not UTF-8 text; save it as UTF-8",
         ),
         (GOOD.encode() + "2024-03-01,café\n".encode("latin-1"), 65, "is not UTF-8 text"),
+        (b"\x00" * 64, 65, "data.csv is a binary file (it holds NUL bytes), not CSV text; give a CSV file"),
+        ("date,v\n".encode("utf-16"), 65, "data.csv is not UTF-8 text; save it as UTF-8"),
         (GOOD + "2024-03-01,1,2,3\n", 65, "data.csv is not a readable CSV (Error tokenizing data"),
     ],
-    ids=["missing", "empty", "header-only", "binary", "latin-1", "ragged"],
+    ids=["missing", "empty", "header-only", "binary", "latin-1", "nul-bytes", "utf-16", "ragged"],
 )
 def test_unreadable_files(workdir, content, code, message):
     fit_refused(workdir, content, [], code, message)
@@ -590,9 +592,13 @@ def test_sigkill_during_the_save_leaves_the_old_model_loadable(workdir):
         proc.stderr.close()
     assert (workdir / "model.rnncast").read_bytes() == before
     assert artifact.load(workdir / "model.rnncast").meta["data"]["rows"] == 257
-    (partial,) = leftovers(workdir)  # the killed run's temp file, never renamed over the model
+    # What a killed run cannot clean up: its temp file (never renamed over the model) and its lock file.
+    (partial,) = leftovers(workdir) - {"model.rnncast.lock"}
     assert partial.startswith(".model.rnncast.") and partial.endswith(".tmp")
     assert run("forecast", "--format", "csv").exit_code == 0
+    (workdir / "data.csv").write_text(GOOD)
+    assert run("fit", "data.csv", *FAST).exit_code == 0  # the dead run's lock does not block the next one
+    assert leftovers(workdir) == {partial}
 
 
 # ---------------------------------------------------------------------------------------- fuzzing
@@ -600,7 +606,16 @@ def test_sigkill_during_the_save_leaves_the_old_model_loadable(workdir):
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-DOCUMENTED = {0, 2, 65, 66}  # success, usage (a choice the data leaves open), bad data, unreadable
+DOCUMENTED = {0, 2, 65, 66}
+READ_OPTIONS = [
+    [],
+    [],
+    ["--fill", "drop"],
+    ["--fill", "ffill"],
+    ["--fill", "error"],
+    ["--strict"],
+    ["--time-col", "none"],
+]  # success, usage (a choice the data leaves open), bad data, unreadable
 
 cells = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
@@ -637,13 +652,13 @@ def random_csv(draw) -> str:
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(text=random_csv())
-def test_fuzzed_csv_succeeds_or_fails_with_one_documented_line(text):
+@given(text=random_csv(), options=st.sampled_from(READ_OPTIONS))
+def test_fuzzed_csv_succeeds_or_fails_with_one_documented_line(text, options):
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "data.csv").write_text(text, encoding="utf-8", errors="surrogatepass")
         model = folder / "m.rnncast"
-        result = run("fit", folder / "data.csv", "--model", model, *FAST)
+        result = run("fit", folder / "data.csv", "--model", model, *FAST, *options)
         assert result.exit_code in DOCUMENTED, result.output
         if result.exit_code == 0:
             assert artifact.load(model).meta["model"]["hidden_size"] == 4
@@ -653,4 +668,4 @@ def test_fuzzed_csv_succeeds_or_fails_with_one_documented_line(text):
             lines = result.stderr.strip().splitlines()
             assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
             assert not model.exists()
-        assert not [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
+        assert {p.name for p in folder.iterdir()} <= {"data.csv", "m.rnncast"}  # no temp or lock file
