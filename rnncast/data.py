@@ -110,6 +110,11 @@ def read_table(source: str | Path | IO[str]) -> pd.DataFrame:
         raise DataError(f"{name} is not a readable CSV ({detail}); check the delimiter and quoting") from exc
     if frame.empty:
         raise DataError(f"{name} has a header but no data rows; add rows")
+    if not isinstance(frame.index, pd.RangeIndex):  # pandas took the extra first field of each row as an index
+        raise DataError(
+            f"{name}: the first data row has more fields than the header's {len(header)} names; "
+            "name every column or remove the extra fields"
+        )
     duplicated = sorted({c for c in header if header.count(c) > 1})
     if duplicated:
         raise DataError(f"{name} has duplicate column names ({', '.join(duplicated)}); rename them")

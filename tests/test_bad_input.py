@@ -93,8 +93,10 @@ GOOD = daily()
         (b"\x00" * 64, 65, "data.csv is a binary file (it holds NUL bytes), not CSV text; give a CSV file"),
         ("date,v\n".encode("utf-16"), 65, "data.csv is not UTF-8 text; save it as UTF-8"),
         (GOOD + "2024-03-01,1,2,3\n", 65, "data.csv is not a readable CSV (Error tokenizing data"),
+        # Found by the fuzzer: pandas silently turns the extra field into an index, shifting every column.
+        ("date,v\n2024-01-01,1,2\n2024-01-02,3,4\n", 65, "the first data row has more fields than the header's 2"),
     ],
-    ids=["missing", "empty", "header-only", "binary", "latin-1", "nul-bytes", "utf-16", "ragged"],
+    ids=["missing", "empty", "header-only", "binary", "latin-1", "nul-bytes", "utf-16", "ragged", "extra-field"],
 )
 def test_unreadable_files(workdir, content, code, message):
     fit_refused(workdir, content, [], code, message)
@@ -175,6 +177,14 @@ def test_very_long_lines_and_a_tab_file_train(workdir):
 )  # fmt: skip
 def test_bad_columns(workdir, content, args, code, message):
     fit_refused(workdir, content, args, code, message)
+
+
+def test_control_characters_in_the_data_cannot_break_the_one_line_message(workdir):
+    # Found by the fuzzer: a form feed in a column name split the `Error:` line in two.
+    content = "date,a\x0cb,c\x1b[31m\n2024-01-01,1,2\n2024-01-02,3,4\n"
+    fit_refused(
+        workdir, content, [], 2, "several numeric columns (a\\x0cb, c\\x1b[31m); choose one or more with --target"
+    )
 
 
 def test_a_real_column_named_like_a_pandas_duplicate_is_fine():
