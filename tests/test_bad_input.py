@@ -679,3 +679,35 @@ def test_fuzzed_csv_succeeds_or_fails_with_one_documented_line(text, options):
             assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
             assert not model.exists()
         assert {p.name for p in folder.iterdir()} <= {"data.csv", "m.rnncast"}  # no temp or lock file
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    """A model of the daily `date,v` series the fuzzer's near-valid CSVs imitate."""
+    from io import StringIO
+
+    from rnncast import api
+    from rnncast.model import ModelConfig
+    from rnncast.train import TrainConfig
+
+    path = tmp_path_factory.mktemp("fuzz") / "m.rnncast"
+    api.fit(StringIO(daily(n=40)), windows=api.WindowConfig(seq_len=5, horizon=3),
+            model_cfg=ModelConfig(hidden_size=2), train_cfg=TrainConfig(epochs=1), model_path=path)  # fmt: skip
+    return path
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(text=random_csv())
+def test_fuzzed_csv_to_forecast_succeeds_or_fails_with_one_documented_line(tiny_model, text):
+    before = tiny_model.read_bytes()
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data.csv"
+        data.write_text(text, encoding="utf-8", errors="surrogatepass")
+        result = run("forecast", data, "--model", tiny_model, "--format", "csv")
+    assert result.exit_code in DOCUMENTED, result.output
+    if result.exit_code:
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    else:
+        assert len(pd.read_csv(pd.io.common.StringIO(result.stdout))) == 3
+    assert tiny_model.read_bytes() == before
