@@ -94,6 +94,7 @@ def write_atomic(path: Path, payload: bytes) -> None:
     except OSError as exc:
         raise OutputError(f"cannot write {path} ({exc.strerror}); check the folder exists and is writable") from exc
     try:
+        os.fchmod(fd, _mode_for(path))  # mkstemp makes it 0600; a refit must not hide the model from others
         with os.fdopen(fd, "wb") as f:
             f.write(payload)
             f.flush()
@@ -109,6 +110,16 @@ def write_atomic(path: Path, payload: bytes) -> None:
         dir_fd = os.open(directory, os.O_RDONLY)
         os.fsync(dir_fd)
         os.close(dir_fd)
+
+
+def _mode_for(path: Path) -> int:
+    """The permissions of the file being replaced, or what a new file gets under the umask."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 @contextlib.contextmanager

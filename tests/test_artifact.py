@@ -176,3 +176,17 @@ def test_the_lock_file_goes_away_and_a_removed_lock_is_not_trusted(tmp_path, mon
             with artifact.lock(path):
                 pass
         assert os.stat(tmp_path / "m.rnncast.lock").st_ino == held
+
+
+def test_saving_keeps_the_replaced_files_permissions(tmp_path, elec_model):
+    art = artifact.load(elec_model)
+    path = tmp_path / "m.rnncast"
+    old_umask = os.umask(0o022)
+    try:
+        artifact.save(art, path)
+        assert path.stat().st_mode & 0o777 == 0o644  # a new file follows the umask, not mkstemp's 0600
+        path.chmod(0o640)
+        artifact.save(art, path)
+        assert path.stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(old_umask)
