@@ -519,7 +519,7 @@ def test_any_single_bit_flip_is_refused(tmp_path):
             artifact.load(path)
 
 
-def test_a_failing_fit_keeps_the_hostile_file_unrun(workdir):
+def test_fit_replaces_a_hostile_file_without_running_it(workdir):
     """Fit overwrites a hostile model.rnncast without reading it: nothing in it runs."""
     hostile_pickle(workdir / "model.rnncast", workdir / "pwned")
     (workdir / "data.csv").write_text(GOOD)
