@@ -253,7 +253,8 @@ def _parse_dates(col: pd.Series, name: str, explicit: bool = False) -> pd.Series
     if not explicit:
         ok &= ~number  # "12" parses as a day of this month: in a detected column it counts as a number
     if not ok.all():
-        if not explicit and (ok.mean() < DATE_SHARE or len(text) < 3):
+        named = name.lower() in _TIME_NAMES  # a column called "date" with some dates is meant as time
+        if not explicit and (ok.mean() < (0.5 if named else DATE_SHARE) or (len(text) < 3 and not named)):
             return None
         row = ok.index[~ok.to_numpy()][0]
         raise DataError(

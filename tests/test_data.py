@@ -196,3 +196,10 @@ def test_scaling_to_float32_refuses_overflow_and_names_the_time():
     with pytest.raises(DataError, match=r"column 'v' at 4 \(1e\+30\) is too far"):
         scaling.transform32(s)
     assert scaling.transform32(read("v\n1\n2\n", time_col="none")).dtype == np.float32
+
+
+def test_a_column_named_date_is_refused_with_its_bad_value_rather_than_ignored():
+    with pytest.raises(DataError, match=r"time column 'Date' has a value that is not a date: 'tbd' at data row 2"):
+        read("Date,v\n2024-01-01,1\ntbd,2\n2024-01-03,3\n")
+    s = read("code,v\n2024-01-01,1\ntbd,2\nxyz,3\n")  # any other name: too few dates to be the time
+    assert s.time_col is None
