@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 import traceback
@@ -23,6 +24,25 @@ INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 class Cli(click.Group):
     """Turns every failure into one `Error: …` line on stderr and a documented exit code."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:  # bare `rnncast`: the help, as click shows it
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:  # a bad option or argument: one line, like our own errors
+            ctx = getattr(exc, "ctx", None)
+            hint = f"; see '{ctx.command_path} --help'" if ctx is not None else ""
+            message = re.sub(r" \(env var: '\w+'\)", "", " ".join(exc.format_message().split())).rstrip(".")
+            click.echo(f"Error: {message}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:  # Ctrl-C while click itself was prompting or parsing
+            click.echo("Error: interrupted", err=True)
+            sys.exit(INTERRUPTED)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -102,6 +122,8 @@ read_options = _options(
     option("--features", "features", multiple=True, help="Extra input column(s), comma-separated or repeated."),
     option("--fill", type=click.Choice(FILL_POLICIES), default="interpolate", show_default=True,
            help="Blank values: interpolate, carry forward, drop rows, or fail."),
+    option("--strict", is_flag=True,
+           help="Refuse missing periods and irregular time stamps instead of filling them on the inferred grid."),
 )  # fmt: skip
 
 window_options = _options(
@@ -177,7 +199,7 @@ def cli() -> None:
 @option("--report", type=click.Path(dir_okay=False), help="Write a JSON run report (metrics, timings, device, epochs).")
 @format_options
 @output_options
-def fit(data, time_col, targets, features, fill, seq_len, horizon, val_frac, scaler, season,
+def fit(data, time_col, targets, features, fill, strict, seq_len, horizon, val_frac, scaler, season,
         cell, hidden_size, layers, dropout, window_norm,
         epochs, batch_size, lr, clip, patience, seed, device, threads, precision,
         model_path, report, fmt, output, quiet, verbose) -> None:  # fmt: skip
@@ -199,7 +221,7 @@ def fit(data, time_col, targets, features, fill, seq_len, horizon, val_frac, sca
 
     started = time.perf_counter()
     err = render.console(stderr=True, quiet=quiet)
-    read = ReadOptions(time_col, tuple(targets), _split_commas(features), fill)
+    read = ReadOptions(time_col, tuple(targets), _split_commas(features), fill, strict)
     windows = api.WindowConfig(seq_len, horizon, val_frac, scaler, season)
     model_cfg = ModelConfig(cell=cell, hidden_size=hidden_size, layers=layers, dropout=dropout, window_norm=window_norm)
     train_cfg = TrainConfig(epochs, batch_size, lr, clip, patience, seed, device, threads, precision)
@@ -218,7 +240,7 @@ def fit(data, time_col, targets, features, fill, seq_len, horizon, val_frac, sca
 
 def _describe_plan(err, p, source: str, first_fold: bool = False) -> None:
     s = p.series
-    _warn(err, s.notes, strict=False)
+    _warn(err, p.notes, strict=False)
     span = f"{s.index[0]} → {s.index[-1]}" if s.time_col else "integer steps"
     err.print(f"{source}: {len(s)} rows, {span}, frequency {s.freq or 'none'}; targets {', '.join(s.targets)}"
               + (f"; features {', '.join(s.features)}" if s.features else ""))  # fmt: skip
@@ -354,7 +376,7 @@ def forecast(data, model_path, horizon, levels, strict, fmt, output, quiet, verb
 @level_option((80.0, 95.0), "Prediction interval level in percent whose coverage is reported (repeatable).")
 @format_options
 @output_options
-def backtest(data, time_col, targets, features, fill, seq_len, horizon, val_frac, scaler, season,
+def backtest(data, time_col, targets, features, fill, strict, seq_len, horizon, val_frac, scaler, season,
              cell, hidden_size, layers, dropout, window_norm,
              epochs, batch_size, lr, clip, patience, seed, device, threads, precision,
              folds, levels, fmt, output, quiet, verbose) -> None:  # fmt: skip
@@ -373,7 +395,7 @@ def backtest(data, time_col, targets, features, fill, seq_len, horizon, val_frac
     from rnncast.train import TrainConfig
 
     err = render.console(stderr=True, quiet=quiet)
-    read = ReadOptions(time_col, tuple(targets), _split_commas(features), fill)
+    read = ReadOptions(time_col, tuple(targets), _split_commas(features), fill, strict)
     windows = api.WindowConfig(seq_len, horizon, val_frac, scaler, season)
     model_cfg = ModelConfig(cell=cell, hidden_size=hidden_size, layers=layers, dropout=dropout, window_norm=window_norm)
     train_cfg = TrainConfig(epochs, batch_size, lr, clip, patience, seed, device, threads, precision)

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from rnncast.choices import CELLS, WINDOW_NORMS
+from rnncast.errors import UsageError
 
 
 @dataclass
@@ -28,6 +29,33 @@ class ModelConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def check_config(cfg: ModelConfig) -> None:
+    """Refuse settings no network can be built from, before any data is read."""
+    if cfg.cell not in CELLS:
+        raise UsageError(f"unknown --cell {cfg.cell!r}; choose one of {', '.join(CELLS)}")
+    if cfg.window_norm not in WINDOW_NORMS:
+        raise UsageError(f"unknown --window-norm {cfg.window_norm!r}; choose one of {', '.join(WINDOW_NORMS)}")
+    for name in ("hidden_size", "layers"):
+        if getattr(cfg, name) < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
+    if not 0 <= cfg.dropout < 1:  # also refuses NaN
+        raise UsageError(f"--dropout must be in [0, 1), got {cfg.dropout}; try 0.1")
+
+
+def build(cfg: ModelConfig) -> Forecaster:
+    """A fresh network, or a usage error when this machine cannot hold its weights."""
+    check_config(cfg)
+    try:
+        return Forecaster(cfg)
+    except (MemoryError, RuntimeError) as exc:
+        if not isinstance(exc, MemoryError) and "alloc" not in str(exc):
+            raise
+        raise UsageError(
+            f"not enough memory for a network with --hidden-size {cfg.hidden_size} and --layers {cfg.layers}; "
+            "lower them"
+        ) from None
 
 
 class Forecaster(nn.Module):

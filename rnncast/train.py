@@ -110,14 +110,21 @@ def eval_batch_size(device: torch.device) -> int:
     return 4096 if device.type == "cuda" else 512
 
 
+# Adam's first step is lr / (1 - beta1) = 10 lr, applied in float32 (max 3.4e38).
+MAX_LR = 1e37
+SEED_RANGE = (-(2**63), 2**64 - 1)  # what torch.Generator.manual_seed accepts
+
+
 def check_config(cfg: TrainConfig) -> None:
     for name in ("epochs", "batch_size", "patience"):
         if getattr(cfg, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
-    if not cfg.lr > 0:
-        raise UsageError("--lr must be positive; try 0.001")
-    if cfg.clip < 0:
+    if not 0 < cfg.lr <= MAX_LR:  # also refuses NaN
+        raise UsageError(f"--lr must be positive and at most {MAX_LR:g}; try 0.001")
+    if not cfg.clip >= 0:
         raise UsageError("--clip must be 0 (off) or positive; try 1.0")
+    if not SEED_RANGE[0] <= cfg.seed <= SEED_RANGE[1]:
+        raise UsageError("--seed must fit in 64 bits; try 0")
     if cfg.threads is not None and cfg.threads < 1:
         raise UsageError("--threads must be at least 1")
 

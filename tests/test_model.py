@@ -73,3 +73,15 @@ def test_mean_norm_also_follows_the_level_and_none_does_not():
     with torch.no_grad():
         torch.testing.assert_close(mean(x + 3.0), mean(x) + 3.0, rtol=1e-5, atol=1e-5)
         assert not torch.allclose(none(x + 3.0), none(x) + 3.0, atol=1e-3)
+
+
+def test_impossible_configs_are_usage_errors():
+    import math
+
+    from rnncast.errors import UsageError
+    from rnncast.model import build
+
+    for cfg, message in [(ModelConfig(dropout=math.nan), "--dropout"), (ModelConfig(cell="tcn"), "--cell"),
+                         (ModelConfig(hidden_size=10**11), "not enough memory")]:  # fmt: skip
+        with pytest.raises(UsageError, match=message):
+            build(cfg)

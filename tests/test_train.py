@@ -154,3 +154,12 @@ def test_no_host_sync_per_step(monkeypatch):
     package = Path(train.__file__).parent
     ours = [f for f in calls if Path(f).parent == package]  # Adam's .item() reads its CPU step counter: no sync
     assert len(ours) == 2 * 2
+
+
+@pytest.mark.parametrize(
+    "field,value,message",
+    [("lr", math.inf, "--lr"), ("lr", math.nan, "--lr"), ("clip", math.nan, "--clip"), ("seed", 2**64, "--seed")],
+)
+def test_config_values_torch_cannot_use_are_usage_errors(field, value, message):
+    with pytest.raises(UsageError, match=message):
+        train.check_config(train.TrainConfig(**{field: value}))
