@@ -247,11 +247,12 @@ def _parse_dates(col: pd.Series, name: str, explicit: bool = False) -> pd.Series
         if explicit:
             raise DataError(f"{blank_time} holds no dates; pick another column or pass --time-col none")
         return None  # plain numbers are values, not dates
+    parsed = _to_datetime(text)  # the common case, vectorised: one format guessed from the first value
+    if parsed.notna().all():
+        if getattr(parsed.dt, "tz", None) is not None:  # one zone throughout (a mix fails to parse here)
+            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+        return parsed.reindex(col.index)
     aware = text.str.contains(_TZ_SUFFIX, regex=True)
-    if not aware.any():  # the common case, vectorised: one format guessed from the first value
-        parsed = _to_datetime(text)
-        if parsed.notna().all():
-            return parsed.reindex(col.index)
     # Slow path, element by element: find out what is wrong, or accept what is merely mixed.
     number = text.str.fullmatch(_PLAIN_NUMBER)
     ok = _to_datetime(text, format="mixed", utc=True).notna()
