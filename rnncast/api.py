@@ -52,6 +52,7 @@ class Plan:
     scaling: data.Scaling
     chosen: dict[str, object] = field(default_factory=dict)  # options defaulted from the data
     notes: list[str] = field(default_factory=list)  # warnings for the user: the series' own, then the plan's
+    base: str = "last"  # what --window-norm auto becomes: the naive forecast that wins on training windows
 
 
 @dataclass
@@ -92,7 +93,22 @@ def plan(series: Series, wc: WindowConfig) -> Plan:
                 f"{target!r} reaches zero or below in the validation rows, where MAPE is undefined; "
                 "sMAPE is reported instead"
             )
-    return Plan(series, seq_len, horizon, season, split, scaling, chosen, notes)
+    base = better_base(series.values[: split.cut, : series.n_targets], split.n_train, seq_len, horizon, season)
+    return Plan(series, seq_len, horizon, season, split, scaling, chosen, notes, base)
+
+
+def better_base(rows: np.ndarray, n_windows: int, seq_len: int, horizon: int, season: int) -> str:
+    """'season' when repeating the last cycle beats repeating the last value on the training windows, else 'last'.
+
+    The network learns a correction to that forecast (--window-norm auto), so it starts from the better one.
+    """
+    if not 1 < season <= seq_len:
+        return "last"
+    history = data.original_windows(rows, 0, n_windows, seq_len)
+    actual = data.original_windows(rows, seq_len, n_windows, horizon)
+    naive_mae = np.abs(actual - metrics.naive(history, horizon)).mean()
+    seasonal_mae = np.abs(actual - metrics.seasonal_naive(history, horizon, season)).mean()
+    return "season" if seasonal_mae < naive_mae else "last"
 
 
 def fit_plan(
@@ -110,7 +126,10 @@ def fit_plan(
     windows = data.make_windows(scaled, p.seq_len, p.horizon, s.n_targets)
     train_w, val_w = windows.take(0, split.n_train), windows.take(split.val_start, split.n_val)
 
-    model_cfg = replace(model_cfg, n_inputs=len(s.columns), n_targets=s.n_targets, horizon=p.horizon)
+    norm = p.base if model_cfg.window_norm == "auto" else model_cfg.window_norm
+    model_cfg = replace(
+        model_cfg, n_inputs=len(s.columns), n_targets=s.n_targets, horizon=p.horizon, season=p.season, window_norm=norm
+    )
     torch.manual_seed(train_cfg.seed)
     model = nets.build(model_cfg).to(device)
     result = tr.fit(model, train_w, val_w, train_cfg, on_epoch)
@@ -148,13 +167,13 @@ def fit(
     """Read a CSV, train, score and (unless model_path is None) save the model file atomically."""
     train_cfg = train_cfg or tr.TrainConfig()
     tr.check_config(train_cfg)
-    nets.check_config(model_cfg or ModelConfig())
+    nets.check_config(model_cfg or ModelConfig(window_norm="auto"))
     tr.check_precision(train_cfg.precision, tr.resolve_device(train_cfg.device))  # refuse before reading anything
     with atomic.model_lock(model_path) if model_path is not None else contextlib.nullcontext():
         p = plan(data.read_series(source, read or ReadOptions()), windows or WindowConfig())
         if on_plan is not None:
             on_plan(p)
-        result = fit_plan(p, model_cfg or ModelConfig(), train_cfg, on_epoch)
+        result = fit_plan(p, model_cfg or ModelConfig(window_norm="auto"), train_cfg, on_epoch)
         if model_path is not None:
             artifact.save(result.artifact, model_path)
     return result

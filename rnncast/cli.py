@@ -139,8 +139,10 @@ model_options = _options(
     option("--hidden-size", type=click.IntRange(min=1), default=64, show_default=True, help="Width of the hidden state."),
     option("--layers", type=click.IntRange(min=1), default=1, show_default=True, help="Stacked recurrent layers."),
     option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True, help="Dropout between stacked layers."),
-    option("--window-norm", type=click.Choice(WINDOW_NORMS), default="last", show_default=True,
-           help="Subtract each window's last value (or mean) and add it back to the forecast."),
+    option("--window-norm", type=click.Choice(WINDOW_NORMS), default="auto", show_default=True,
+           help="What the network corrects: last (subtract each window's last value, add it back), season "
+                "(forecast = the window's last cycle + a correction), mean, none; auto picks last or season, "
+                "whichever naive forecast is better on the training windows."),
 )  # fmt: skip
 
 train_options = _options(
@@ -230,7 +232,8 @@ def fit(data, time_col, targets, features, fill, strict, seq_len, horizon, val_f
                          on_plan=lambda p: _describe_plan(err, p, data), on_epoch=on_epoch)  # fmt: skip
     t = result.training
     err.print(
-        f"trained {t.epochs_run} epoch(s) in {t.seconds:.1f} s on {t.device}; best epoch {t.best_epoch} "
+        f"trained {t.epochs_run} epoch(s) in {t.seconds:.1f} s on {t.device} "
+        f"(window norm {result.artifact.meta['model']['window_norm']}); best epoch {t.best_epoch} "
         f"(validation MSE {t.best_val_loss:.4g}); saved {model_path}"
     )
     if report:

@@ -25,7 +25,8 @@ class ModelConfig:
     hidden_size: int = 64  # width of the hidden state h_t
     layers: int = 1  # stacked recurrent layers
     dropout: float = 0.0  # between stacked layers (needs layers > 1)
-    window_norm: str = "last"  # subtract each window's last (or mean) value, add it back to the output
+    window_norm: str = "last"  # last | season | mean | none (api resolves the CLI's "auto" from the data)
+    season: int = 1  # with window_norm "season": the period whose last cycle is the base forecast; set from data
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -65,8 +66,8 @@ class Forecaster(nn.Module):
         super().__init__()
         if config.cell not in CELLS:
             raise ValueError(f"unknown cell {config.cell!r}")
-        if config.window_norm not in WINDOW_NORMS:
-            raise ValueError(f"unknown window_norm {config.window_norm!r}")
+        if config.window_norm not in WINDOW_NORMS or config.window_norm == "auto":
+            raise ValueError(f"unresolved or unknown window_norm {config.window_norm!r}")
         self.config = config
         recurrent = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[config.cell]
         self.rnn = recurrent(
@@ -80,15 +81,21 @@ class Forecaster(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         c = self.config
-        level = None
-        if c.window_norm == "last":
+        level = base = None
+        if c.window_norm in ("last", "season"):
             level = x[:, -1:, :]  # (B, 1, F)
         elif c.window_norm == "mean":
             level = x.mean(dim=1, keepdim=True)  # (B, 1, F)
+        if c.window_norm == "season" and 1 < c.season <= x.shape[1]:
+            # the seasonal-naive forecast (the window's last cycle, repeated) is the base the network corrects
+            steps = x.shape[1] - c.season + torch.arange(c.horizon, device=x.device) % c.season
+            base = x[:, steps, : c.n_targets]  # (B, H, T)
         if level is not None:
             x = x - level  # the cell sees the shape of the window, not its level
         out, _ = self.rnn(x)  # (B, L, hidden)
         y = self.head(out[:, -1, :]).view(-1, c.horizon, c.n_targets)  # (B, H, T)
+        if base is not None:
+            return y + base
         if level is not None:
             y = y + level[:, :, : c.n_targets]
         return y

@@ -85,3 +85,23 @@ def test_impossible_configs_are_usage_errors():
                          (ModelConfig(hidden_size=10**11), "not enough memory")]:  # fmt: skip
         with pytest.raises(UsageError, match=message):
             build(cfg)
+
+
+def test_season_norm_corrects_the_seasonal_naive_forecast():
+    """With a silent head the network returns the window's last cycle, repeated: the base it learns to correct."""
+    model = Forecaster(ModelConfig(n_inputs=2, n_targets=1, horizon=5, hidden_size=4, window_norm="season", season=3))
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.zero_()
+    x = torch.arange(16, dtype=torch.float32).view(1, 8, 2)  # target channel: 0, 2, 4, ..., 14
+    y = model(x)[0, :, 0]
+    assert y.tolist() == [10.0, 12.0, 14.0, 10.0, 12.0]  # last cycle 10, 12, 14 repeated
+
+
+def test_season_norm_without_a_usable_season_falls_back_to_the_last_value():
+    model = Forecaster(ModelConfig(horizon=2, hidden_size=4, window_norm="season", season=12))
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.zero_()
+    x = torch.randn(3, 6, 1)  # shorter than the season
+    torch.testing.assert_close(model(x), x[:, -1:, :].expand(3, 2, 1))
