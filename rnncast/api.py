@@ -97,8 +97,13 @@ def plan(series: Series, wc: WindowConfig) -> Plan:
     return Plan(series, seq_len, horizon, season, split, scaling, chosen, notes, base)
 
 
+# `season` must beat repeat-last clearly: on ETTh1 (hourly) it wins the training windows by 0.2-3% at
+# horizons 96-720, yet validation MSE at 96 was worse with it (0.120 vs 0.116); monthly elec_equip wins by 30%.
+SEASON_MARGIN = 0.9
+
+
 def better_base(rows: np.ndarray, n_windows: int, seq_len: int, horizon: int, season: int) -> str:
-    """'season' when repeating the last cycle beats repeating the last value on the training windows, else 'last'.
+    """'season' when repeating the last cycle beats repeating the last value by over 10% on the training windows.
 
     The network learns a correction to that forecast (--window-norm auto), so it starts from the better one.
     """
@@ -108,7 +113,7 @@ def better_base(rows: np.ndarray, n_windows: int, seq_len: int, horizon: int, se
     actual = data.original_windows(rows, seq_len, n_windows, horizon)
     naive_mae = np.abs(actual - metrics.naive(history, horizon)).mean()
     seasonal_mae = np.abs(actual - metrics.seasonal_naive(history, horizon, season)).mean()
-    return "season" if seasonal_mae < naive_mae else "last"
+    return "season" if seasonal_mae < SEASON_MARGIN * naive_mae else "last"
 
 
 def fit_plan(
