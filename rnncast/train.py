@@ -88,9 +88,9 @@ def mse(model: nn.Module, windows: Windows, batch_size: int = 4096) -> float:
     model.eval()
     total = torch.zeros((), device=windows.x.device, dtype=torch.float64)
     for start in range(0, len(windows), batch_size):
-        x, y = windows.x[start : start + batch_size], windows.y[start : start + batch_size]
+        x, y = windows.batch(slice(start, start + batch_size))
         total += ((model(x) - y) ** 2).sum(dtype=torch.float64)
-    return total.item() / windows.y.numel()
+    return total.item() / (len(windows) * windows.y[0].numel())
 
 
 @torch.no_grad()
@@ -123,7 +123,7 @@ def fit(
         running = torch.zeros((), device=device)  # summed on the device: no sync per step
         for start in range(0, n, cfg.batch_size):
             idx = order[start : start + cfg.batch_size]
-            x, y = train.x[idx], train.y[idx]  # (B, L, F), (B, H, T)
+            x, y = train.batch(idx)  # (B, L, F), (B, H, T)
             optimizer.zero_grad(set_to_none=True)
             loss = loss_fn(model(x), y)
             loss.backward()
