@@ -204,3 +204,20 @@ def test_wide_shipped_example_reads_seven_series_over_one_time_column():
     assert p.ids == ["HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"]
     assert all(len(s) == 17420 and s.freq == "h" and s.targets == ["value"] for s in p.series)
     assert p.series[6].values[0, 0] == pytest.approx(30.531)
+
+
+def test_cli_wide_with_calendar_and_embedding_round_trips_through_the_model_file(tmp_path):
+    wide = sines(3).pivot(index="date", columns="store", values="sales").reset_index()  # blanks before late starts
+    data, model = csv(wide, tmp_path / "wide.csv"), tmp_path / "w.rnncast"
+    tiny = ["--hidden-size", "8", "--epochs", "2", "--seq-len", "24", "--horizon", "4", "--threads", "1"]
+    fitted = run("fit", data, "--wide", "--calendar", "--id-embedding", "2", "--model", model, "--format", "csv", *tiny)
+    assert fitted.exit_code == 0, fitted.output
+    assert "3 series of 120-160 rows" in fitted.stderr and "calendar hour, dayofweek" in fitted.stderr
+    card = pd.read_csv(io.StringIO(run("info", "--model", model, "--format", "csv").stdout)).set_index("field")
+    assert card.loc["series", "value"] == "3" and card.loc["calendar", "value"] == "hour,dayofweek"
+    assert card.loc["id_embedding", "value"] == "2"
+    saved = pd.read_csv(io.StringIO(run("forecast", "--model", model, "--format", "csv").stdout))
+    assert list(saved.columns) == ["id", "date", "value"] and saved["id"].unique().tolist() == ["s0", "s1", "s2"]
+    # calendar inputs are rebuilt from the new data's time stamps: the same forecasts as from the saved context
+    again = pd.read_csv(io.StringIO(run("forecast", data, "--model", model, "--format", "csv").stdout))
+    assert np.allclose(again["value"], saved["value"]) and again["date"].equals(saved["date"])
