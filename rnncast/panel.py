@@ -88,7 +88,8 @@ def wide_panel(frame: pd.DataFrame, read: ReadOptions) -> Panel:
     Blank rows before a column's first value and after its last are dropped, so series may start
     and end at different times.
     """
-    probe_col = next((c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])), None)
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+    probe_col = numeric[-1] if numeric else None  # the last: first columns are often year, month, ...
     if probe_col is None:
         raise DataError(f"--wide: no numeric column among {', '.join(frame.columns)}; check the delimiter")
     probe = data.to_series(frame, replace(read, targets=(probe_col,), features=(), fill="drop"))
@@ -193,9 +194,11 @@ def plan(panel: Panel, wc, opts: PanelOptions) -> PanelPlan:
         chosen["season"] = season
     need = data.min_rows(seq_len, horizon)
     notes = list(panel.notes)
+    shared = set.intersection(*(set(s.notes) for s in panel.series))  # e.g. how the time was built: say it once
+    notes += [n for n in panel.series[0].notes if n in shared]
     members = []
     for sid, s in zip(panel.ids, panel.series, strict=True):
-        notes += [f"series {sid!r}: {note}" for note in s.notes]
+        notes += [f"series {sid!r}: {note}" for note in s.notes if note not in shared]
         if len(s) < need:
             notes.append(
                 f"series {sid!r} has {len(s)} rows, fewer than the {need} that one training and one validation "
