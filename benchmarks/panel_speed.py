@@ -61,7 +61,7 @@ def main() -> None:
     pp = panel.plan(pnl, api.WindowConfig(), panel.PanelOptions(wide=True))
     pw = panel.make_windows(pp)
     planned = time.perf_counter()
-    cfg = ModelConfig(n_inputs=1, n_targets=1, horizon=pp.horizon)
+    cfg = panel.model_config(pp, ModelConfig())  # fit's defaults: hidden 64, series embedding of 4
     sub = pw.train.starts[torch.randperm(len(pw.train), generator=g)[: args.windows]]
     val = data.Windows(pw.val.x, pw.val.y, pw.val.starts[:1024])
     torch.manual_seed(0)
@@ -72,7 +72,8 @@ def main() -> None:
                           dtype=torch.float32)  # fmt: skip
     w = data.make_windows(one, pp.seq_len, pp.horizon, 1)
     torch.manual_seed(0)
-    single = epoch_rate(Forecaster(cfg), w.take(0, args.windows), w.take(args.windows, 1024), args.batch_size)
+    single_cfg = ModelConfig(n_inputs=1, n_targets=1, horizon=pp.horizon)
+    single = epoch_rate(Forecaster(single_cfg), w.take(0, args.windows), w.take(args.windows, 1024), args.batch_size)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     print(f"{args.series} series x {args.length} points, seq_len {pp.seq_len}, horizon {pp.horizon}, "

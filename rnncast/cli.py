@@ -124,8 +124,8 @@ model_options = _options(
 panel_options = _options(
     option("--id-col", help="Long format: the column naming each row's series; one global model for all of them."),
     option("--wide", is_flag=True, help="Wide format: every numeric column (or each --target) is one series."),
-    option("--id-embedding", type=click.IntRange(min=0), default=0, show_default=True,
-           help="Many series: width of a learned series embedding added to the inputs; 0 = off."),
+    option("--id-embedding", type=click.IntRange(min=0),
+           help="Many series: width of a learned series embedding added to the inputs; 0 = off. Default: 4."),
     option("--calendar", is_flag=True, help="Many series: add hour of day, day of week and month as sin/cos inputs."),
 )  # fmt: skip
 
@@ -215,7 +215,7 @@ def fit(data, time_col, targets, features, fill, id_col, wide, id_embedding, cal
     if id_col is not None or wide:
         from rnncast import panel
 
-        opts = panel.PanelOptions(id_col, wide, id_embedding, calendar)
+        opts = panel.PanelOptions(id_col, wide, 4 if id_embedding is None else id_embedding, calendar)
         with _progress(err, epochs, verbose) as on_epoch:
             result = panel.fit(data, read, windows, opts, model_cfg, train_cfg, model_path,
                                on_plan=lambda p: _describe_panel(err, p, data), on_epoch=on_epoch)  # fmt: skip
@@ -224,7 +224,7 @@ def fit(data, time_col, targets, features, fill, id_col, wide, id_embedding, cal
             _write_report(report, result, model_path, time.perf_counter() - started)
         render.emit(result.frame(), fmt, output, title="Validation metrics, mean over series then each series")
         return
-    if id_embedding or calendar:
+    if id_embedding is not None or calendar:
         raise UsageError("--id-embedding and --calendar are for many series; add --id-col COLUMN or --wide")
     with _progress(err, epochs, verbose) as on_epoch:
         result = api.fit(data, read, windows, model_cfg, train_cfg, model_path,
@@ -397,6 +397,7 @@ def forecast(data, model_path, horizon, levels, ids, strict, fmt, output, quiet,
 @cli.command(epilog=EPILOG)
 @click.argument("data", type=click.Path(allow_dash=True, dir_okay=True))
 @read_options
+@panel_options
 @window_options
 @model_options
 @train_options
@@ -406,7 +407,7 @@ def forecast(data, model_path, horizon, levels, ids, strict, fmt, output, quiet,
 @level_option((80.0, 95.0), "Prediction interval level in percent whose coverage is reported (repeatable).")
 @format_options
 @output_options
-def backtest(data, time_col, targets, features, fill, seq_len, horizon, val_frac, scaler, season,
+def backtest(data, time_col, targets, features, fill, id_col, wide, id_embedding, calendar, seq_len, horizon, val_frac, scaler, season,
              cell, hidden_size, layers, dropout, window_norm,
              epochs, batch_size, lr, clip, patience, seed, device, threads,
              folds, levels, fmt, output, quiet, verbose) -> None:  # fmt: skip
@@ -417,6 +418,9 @@ def backtest(data, time_col, targets, features, fill, seq_len, horizon, val_frac
     naive and seasonal-naive forecasts are scored on the same targets. Prints MAE, RMSE,
     MAPE (sMAPE when values reach zero), MASE over all steps ('all') and per horizon step,
     and the percentage of actual values inside each --level interval (coverage_PCT).
+
+    With --id-col or --wide one global model is refitted per fold on every series at once; the
+    table has MAE, RMSE, sMAPE and MASE per series over all folds, first their means over series.
     """
     from rnncast import api, render
     from rnncast import backtest as bt
@@ -429,6 +433,27 @@ def backtest(data, time_col, targets, features, fill, seq_len, horizon, val_frac
     windows = api.WindowConfig(seq_len, horizon, val_frac, scaler, season)
     model_cfg = ModelConfig(cell=cell, hidden_size=hidden_size, layers=layers, dropout=dropout, window_norm=window_norm)
     train_cfg = TrainConfig(epochs, batch_size, lr, clip, patience, seed, device, threads)
+
+    if id_col is not None or wide:
+        from rnncast import panel
+
+        opts = panel.PanelOptions(id_col, wide, 4 if id_embedding is None else id_embedding, calendar)
+
+        def on_panel_fold(i, t) -> None:
+            err.print(f"fold {i + 1}/{folds}: {t.epochs_run} epoch(s) in {t.seconds:.1f} s")
+
+        def on_panel_plan(p) -> None:
+            _describe_panel(err, p, data)
+            err.print(
+                f"{folds} fold(s) of {p.horizon} steps at the end of each series, each refitted on the rows before it"
+            )
+
+        result = panel.backtest_file(data, read, windows, opts, model_cfg, train_cfg, folds,
+                                     on_panel_plan, on_panel_fold)  # fmt: skip
+        render.emit(result.frame(), fmt, output, title=f"Backtest, {folds} fold(s), mean over series then each series")
+        return
+    if id_embedding is not None or calendar:
+        raise UsageError("--id-embedding and --calendar are for many series; add --id-col COLUMN or --wide")
 
     def on_fold(i, fold) -> None:
         err.print(f"fold {i + 1}/{folds}: origin {fold.origin}, {fold.epochs} epoch(s) in {fold.seconds:.1f} s, "

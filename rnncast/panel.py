@@ -36,7 +36,7 @@ POOLED = "(mean)"  # id of the rows that average a metric over series, as in M4
 class PanelOptions:
     id_col: str | None = None  # long format: the column naming each row's series
     wide: bool = False  # wide format: every target column is one series over the shared time column
-    id_embedding: int = 0  # width of a learned series embedding; 0: none
+    id_embedding: int = 4  # width of a learned series embedding; 0: none (README, Many series: why 4)
     calendar: bool = False  # add hour/day-of-week/month as sin/cos inputs
 
     @property
@@ -311,6 +311,20 @@ def pooled(per_series: list[tuple[str, Score]]) -> list[tuple[str, Score]]:
     return out
 
 
+def model_config(pp: PanelPlan, model_cfg: ModelConfig) -> ModelConfig:
+    """The network's sizes for this plan: inputs (values, calendar, series number), targets, horizon, embedding."""
+    emb = pp.opts.id_embedding
+    return replace(
+        model_cfg,
+        n_inputs=len(pp.first.columns) + 2 * len(pp.calendar) + (1 if emb else 0),
+        n_targets=pp.first.n_targets,
+        horizon=pp.horizon,
+        n_known=2 * len(pp.calendar),
+        n_series=len(pp.members) if emb else 0,
+        id_embedding=emb,
+    )
+
+
 def fit_plan(
     pp: PanelPlan,
     model_cfg: ModelConfig,
@@ -324,15 +338,7 @@ def fit_plan(
         torch.set_num_threads(train_cfg.threads)
     first = pp.first
     pw = make_windows(pp, device)
-    model_cfg = replace(
-        model_cfg,
-        n_inputs=pw.train.x.shape[-1],
-        n_targets=first.n_targets,
-        horizon=pp.horizon,
-        n_known=2 * len(pp.calendar),
-        n_series=len(pp.members) if pp.opts.id_embedding else 0,
-        id_embedding=pp.opts.id_embedding,
-    )
+    model_cfg = model_config(pp, model_cfg)
     torch.manual_seed(train_cfg.seed)
     model = Forecaster(model_cfg).to(device)
     result = tr.fit(model, pw.train, pw.val, train_cfg, on_epoch)
@@ -538,3 +544,100 @@ def forecast(
         future = fc.future_index(meta, last, horizon)
         parts.append(fc.Forecast(future, values, meta["targets"], time_name, bounds))
     return PanelForecast(chosen, parts), warnings
+
+
+# ---------------------------------------------------------------------------- backtest
+
+
+@dataclass
+class PanelBacktest:
+    scores: list[tuple[str, Score]]  # pooled means first, then each series
+    origins: list[object]  # the first series' forecast origin per fold, oldest first
+    notes: list[str] = field(default_factory=list)
+
+    def frame(self) -> pd.DataFrame:
+        return scores_frame(self.scores)
+
+
+def _head(s: Series, rows: int) -> Series:
+    return replace(s, values=s.values[:rows], index=s.index[:rows], notes=[])
+
+
+def backtest(
+    pnl: Panel,
+    wc,
+    opts: PanelOptions,
+    model_cfg: ModelConfig,
+    train_cfg: tr.TrainConfig,
+    folds: int = 3,
+    on_plan: Callable[[PanelPlan], None] | None = None,
+    on_fold: Callable[[int, tr.TrainResult], None] | None = None,
+) -> PanelBacktest:
+    """Rolling origin over every series at once: at each of the last `folds` blocks of `horizon` rows of
+    each series, refit one global model on the rows before the block and forecast it.
+
+    Scores are per series over all folds (network and naive baselines on the same targets) and pooled.
+    """
+    if folds < 1:
+        raise UsageError("--folds must be at least 1")
+    horizon = plan(pnl, wc, opts).horizon
+    cut = Panel(pnl.ids, [_head(s, max(len(s) - folds * horizon, 0)) for s in pnl.series], pnl.notes)
+    fixed = plan(cut, replace(wc, horizon=horizon), opts)  # seq_len and season from the shortest histories
+    if on_plan is not None:
+        on_plan(fixed)
+    wc = replace(wc, seq_len=fixed.seq_len, horizon=horizon, season=fixed.season)
+    kept = {m.id: pnl.series[pnl.ids.index(m.id)] for m in fixed.members}
+    t = fixed.first.n_targets
+    actual: dict[str, list] = {sid: [] for sid in kept}
+    pred: dict[str, list] = {sid: [] for sid in kept}
+    history: dict[str, list] = {sid: [] for sid in kept}
+    origins = []
+    for i in range(folds):
+        back = (folds - i) * horizon
+        heads = Panel(list(kept), [_head(s, len(s) - back) for s in kept.values()])
+        pp = plan(heads, wc, opts)
+        result = fit_plan(pp, model_cfg, train_cfg)
+        fcast, _ = forecast(result.artifact)
+        for sid, part in zip(fcast.ids, fcast.parts, strict=True):
+            s, origin = kept[sid], len(kept[sid]) - back
+            actual[sid].append(s.values[origin : origin + horizon, :t])
+            pred[sid].append(part.values)
+            history[sid].append(s.values[origin - fixed.seq_len : origin, :t])
+        origins.append(next(iter(kept.values())).index[len(next(iter(kept.values()))) - back])
+        if on_fold is not None:
+            on_fold(i, result.training)
+    per_series = []
+    for sid, s in kept.items():
+        a, hist = np.stack(actual[sid]), np.stack(history[sid])  # (K, H, T), (K, L, T)
+        forecasts = {model_cfg.cell: np.stack(pred[sid]), **metrics.baselines(hist, horizon, fixed.season)}
+        scale = metrics.mase_scale(s.values[: len(s) - folds * horizon, :t], fixed.season)
+        per_series += [
+            (sid, metrics.score(name, target, a[..., j], p[..., j], float(scale[j]), "sMAPE"))
+            for j, target in enumerate(fixed.first.targets)
+            for name, p in forecasts.items()
+        ]
+    return PanelBacktest(pooled(per_series) + per_series, origins, fixed.notes)
+
+
+def backtest_file(
+    source: str | Path | IO[str],
+    read: ReadOptions | None = None,
+    windows=None,
+    opts: PanelOptions | None = None,
+    model_cfg: ModelConfig | None = None,
+    train_cfg: tr.TrainConfig | None = None,
+    folds: int = 3,
+    on_plan: Callable[[PanelPlan], None] | None = None,
+    on_fold: Callable[[int, tr.TrainResult], None] | None = None,
+) -> PanelBacktest:
+    """Read a long or wide CSV and backtest one global model on all its series (see `backtest`)."""
+    from rnncast import api
+
+    train_cfg = train_cfg or tr.TrainConfig()
+    tr.check_config(train_cfg)
+    tr.resolve_device(train_cfg.device)
+    opts = opts or PanelOptions(wide=True)
+    pnl = read_panel(source, read or ReadOptions(), opts)
+    return backtest(
+        pnl, windows or api.WindowConfig(), opts, model_cfg or ModelConfig(), train_cfg, folds, on_plan, on_fold
+    )

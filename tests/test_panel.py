@@ -97,8 +97,9 @@ def test_no_window_crosses_from_one_series_into_another():
     offset_in_val = sum(q.split.n_val for q in p.members[:4]) - 1
     x, y = pw.val.batch(torch.tensor([offset_in_val]))
     expected = m.scaling.transform(m.series.values[-span:])
-    assert np.allclose(x[0].numpy(), expected[: p.seq_len], atol=1e-5)
+    assert np.allclose(x[0, :, :1].numpy(), expected[: p.seq_len], atol=1e-5)
     assert np.allclose(y[0].numpy(), expected[p.seq_len :], atol=1e-5)
+    assert (x[0, :, 1] == 3).all()  # the series number, for the id embedding (on by default)
 
 
 def test_one_global_model_beats_per_series_naive_and_forecasts_each_series_in_its_units(tmp_path):
@@ -221,3 +222,23 @@ def test_cli_wide_with_calendar_and_embedding_round_trips_through_the_model_file
     # calendar inputs are rebuilt from the new data's time stamps: the same forecasts as from the saved context
     again = pd.read_csv(io.StringIO(run("forecast", data, "--model", model, "--format", "csv").stdout))
     assert np.allclose(again["value"], saved["value"]) and again["date"].equals(saved["date"])
+
+
+def test_cli_backtest_scores_every_series_over_its_own_last_blocks_and_their_mean(tmp_path):
+    data = csv(sines(3), tmp_path / "long.csv")
+    tiny = ["--hidden-size", "8", "--epochs", "2", "--seq-len", "24", "--horizon", "4", "--threads", "1"]
+    result = run("backtest", data, "--id-col", "store", "--target", "sales", "--folds", "2", "--format", "csv", *tiny)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(io.StringIO(result.stdout))
+    assert table["id"].tolist() == [panel.POOLED] * 3 + ["s0"] * 3 + ["s1"] * 3 + ["s2"] * 3
+    assert "fold 2/2" in result.stderr
+    # the naive baseline does not depend on training: its MAE is that of repeating each block's previous value
+    frame = sines(3)
+    for sid in ("s0", "s2"):
+        values = frame[frame["store"] == sid].sort_values("date")["sales"].to_numpy()
+        n = len(values)
+        blocks = [values[n - k * 4 : n - (k - 1) * 4] - values[n - k * 4 - 1] for k in (2, 1)]
+        naive = table[(table["id"] == sid) & (table["model"] == "naive")]["MAE"].item()
+        assert naive == pytest.approx(np.abs(np.concatenate(blocks)).mean())
+    means = table[table["id"] != panel.POOLED].groupby("model")["MASE"].mean()
+    assert table[table["id"] == panel.POOLED].set_index("model")["MASE"].to_dict() == pytest.approx(means.to_dict())
