@@ -125,7 +125,7 @@ panel_options = _options(
     option("--id-col", help="Long format: the column naming each row's series; one global model for all of them."),
     option("--wide", is_flag=True, help="Wide format: every numeric column (or each --target) is one series."),
     option("--id-embedding", type=click.IntRange(min=0),
-           help="Many series: width of a learned series embedding added to the inputs; 0 = off. Default: 4."),
+           help="Many series: width of a learned series embedding added to the inputs (try 4). Default: 0, off."),
     option("--calendar", is_flag=True, help="Many series: add hour of day, day of week and month as sin/cos inputs."),
 )  # fmt: skip
 
@@ -215,7 +215,7 @@ def fit(data, time_col, targets, features, fill, id_col, wide, id_embedding, cal
     if id_col is not None or wide:
         from rnncast import panel
 
-        opts = panel.PanelOptions(id_col, wide, 4 if id_embedding is None else id_embedding, calendar)
+        opts = panel.PanelOptions(id_col, wide, id_embedding or 0, calendar)
         with _progress(err, epochs, verbose) as on_epoch:
             result = panel.fit(data, read, windows, opts, model_cfg, train_cfg, model_path,
                                on_plan=lambda p: _describe_panel(err, p, data), on_epoch=on_epoch)  # fmt: skip
@@ -224,7 +224,7 @@ def fit(data, time_col, targets, features, fill, id_col, wide, id_embedding, cal
             _write_report(report, result, model_path, time.perf_counter() - started)
         render.emit(result.frame(), fmt, output, title="Validation metrics, mean over series then each series")
         return
-    if id_embedding is not None or calendar:
+    if id_embedding or calendar:
         raise UsageError("--id-embedding and --calendar are for many series; add --id-col COLUMN or --wide")
     with _progress(err, epochs, verbose) as on_epoch:
         result = api.fit(data, read, windows, model_cfg, train_cfg, model_path,
@@ -437,7 +437,7 @@ def backtest(data, time_col, targets, features, fill, id_col, wide, id_embedding
     if id_col is not None or wide:
         from rnncast import panel
 
-        opts = panel.PanelOptions(id_col, wide, 4 if id_embedding is None else id_embedding, calendar)
+        opts = panel.PanelOptions(id_col, wide, id_embedding or 0, calendar)
 
         def on_panel_fold(i, t) -> None:
             err.print(f"fold {i + 1}/{folds}: {t.epochs_run} epoch(s) in {t.seconds:.1f} s")
@@ -452,7 +452,7 @@ def backtest(data, time_col, targets, features, fill, id_col, wide, id_embedding
                                      on_panel_plan, on_panel_fold)  # fmt: skip
         render.emit(result.frame(), fmt, output, title=f"Backtest, {folds} fold(s), mean over series then each series")
         return
-    if id_embedding is not None or calendar:
+    if id_embedding or calendar:
         raise UsageError("--id-embedding and --calendar are for many series; add --id-col COLUMN or --wide")
 
     def on_fold(i, fold) -> None:

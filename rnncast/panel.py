@@ -36,7 +36,7 @@ POOLED = "(mean)"  # id of the rows that average a metric over series, as in M4
 class PanelOptions:
     id_col: str | None = None  # long format: the column naming each row's series
     wide: bool = False  # wide format: every target column is one series over the shared time column
-    id_embedding: int = 4  # width of a learned series embedding; 0: none (README, Many series: why 4)
+    id_embedding: int = 0  # width of a learned series embedding; 0: none (README, Many series: why off)
     calendar: bool = False  # add hour/day-of-week/month as sin/cos inputs
 
     @property

@@ -82,7 +82,7 @@ def test_each_series_is_split_at_its_own_end_and_scaled_on_its_own_training_rows
 
 
 def test_no_window_crosses_from_one_series_into_another():
-    p = long_plan(sines(5))
+    p = long_plan(sines(5), id_embedding=4)
     pw = panel.make_windows(p)
     span = p.seq_len + p.horizon
     for windows in (pw.train, pw.val):
@@ -99,7 +99,7 @@ def test_no_window_crosses_from_one_series_into_another():
     expected = m.scaling.transform(m.series.values[-span:])
     assert np.allclose(x[0, :, :1].numpy(), expected[: p.seq_len], atol=1e-5)
     assert np.allclose(y[0].numpy(), expected[p.seq_len :], atol=1e-5)
-    assert (x[0, :, 1] == 3).all()  # the series number, for the id embedding (on by default)
+    assert (x[0, :, 1] == 3).all()  # the series number, for the id embedding
 
 
 def test_one_global_model_beats_per_series_naive_and_forecasts_each_series_in_its_units(tmp_path):
