@@ -242,3 +242,30 @@ def test_cli_backtest_scores_every_series_over_its_own_last_blocks_and_their_mea
         assert naive == pytest.approx(np.abs(np.concatenate(blocks)).mean())
     means = table[table["id"] != panel.POOLED].groupby("model")["MASE"].mean()
     assert table[table["id"] == panel.POOLED].set_index("model")["MASE"].to_dict() == pytest.approx(means.to_dict())
+
+
+def test_wide_targets_pick_the_series_and_a_shared_note_is_said_once():
+    from conftest import MACRO
+
+    p = panel.wide_panel(pd.read_csv(MACRO), ReadOptions(targets=("realgdp", "cpi")))
+    assert p.ids == ["realgdp", "cpi"] and all(s.freq == "QS-JAN" and len(s) == 203 for s in p.series)
+    pp = panel.plan(p, api.WindowConfig(), panel.PanelOptions(wide=True))
+    assert pp.notes == ["time built from columns 'year' + 'quarter'"]
+    assert (pp.seq_len, pp.horizon, pp.season) == (16, 8, 4)
+
+
+def test_forecast_from_new_data_skips_unknown_series_with_a_warning(tmp_path):
+    frame = sines(2)
+    data, model = csv(frame, tmp_path / "long.csv"), tmp_path / "m.rnncast"
+    tiny = ["--hidden-size", "8", "--epochs", "1", "--seq-len", "24", "--horizon", "4", "--threads", "1"]
+    assert run("fit", data, "--id-col", "store", "--target", "sales", "--model", model, *tiny).exit_code == 0
+    extra = frame[frame["store"] == "s1"].assign(store="new")
+    newer = csv(pd.concat([frame, extra]), tmp_path / "newer.csv")
+    result = run("forecast", newer, "--model", model, "--format", "csv")
+    assert result.exit_code == 0 and "Warning: series 'new' is not in the model; skipped" in result.stderr
+    assert pd.read_csv(io.StringIO(result.stdout))["id"].unique().tolist() == ["s0", "s1"]
+    single = tmp_path / "one.rnncast"
+    assert run("fit", csv(frame[frame["store"] == "s0"][["date", "sales"]], tmp_path / "one.csv"),
+               "--model", single, *tiny).exit_code == 0  # fmt: skip
+    refused = run("forecast", "--model", single, "--id", "s0")
+    assert refused.exit_code == 2 and "--id is for models fitted on many series" in refused.output
