@@ -189,14 +189,15 @@ def test_cli_long_fit_forecast_all_one_and_from_new_data(tmp_path):
 
 def test_cli_errors_name_the_bad_column(tmp_path):
     data = csv(sines(2), tmp_path / "long.csv")
-    bad_id = run("fit", data, "--id-col", "shop", "--target", "sales")
+    model = ["--model", tmp_path / "m.rnncast"]  # no lock file beside the checkout
+    bad_id = run("fit", data, "--id-col", "shop", "--target", "sales", *model)
     assert bad_id.exit_code == 2
     assert bad_id.output.strip() == "Error: --id-col 'shop' is not a column; columns are: store, date, sales"
     wide = pd.DataFrame({"date": pd.date_range("2024", periods=50, freq="D"), "a": np.arange(50.0), "note": "x"})
-    bad_wide = run("fit", csv(wide, tmp_path / "wide.csv"), "--wide")
+    bad_wide = run("fit", csv(wide, tmp_path / "wide.csv"), "--wide", *model)
     assert bad_wide.exit_code == 65
     assert "column 'note' is not numeric" in bad_wide.output
-    single = run("fit", data, "--target", "sales", "--calendar", "--time-col", "date")
+    single = run("fit", data, "--target", "sales", "--calendar", "--time-col", "date", *model)
     assert single.exit_code == 2 and "add --id-col COLUMN or --wide" in single.output
 
 
