@@ -27,6 +27,10 @@ test: install
 bench-accuracy: install
 	$(BIN)/python benchmarks/accuracy.py
 
+# Speed against references measured in the same run (README, Performance); not part of `make test`.
+bench: install
+	nice $(BIN)/python benchmarks/speed.py
+
 # Many-series training throughput: 10,000 series x 500 points vs one long series (~2 min on 2 CPU cores).
 .PHONY: bench-panel
 bench-panel: install

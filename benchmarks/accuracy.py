@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from rnncast import data, intervals
+from rnncast import api, data, intervals
 from rnncast import train as tr
 from rnncast.data import ReadOptions
 from rnncast.model import Forecaster, ModelConfig
@@ -54,6 +54,9 @@ class Row:
     coverage_95: float = float("nan")
 
 
+SEASON = 24  # hourly data: the daily cycle, as fit infers it
+
+
 def split_windows(scaled: torch.Tensor, seq_len: int, horizon: int) -> tuple[data.Windows, ...]:
     """Train / validation / test windows by where their targets fall (stride 1)."""
     w = data.make_windows(scaled, seq_len, horizon, n_targets=1)
@@ -69,7 +72,13 @@ def train_one(scaled: torch.Tensor, seq_len: int, horizon: int, args: argparse.N
     """Train one Elman RNN on the training windows, early-stopped on validation: (model, result, windows)."""
     windows = split_windows(scaled, seq_len, horizon)
     torch.manual_seed(args.seed)
-    model = Forecaster(ModelConfig(horizon=horizon, hidden_size=args.hidden_size, window_norm="last"))
+    norm = args.window_norm
+    if norm == "auto":  # as fit resolves it: the naive forecast that wins on the training rows
+        train_rows = scaled[:TRAIN_END].double().numpy()
+        norm = api.better_base(train_rows, len(windows[0]), seq_len, horizon, SEASON)
+    print(f"    horizon {horizon}, seq_len {seq_len}: window norm {norm}", flush=True)
+    config = ModelConfig(horizon=horizon, hidden_size=args.hidden_size, window_norm=norm, season=SEASON)
+    model = Forecaster(config)
     cfg = tr.TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience, seed=args.seed
     )
@@ -159,6 +168,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--window-norm", default="auto", help="as fit's --window-norm (default auto)")
     parser.add_argument("--threads", type=int, default=1, help="1 is fastest for this small RNN on CPU")
     parser.add_argument("--val-only", action="store_true", help="train and report validation MSE only (tuning)")
     args = parser.parse_args()

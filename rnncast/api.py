@@ -22,12 +22,13 @@ import torch
 
 from rnncast import __version__, artifact, atomic, data, intervals, metrics
 from rnncast import forecast as fc
+from rnncast import model as nets
 from rnncast import train as tr
 from rnncast.artifact import Artifact
 from rnncast.data import ReadOptions, Series, Split
-from rnncast.errors import UsageError
+from rnncast.errors import DataError, UsageError
 from rnncast.metrics import Score
-from rnncast.model import Forecaster, ModelConfig
+from rnncast.model import ModelConfig
 
 
 @dataclass
@@ -50,6 +51,8 @@ class Plan:
     split: Split
     scaling: data.Scaling
     chosen: dict[str, object] = field(default_factory=dict)  # options defaulted from the data
+    notes: list[str] = field(default_factory=list)  # warnings for the user: the series' own, then the plan's
+    base: str = "last"  # what --window-norm auto becomes: the naive forecast that wins on training windows
 
 
 @dataclass
@@ -83,7 +86,29 @@ def plan(series: Series, wc: WindowConfig) -> Plan:
         chosen["season"] = season
     split = data.plan_split(n, seq_len, horizon, wc.val_frac)
     scaling = data.fit_scaling(series.values[: split.cut], wc.scaler)
-    return Plan(series, seq_len, horizon, season, split, scaling, chosen)
+    notes = list(series.notes)
+    for j, target in enumerate(series.targets):
+        if metrics.uses_smape(series.values[split.cut :, j]):
+            notes.append(
+                f"{target!r} reaches zero or below in the validation rows, where MAPE is undefined; "
+                "sMAPE is reported instead"
+            )
+    base = better_base(series.values[: split.cut, : series.n_targets], split.n_train, seq_len, horizon, season)
+    return Plan(series, seq_len, horizon, season, split, scaling, chosen, notes, base)
+
+
+def better_base(rows: np.ndarray, n_windows: int, seq_len: int, horizon: int, season: int) -> str:
+    """'season' when repeating the last cycle beats repeating the last value on the training windows, else 'last'.
+
+    The network learns a correction to that forecast (--window-norm auto), so it starts from the better one.
+    """
+    if not 1 < season <= seq_len:
+        return "last"
+    history = data.original_windows(rows, 0, n_windows, seq_len)
+    actual = data.original_windows(rows, seq_len, n_windows, horizon)
+    naive_mae = np.abs(actual - metrics.naive(history, horizon)).mean()
+    seasonal_mae = np.abs(actual - metrics.seasonal_naive(history, horizon, season)).mean()
+    return "season" if seasonal_mae < naive_mae else "last"
 
 
 def fit_plan(
@@ -95,16 +120,18 @@ def fit_plan(
     """Train a network on the plan's windows and score it against the naive baselines."""
     tr.check_config(train_cfg)
     device = tr.resolve_device(train_cfg.device)
-    if train_cfg.threads:
-        torch.set_num_threads(train_cfg.threads)
+    tr.check_precision(train_cfg.precision, device)
     s, split = p.series, p.split
-    scaled = torch.as_tensor(p.scaling.transform(s.values), dtype=torch.float32, device=device)  # (T, F)
+    scaled = torch.as_tensor(p.scaling.transform32(s), device=device)  # (T, F) float32
     windows = data.make_windows(scaled, p.seq_len, p.horizon, s.n_targets)
     train_w, val_w = windows.take(0, split.n_train), windows.take(split.val_start, split.n_val)
 
-    model_cfg = replace(model_cfg, n_inputs=len(s.columns), n_targets=s.n_targets, horizon=p.horizon)
+    norm = p.base if model_cfg.window_norm == "auto" else model_cfg.window_norm
+    model_cfg = replace(
+        model_cfg, n_inputs=len(s.columns), n_targets=s.n_targets, horizon=p.horizon, season=p.season, window_norm=norm
+    )
     torch.manual_seed(train_cfg.seed)
-    model = Forecaster(model_cfg).to(device)
+    model = nets.build(model_cfg).to(device)
     result = tr.fit(model, train_w, val_w, train_cfg, on_epoch)
 
     target_cols = slice(0, s.n_targets)
@@ -140,12 +167,13 @@ def fit(
     """Read a CSV, train, score and (unless model_path is None) save the model file atomically."""
     train_cfg = train_cfg or tr.TrainConfig()
     tr.check_config(train_cfg)
-    tr.resolve_device(train_cfg.device)  # refuse a missing GPU before reading anything
+    nets.check_config(model_cfg or ModelConfig(window_norm="auto"))
+    tr.check_precision(train_cfg.precision, tr.resolve_device(train_cfg.device))  # refuse before reading anything
     with atomic.model_lock(model_path) if model_path is not None else contextlib.nullcontext():
         p = plan(data.read_series(source, read or ReadOptions()), windows or WindowConfig())
         if on_plan is not None:
             on_plan(p)
-        result = fit_plan(p, model_cfg or ModelConfig(), train_cfg, on_epoch)
+        result = fit_plan(p, model_cfg or ModelConfig(window_norm="auto"), train_cfg, on_epoch)
         if model_path is not None:
             artifact.save(result.artifact, model_path)
     return result
@@ -192,6 +220,7 @@ def _meta(
             "best_val_loss": result.best_val_loss,
             "seconds": round(result.seconds, 3),
             "device": result.device,
+            "threads": torch.get_num_threads(),
         },
         "metrics": [sc.to_dict() for sc in scores],
         "versions": {
@@ -238,4 +267,11 @@ def read_like_model(art: Artifact, source: str | Path | IO[str], read: ReadOptio
         calendar = len(meta.get("time_parts", [])) > 1  # e.g. year + quarter: detect them again
         read = ReadOptions(time_col=None if calendar else meta["time_col"] or "none")
     read = replace(read, targets=tuple(meta["targets"]), features=tuple(meta["features"]))
-    return data.read_series(source, read)
+    frame = data.read_table(source)
+    missing = [c for c in meta["targets"] + meta["features"] if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"the data lacks column(s) {', '.join(map(repr, missing))} the model was trained on; "
+            f"its columns are: {', '.join(frame.columns)}; pass data with the training columns"
+        )
+    return data.to_series(frame, read)

@@ -24,8 +24,10 @@ import numpy as np
 import torch
 
 from rnncast.atomic import write_atomic
+from rnncast.choices import CELLS, WINDOW_NORMS
 from rnncast.data import Scaling
 from rnncast.errors import DataError, InputError
+from rnncast.model import ModelConfig
 
 FORMAT = "rnncast"
 FORMAT_VERSION = 1
@@ -107,6 +109,8 @@ def load(path: str | Path) -> Artifact:
         version = int(header.get("format_version", ""))
     except ValueError:
         raise DataError(not_ours) from None
+    if version < 1:
+        raise DataError(not_ours)
     if version > FORMAT_VERSION:
         raise DataError(
             f"{path} was written by a newer rnncast (format {version}, this one reads up to {FORMAT_VERSION}); "
@@ -126,9 +130,28 @@ def load(path: str | Path) -> Artifact:
         context = tensors.pop("context").numpy()
         residuals = tensors.pop("val_residuals").numpy()
         val_scales = tensors.pop("val_scales").numpy() if "val_scales" in tensors else np.zeros((0, 0), np.float32)
-    except (KeyError, ValueError) as exc:
+        _check_meta(meta)
+    except (KeyError, ValueError, TypeError) as exc:
         raise DataError(not_ours) from exc
     state = {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}
     return Artifact(
         meta=meta, state_dict=state, scaling=scaling, context=context, val_residuals=residuals, val_scales=val_scales
     )
+
+
+# What forecast and info read from `meta`; a file with a valid checksum can still be hand-made.
+_META_FIELDS = {"model": dict, "data": dict, "training": dict, "metrics": list, "versions": dict, "model_seq_len": int}
+_DATA_FIELDS = {"targets": list, "features": list}
+
+
+def _check_meta(meta: object) -> None:
+    """Raise ValueError unless meta has the fields and types this version reads."""
+    if not isinstance(meta, dict):
+        raise ValueError("meta is not an object")
+    for fields, part in ((_META_FIELDS, meta), (_DATA_FIELDS, meta.get("data"))):
+        for name, kind in fields.items():
+            if not isinstance(part, dict) or not isinstance(part.get(name), kind):
+                raise ValueError(f"meta field {name!r} missing or not a {kind.__name__}")
+    config = ModelConfig(**meta["model"])  # TypeError on unknown fields
+    if config.cell not in CELLS or config.window_norm not in WINDOW_NORMS:
+        raise ValueError(f"unknown cell {config.cell!r} or window_norm {config.window_norm!r}")

@@ -20,6 +20,7 @@ def write_atomic(path: Path, payload: bytes) -> None:
     except OSError as exc:
         raise OutputError(f"cannot write {path} ({exc.strerror}); check the folder exists and is writable") from exc
     try:
+        os.fchmod(fd, _mode_for(path))  # mkstemp makes it 0600; a refit must not hide the model from others
         with os.fdopen(fd, "wb") as f:
             f.write(payload)
             f.flush()
@@ -37,19 +38,50 @@ def write_atomic(path: Path, payload: bytes) -> None:
         os.close(dir_fd)
 
 
+def _mode_for(path: Path) -> int:
+    """The permissions of the file being replaced, or what a new file gets under the umask."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def model_lock(path: str | Path) -> Iterator[None]:
-    """Hold `PATH.lock` for the duration; a run that finds it held fails at once (exit 75)."""
+    """Hold `PATH.lock` for the duration; a run that finds it held fails at once (exit 75).
+
+    The lock file is removed on the way out, so a failed run leaves nothing behind. Removing it is
+    safe because a run that locked a file another run has just removed sees that its inode is no
+    longer the one at PATH.lock, and starts over with the new file.
+    """
     lock_path = Path(f"{path}.lock")
-    try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise OutputError(f"cannot create lock {lock_path} ({exc.strerror}); check the folder is writable") from exc
-    try:
+    while True:
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise OutputError(f"cannot create lock {lock_path} ({exc.strerror}); check the folder is writable") from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            os.close(fd)
             raise LockedError(f"another rnncast run is writing {path} (lock {lock_path}); try again later") from None
+        if _same_file(fd, lock_path):
+            break
+        os.close(fd)  # the previous holder removed this file after we opened it: lock the current one
+    try:
         yield
     finally:
-        os.close(fd)  # closing releases the lock; the lock file stays, harmless and reusable
+        with contextlib.suppress(OSError):
+            os.unlink(lock_path)  # while still holding it, so no one can lock the removed inode unnoticed
+        os.close(fd)
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        at_path = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (held.st_dev, held.st_ino) == (at_path.st_dev, at_path.st_ino)

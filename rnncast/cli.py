@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 import traceback
@@ -15,7 +16,7 @@ from collections.abc import Callable
 import click
 
 from rnncast import __version__
-from rnncast.choices import CELLS, FILL_POLICIES, FORMATS, SCALERS, WINDOW_NORMS
+from rnncast.choices import CELLS, FILL_POLICIES, FORMATS, PRECISIONS, SCALERS, WINDOW_NORMS
 from rnncast.errors import EX_SOFTWARE, DataError, RnncastError, UsageError
 
 INTERRUPTED = 130  # 128 + SIGINT, as shells report it
@@ -23,6 +24,25 @@ INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 class Cli(click.Group):
     """Turns every failure into one `Error: …` line on stderr and a documented exit code."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:  # bare `rnncast`: the help, as click shows it
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:  # a bad option or argument: one line, like our own errors
+            ctx = getattr(exc, "ctx", None)
+            hint = f"; see '{ctx.command_path} --help'" if ctx is not None else ""
+            message = re.sub(r" \(env var: '\w+'\)", "", " ".join(exc.format_message().split())).rstrip(".")
+            click.echo(f"Error: {message}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:  # Ctrl-C while click itself was prompting or parsing
+            click.echo("Error: interrupted", err=True)
+            sys.exit(INTERRUPTED)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -102,6 +122,8 @@ read_options = _options(
     option("--features", "features", multiple=True, help="Extra input column(s), comma-separated or repeated."),
     option("--fill", type=click.Choice(FILL_POLICIES), default="interpolate", show_default=True,
            help="Blank values: interpolate, carry forward, drop rows, or fail."),
+    option("--strict", is_flag=True,
+           help="Refuse missing periods and irregular time stamps instead of filling them on the inferred grid."),
 )  # fmt: skip
 
 window_options = _options(
@@ -117,8 +139,10 @@ model_options = _options(
     option("--hidden-size", type=click.IntRange(min=1), default=64, show_default=True, help="Width of the hidden state."),
     option("--layers", type=click.IntRange(min=1), default=1, show_default=True, help="Stacked recurrent layers."),
     option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True, help="Dropout between stacked layers."),
-    option("--window-norm", type=click.Choice(WINDOW_NORMS), default="last", show_default=True,
-           help="Subtract each window's last value (or mean) and add it back to the forecast."),
+    option("--window-norm", type=click.Choice(WINDOW_NORMS), default="auto", show_default=True,
+           help="What the network corrects: last (subtract each window's last value, add it back), season "
+                "(forecast = the window's last cycle + a correction), mean, none; auto picks last or season, "
+                "whichever naive forecast is better on the training windows."),
 )  # fmt: skip
 
 panel_options = _options(
@@ -137,7 +161,9 @@ train_options = _options(
     option("--patience", type=click.IntRange(min=1), default=10, show_default=True, help="Epochs without validation improvement before stopping."),
     option("--seed", type=int, default=0, show_default=True, help="Random seed; CPU reruns with the same seed are identical."),
     option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps."),
-    option("--threads", type=click.IntRange(min=1), help="CPU threads for torch. Default: torch's."),
+    option("--threads", type=click.IntRange(min=1), help="CPU threads for torch. Default: $OMP_NUM_THREADS, else 1 (fastest for small RNNs, measured)."),
+    option("--precision", type=click.Choice(PRECISIONS), default="fp32", show_default=True,
+           help="bf16: mixed precision (autocast) on a CUDA GPU."),
 )  # fmt: skip
 
 
@@ -184,9 +210,9 @@ def cli() -> None:
 @option("--report", type=click.Path(dir_okay=False), help="Write a JSON run report (metrics, timings, device, epochs).")
 @format_options
 @output_options
-def fit(data, time_col, targets, features, fill, id_col, wide, id_embedding, calendar, seq_len, horizon, val_frac, scaler, season,
+def fit(data, time_col, targets, features, fill, strict, id_col, wide, id_embedding, calendar, seq_len, horizon, val_frac, scaler, season,
         cell, hidden_size, layers, dropout, window_norm,
-        epochs, batch_size, lr, clip, patience, seed, device, threads,
+        epochs, batch_size, lr, clip, patience, seed, device, threads, precision,
         model_path, report, fmt, output, quiet, verbose) -> None:  # fmt: skip
     """Train on DATA (a CSV, or - for stdin), save the model, print validation metrics.
 
@@ -208,10 +234,10 @@ def fit(data, time_col, targets, features, fill, id_col, wide, id_embedding, cal
 
     started = time.perf_counter()
     err = render.console(stderr=True, quiet=quiet)
-    read = ReadOptions(time_col, tuple(targets), _split_commas(features), fill)
+    read = ReadOptions(time_col, tuple(targets), _split_commas(features), fill, strict)
     windows = api.WindowConfig(seq_len, horizon, val_frac, scaler, season)
     model_cfg = ModelConfig(cell=cell, hidden_size=hidden_size, layers=layers, dropout=dropout, window_norm=window_norm)
-    train_cfg = TrainConfig(epochs, batch_size, lr, clip, patience, seed, device, threads)
+    train_cfg = TrainConfig(epochs, batch_size, lr, clip, patience, seed, device, threads, precision)
     if id_col is not None or wide:
         from rnncast import panel
 
@@ -219,7 +245,7 @@ def fit(data, time_col, targets, features, fill, id_col, wide, id_embedding, cal
         with _progress(err, epochs, verbose) as on_epoch:
             result = panel.fit(data, read, windows, opts, model_cfg, train_cfg, model_path,
                                on_plan=lambda p: _describe_panel(err, p, data), on_epoch=on_epoch)  # fmt: skip
-        _trained(err, result.training, model_path)
+        _trained(err, result, model_path)
         if report:
             _write_report(report, result, model_path, time.perf_counter() - started)
         render.emit(result.frame(), fmt, output, title="Validation metrics, mean over series then each series")
@@ -229,15 +255,17 @@ def fit(data, time_col, targets, features, fill, id_col, wide, id_embedding, cal
     with _progress(err, epochs, verbose) as on_epoch:
         result = api.fit(data, read, windows, model_cfg, train_cfg, model_path,
                          on_plan=lambda p: _describe_plan(err, p, data), on_epoch=on_epoch)  # fmt: skip
-    _trained(err, result.training, model_path)
+    _trained(err, result, model_path)
     if report:
         _write_report(report, result, model_path, time.perf_counter() - started)
     render.emit(render.scores_frame(result.scores), fmt, output, title="Validation metrics")
 
 
-def _trained(err, t, model_path: str) -> None:
+def _trained(err, result, model_path: str) -> None:
+    t = result.training
     err.print(
-        f"trained {t.epochs_run} epoch(s) in {t.seconds:.1f} s on {t.device}; best epoch {t.best_epoch} "
+        f"trained {t.epochs_run} epoch(s) in {t.seconds:.1f} s on {t.device} "
+        f"(window norm {result.artifact.meta['model']['window_norm']}); best epoch {t.best_epoch} "
         f"(validation MSE {t.best_val_loss:.4g}); saved {model_path}"
     )
 
@@ -260,7 +288,7 @@ def _describe_panel(err, p, source: str) -> None:
 
 def _describe_plan(err, p, source: str, first_fold: bool = False) -> None:
     s = p.series
-    _warn(err, s.notes, strict=False)
+    _warn(err, p.notes, strict=False)
     span = f"{s.index[0]} → {s.index[-1]}" if s.time_col else "integer steps"
     err.print(f"{source}: {len(s)} rows, {span}, frequency {s.freq or 'none'}; targets {', '.join(s.targets)}"
               + (f"; features {', '.join(s.features)}" if s.features else ""))  # fmt: skip
@@ -407,9 +435,9 @@ def forecast(data, model_path, horizon, levels, ids, strict, fmt, output, quiet,
 @level_option((80.0, 95.0), "Prediction interval level in percent whose coverage is reported (repeatable).")
 @format_options
 @output_options
-def backtest(data, time_col, targets, features, fill, id_col, wide, id_embedding, calendar, seq_len, horizon, val_frac, scaler, season,
+def backtest(data, time_col, targets, features, fill, strict, id_col, wide, id_embedding, calendar, seq_len, horizon, val_frac, scaler, season,
              cell, hidden_size, layers, dropout, window_norm,
-             epochs, batch_size, lr, clip, patience, seed, device, threads,
+             epochs, batch_size, lr, clip, patience, seed, device, threads, precision,
              folds, levels, fmt, output, quiet, verbose) -> None:  # fmt: skip
     """Rolling-origin backtest on DATA: refit and forecast at each of the last --folds origins.
 
@@ -429,10 +457,10 @@ def backtest(data, time_col, targets, features, fill, id_col, wide, id_embedding
     from rnncast.train import TrainConfig
 
     err = render.console(stderr=True, quiet=quiet)
-    read = ReadOptions(time_col, tuple(targets), _split_commas(features), fill)
+    read = ReadOptions(time_col, tuple(targets), _split_commas(features), fill, strict)
     windows = api.WindowConfig(seq_len, horizon, val_frac, scaler, season)
     model_cfg = ModelConfig(cell=cell, hidden_size=hidden_size, layers=layers, dropout=dropout, window_norm=window_norm)
-    train_cfg = TrainConfig(epochs, batch_size, lr, clip, patience, seed, device, threads)
+    train_cfg = TrainConfig(epochs, batch_size, lr, clip, patience, seed, device, threads, precision)
 
     if id_col is not None or wide:
         from rnncast import panel

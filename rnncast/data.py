@@ -20,6 +20,14 @@ from rnncast.choices import FILL_POLICIES, SCALERS
 from rnncast.errors import DataError, InputError, UsageError
 
 MAX_MISSING_FRAC = 0.2  # refuse to invent more than this share of any column
+# The network computes in float32; leave headroom for differences (residuals, window levels).
+MAX_ABS_VALUE = float(np.finfo(np.float32).max) / 4
+# Scaled values beyond this square to more than float32 holds once summed over a batch (a NaN loss).
+MAX_SCALED = 1e15
+_BLANK_WORDS = ("nan", "na", "n/a", "null", "none", "-")  # cells that mean "no value", not text
+DATE_SHARE = 0.8  # a text column this share of which parses as dates is a time column with typos
+# A clock time followed by a zone: "10:00Z", "10:00:00+02:00", "10:00 UTC" (not "Jan-1-1995").
+_TZ_SUFFIX = r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|UTC|GMT|[+-]\d{2}:?\d{2})$"
 
 # Seasonal period, default horizon and default input length for each frequency family.
 _FREQ_DEFAULTS = {
@@ -46,6 +54,7 @@ class ReadOptions:
     targets: tuple[str, ...] = ()  # empty: the one numeric column
     features: tuple[str, ...] = ()  # extra input columns, known only up to now
     fill: str = "interpolate"  # what to do with blank values, see FILL_POLICIES
+    strict: bool = False  # refuse missing periods and irregular time instead of reindexing
 
 
 @dataclass
@@ -85,8 +94,9 @@ def read_table(source: str | Path | IO[str]) -> pd.DataFrame:
         if path.is_dir():
             raise InputError(f"{name} is a directory; give the path of a CSV file")
     try:
-        sep = _sniff_delimiter(source)
+        sep = _sniff_delimiter(source, name)
         frame = pd.read_csv(source, sep=sep, skipinitialspace=True, encoding="utf-8-sig")
+        header = _header(source, sep)
     except PermissionError as exc:
         raise InputError(f"{name}: cannot read ({exc.strerror}); check its permissions") from exc
     except UnicodeDecodeError as exc:
@@ -98,16 +108,29 @@ def read_table(source: str | Path | IO[str]) -> pd.DataFrame:
     except pd.errors.ParserError as exc:
         detail = str(exc).strip().splitlines()[-1]
         raise DataError(f"{name} is not a readable CSV ({detail}); check the delimiter and quoting") from exc
-    frame.columns = [str(c).strip() for c in frame.columns]
     if frame.empty:
         raise DataError(f"{name} has a header but no data rows; add rows")
-    duplicated = [c for c in frame.columns if re.fullmatch(r".+\.\d+", c) and c.rsplit(".", 1)[0] in frame.columns]
+    if not isinstance(frame.index, pd.RangeIndex):  # pandas took the extra first field of each row as an index
+        raise DataError(
+            f"{name}: the first data row has more fields than the header's {len(header)} names; "
+            "name every column or remove the extra fields"
+        )
+    duplicated = sorted({c for c in header if header.count(c) > 1})
     if duplicated:
         raise DataError(f"{name} has duplicate column names ({', '.join(duplicated)}); rename them")
+    frame.columns = [str(c).strip() for c in frame.columns]
     return frame
 
 
-def _sniff_delimiter(source: str | Path | IO[str]) -> str:
+def _header(source: str | Path | IO[str], sep: str) -> list[str]:
+    """The column names as written (pandas renames a repeated `v` to `v.1`)."""
+    if not isinstance(source, (str, Path)):
+        source.seek(0)
+    raw = pd.read_csv(source, sep=sep, header=None, nrows=1, dtype=str, encoding="utf-8-sig", skipinitialspace=True)
+    return [c.strip() for c in raw.iloc[0].tolist() if isinstance(c, str)]
+
+
+def _sniff_delimiter(source: str | Path | IO[str], name: str) -> str:
     """The delimiter of the first lines: comma, semicolon, tab or pipe."""
     import csv
 
@@ -117,6 +140,8 @@ def _sniff_delimiter(source: str | Path | IO[str]) -> str:
     else:
         head = source.read(64 * 1024)
         source.seek(0)
+    if "\x00" in head:  # valid UTF-8 can still be binary: text files hold no NUL bytes
+        raise DataError(f"{name} is a binary file (it holds NUL bytes), not CSV text; give a CSV file")
     lines = head.splitlines()[:20]
     if not lines:
         return ","
@@ -147,12 +172,10 @@ def to_series(frame: pd.DataFrame, options: ReadOptions) -> Series:
     columns = targets + features
     numbers = pd.DataFrame({c: _as_float(frame[c], c) for c in columns})
     numbers.index = index
-    numbers = _sorted_unique(numbers, time_col)
-    numbers, freq = _regular(numbers, notes)
+    numbers = _sorted_unique(numbers, time_col, notes)
+    numbers, freq = _regular(numbers, notes, options.strict)
     numbers = _fill_missing(numbers, options.fill, notes)
-    if not np.isfinite(numbers.to_numpy()).all():
-        col, row = _first_nonfinite(numbers)
-        raise DataError(f"column {col!r} has an infinite value at {row}; remove or replace it")
+    _check_range(numbers)
     return Series(
         values=numbers.to_numpy(dtype=np.float64),
         index=numbers.index,
@@ -179,21 +202,14 @@ def _time_index(frame: pd.DataFrame, time_col: str | None, notes: list[str]) -> 
         col = frame[time_col]
         if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
             return pd.Index(col.to_numpy(), name=time_col), time_col, [time_col]
-        parsed = _parse_dates(col)
-        if parsed is None:
-            bad = col[pd.to_datetime(col, errors="coerce").isna() & col.notna()]
-            example = bad.iloc[0] if len(bad) else "a blank"
-            raise DataError(
-                f"--time-col {time_col!r} has values that are not dates (e.g. {example!r} at row "
-                f"{bad.index[0] + 2 if len(bad) else '?'}); fix them or pick another column"
-            )
+        parsed = _parse_dates(col, time_col, explicit=True)
         return pd.DatetimeIndex(parsed, name=time_col), time_col, [time_col]
     candidates = {}
     for name in frame.columns:
         col = frame[name]
         if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
             continue
-        parsed = _parse_dates(col)
+        parsed = _parse_dates(col, name)
         if parsed is not None:
             candidates[name] = parsed
     if len(candidates) > 1:
@@ -207,27 +223,81 @@ def _time_index(frame: pd.DataFrame, time_col: str | None, notes: list[str]) -> 
     return _calendar_fields(frame, notes)
 
 
-def _parse_dates(col: pd.Series) -> pd.Series | None:
-    """Dates parsed from a text column, or None when any non-blank value is not a date."""
-    text = col.dropna().astype(str).str.strip()
-    if text.empty or text.str.fullmatch(r"[-+]?\d+(\.\d+)?").all():
-        return None  # plain numbers are values, not dates
+def _to_datetime(text: pd.Series, **kw) -> pd.Series:
+    """pandas' parser, quiet, with every failure (including out-of-range years) as NaT."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            parsed = pd.to_datetime(col, errors="coerce")
+            return pd.to_datetime(text, errors="coerce", **kw)
         except (ValueError, TypeError, OverflowError):
+            return pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+
+
+def _parse_dates(col: pd.Series, name: str, explicit: bool = False) -> pd.Series | None:
+    """Dates parsed from a text column; None when it is not a date column.
+
+    A column that is dates but written inconsistently (a value that is not a date, two formats,
+    some values with a time zone and some without) is refused: guessing would shift the series.
+    Time zones are converted to UTC.
+    """
+    text = col.dropna().astype(str).str.strip()
+    text = text[text != ""]
+    blank_time = f"--time-col {name!r}" if explicit else f"time column {name!r}"
+    if text.empty or _all_plain_numbers(text):
+        if explicit:
+            raise DataError(f"{blank_time} holds no dates; pick another column or pass --time-col none")
+        return None  # plain numbers are values, not dates
+    parsed = _to_datetime(text)  # the common case, vectorised: one format guessed from the first value
+    if parsed.notna().all():
+        if getattr(parsed.dt, "tz", None) is not None:  # one zone throughout (a mix fails to parse here)
+            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+        return parsed.reindex(col.index)
+    aware = text.str.contains(_TZ_SUFFIX, regex=True)
+    # Slow path, element by element: find out what is wrong, or accept what is merely mixed.
+    number = text.str.fullmatch(_PLAIN_NUMBER)
+    ok = _to_datetime(text, format="mixed", utc=True).notna()
+    if not explicit:
+        ok &= ~number  # "12" parses as a day of this month: in a detected column it counts as a number
+    if not ok.all():
+        named = name.lower() in _TIME_NAMES  # a column called "date" with some dates is meant as time
+        if not explicit and (ok.mean() < (0.5 if named else DATE_SHARE) or (len(text) < 3 and not named)):
             return None
-        if parsed.notna().sum() != col.notna().sum():
-            try:
-                parsed = pd.to_datetime(col, errors="coerce", format="mixed")
-            except (ValueError, TypeError, OverflowError):
-                return None
-    if parsed.notna().sum() != col.notna().sum() or parsed.isna().all():
-        return None
+        row = ok.index[~ok.to_numpy()][0]
+        raise DataError(
+            f"{blank_time} has a value that is not a date: {text[row]!r} at data row {row + 1}; "
+            "fix it, or pass --time-col none to number the rows"
+        )
+    if aware.any() and not aware.all():
+        naive, zoned = text.index[~aware.to_numpy()][0], text.index[aware.to_numpy()][0]
+        raise DataError(
+            f"{blank_time} mixes time stamps with a time zone ({text[zoned]!r}, data row {zoned + 1}) and "
+            f"without ({text[naive]!r}, data row {naive + 1}); give every time stamp a zone, or none"
+        )
+    zone = {"utc": True} if aware.all() else {}
+    parsed = _to_datetime(text, **zone)  # one format, guessed from the first value
+    if parsed.isna().any():
+        parsed = _to_datetime(text, format="ISO8601", **zone)
+    if parsed.isna().any():
+        row = parsed.index[parsed.isna().to_numpy()][0]
+        raise DataError(
+            f"{blank_time} mixes date formats: {text.iloc[0]!r} (data row {text.index[0] + 1}) but "
+            f"{text[row]!r} (data row {row + 1}); write every date the same way, e.g. 2024-01-31"
+        )
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    return parsed
+    return parsed.reindex(col.index)  # blanks stay NaT and are refused with their own message
+
+
+_PLAIN_NUMBER = r"[-+]?[\d,]*\.?\d+"
+
+
+def _all_plain_numbers(text: pd.Series) -> bool:
+    """Whether every (stripped, text) value reads as a plain number (`12`, `-3.5`, `1,234`).
+
+    The first rows decide most columns (a date is not a number), so the whole column is only
+    matched when they are all numbers: on a million-row file that saves about a second.
+    """
+    return all(part.str.fullmatch(_PLAIN_NUMBER).all() for part in (text.iloc[:64], text))
 
 
 def _calendar_fields(frame: pd.DataFrame, notes: list[str]) -> tuple[pd.Index, str | None, list[str]]:
@@ -257,24 +327,59 @@ def _choose_targets(frame: pd.DataFrame, options: ReadOptions, used: set[str]) -
         if len(set(options.targets)) != len(options.targets):
             raise UsageError("the same --target is given twice; name each target once")
         return list(options.targets)
-    numeric = [
-        c
-        for c in frame.columns
-        if c not in used
-        and c not in options.features
-        and pd.api.types.is_numeric_dtype(frame[c])
-        and not pd.api.types.is_bool_dtype(frame[c])
-    ]
+    numeric = [c for c in frame.columns if c not in used and c not in options.features and _is_numbers(frame[c])]
     if len(numeric) == 1:
         return numeric
     if not numeric:
-        others = [c for c in frame.columns if c not in used and c not in options.features]
-        if len(others) == 1:
-            return others  # one value column that is not all numbers: its bad value gets named
+        found = [
+            f"{c!r} holds {_first_non_number(frame[c])}"
+            for c in frame.columns
+            if c not in used and c not in options.features
+        ]
         raise DataError(
-            f"no numeric column to forecast among: {', '.join(frame.columns)}; check the delimiter or pass --target"
+            f"no numeric column to forecast ({'; '.join(found) or 'every column is the time or a --features column'}); "
+            "check the delimiter, fix the values or pass --target"
         )
     raise UsageError(f"several numeric columns ({', '.join(numeric)}); choose one or more with --target")
+
+
+def _is_numbers(col: pd.Series) -> bool:
+    """Numbers, possibly written as text: quoted, with thousands separators or a decimal comma."""
+    if pd.api.types.is_bool_dtype(col):
+        return False
+    if pd.api.types.is_numeric_dtype(col):
+        return True
+    text = _number_text(col)
+    text = text[text != ""]
+    return not text.empty and _text_to_float(text).notna().all()
+
+
+def _number_text(col: pd.Series) -> pd.Series:
+    """The cells of a text column, stripped, with blanks and the usual words for 'missing' as ''."""
+    text = col.astype(str).str.strip().where(col.notna(), "")
+    return text.where(~text.str.lower().isin(_BLANK_WORDS), "")
+
+
+def _text_to_float(text: pd.Series) -> pd.Series:
+    """Parse number text column-wide: `1,234.5` (thousands commas) or `1.234,5` / `12,5` (decimal comma)."""
+    decimal_comma = text.str.fullmatch(r"[-+]?\d{1,3}(\.\d{3})+,\d+|[-+]?\d+,(\d{1,2}|\d{4,})").any()
+    if decimal_comma:
+        text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    else:
+        text = text.str.replace(",", "", regex=False)
+    return pd.to_numeric(text, errors="coerce")
+
+
+def _first_non_number(col: pd.Series) -> str:
+    """What a column holds instead of numbers, for error messages: `'abc' at data row 3`."""
+    if pd.api.types.is_bool_dtype(col):
+        return "true/false values (convert them to 0/1)"
+    text = _number_text(col)
+    bad = (text != "") & _text_to_float(text).isna()
+    if not bad.any():
+        return "no values"
+    row = int(bad.to_numpy().argmax())
+    return f"{text.iloc[row]!r} at data row {row + 1}"
 
 
 def _as_float(col: pd.Series, name: str) -> pd.Series:
@@ -282,21 +387,26 @@ def _as_float(col: pd.Series, name: str) -> pd.Series:
         raise DataError(f"column {name!r} holds true/false values, not numbers; convert it to 0/1")
     if pd.api.types.is_numeric_dtype(col):
         return col.astype(np.float64)
-    numbers = pd.to_numeric(col.astype(str).str.strip().str.replace(",", "", regex=False), errors="coerce")
-    bad = numbers.isna() & col.notna() & (col.astype(str).str.strip() != "")
+    text = _number_text(col)
+    numbers = _text_to_float(text[text != ""]).reindex(col.index)
+    bad = numbers.isna() & (text != "")
     if bad.any():
         row = bad.to_numpy().argmax()
+        value = text.iloc[row]
+        hint = "convert it to 0/1" if value.lower() in ("true", "false", "yes", "no") else "fix the value"
         raise DataError(
-            f"column {name!r} is not numeric: {col.iloc[row]!r} at data row {row + 1}; "
-            "fix the value or choose another column"
+            f"column {name!r} is not numeric: {value!r} at data row {row + 1}; {hint} or choose another column"
         )
     return numbers.astype(np.float64)
 
 
-def _sorted_unique(numbers: pd.DataFrame, time_col: str | None) -> pd.DataFrame:
+def _sorted_unique(numbers: pd.DataFrame, time_col: str | None, notes: list[str]) -> pd.DataFrame:
     if numbers.index.hasnans:
-        raise DataError(f"time column {time_col!r} has blank values; fill them or drop those rows")
-    numbers = numbers.sort_index(kind="stable")
+        row = int(np.argmax(pd.isna(numbers.index))) + 1
+        raise DataError(f"time column {time_col!r} is blank at data row {row}; fill it or drop that row")
+    if not numbers.index.is_monotonic_increasing:
+        notes.append("rows were not in time order; sorted by time")
+        numbers = numbers.sort_index(kind="stable")
     dup = numbers.index.duplicated()
     if dup.any():
         raise DataError(
@@ -305,8 +415,8 @@ def _sorted_unique(numbers: pd.DataFrame, time_col: str | None) -> pd.DataFrame:
     return numbers
 
 
-def _regular(numbers: pd.DataFrame, notes: list[str]) -> tuple[pd.DataFrame, str | None]:
-    """Infer the frequency; reindex onto a regular grid when periods are missing."""
+def _regular(numbers: pd.DataFrame, notes: list[str], strict: bool = False) -> tuple[pd.DataFrame, str | None]:
+    """Infer the frequency; reindex onto a regular grid when periods are missing (refused when strict)."""
     index = numbers.index
     if not isinstance(index, pd.DatetimeIndex) or len(index) < 3:
         return numbers, None
@@ -321,9 +431,20 @@ def _regular(numbers: pd.DataFrame, notes: list[str]) -> tuple[pd.DataFrame, str
     for offset in candidates:
         grid = pd.date_range(index[0], index[-1], freq=offset)
         if index.isin(grid).all() and len(grid) <= 2 * len(index):
-            missing = len(grid) - len(index)
-            notes.append(f"{missing} missing time step(s) added on the {offset.freqstr} grid and filled")
-            return numbers.reindex(grid.rename(index.name)), _infer_freq(grid) or offset.freqstr
+            missing, freq = len(grid) - len(index), _infer_freq(grid) or offset.freqstr
+            if strict:
+                first = grid[~grid.isin(index)][0]
+                raise DataError(
+                    f"{missing} time step(s) missing on the {freq} grid (first {first}); "
+                    "add those rows, or drop --strict to fill them"
+                )
+            notes.append(f"{missing} missing time step(s) added on the {freq} grid and filled")
+            return numbers.reindex(grid.rename(index.name)), freq
+    if strict:
+        raise DataError(
+            f"time stamps are irregular (steps from {steps.min()} to {steps.max()}); no frequency fits; "
+            "resample the data to a regular step, or drop --strict"
+        )
     notes.append("time stamps are irregular; no frequency inferred, forecasts are numbered steps")
     return numbers, None
 
@@ -355,10 +476,22 @@ def _fill_missing(numbers: pd.DataFrame, policy: str, notes: list[str]) -> pd.Da
     return filled
 
 
-def _first_nonfinite(numbers: pd.DataFrame) -> tuple[str, object]:
-    bad = ~np.isfinite(numbers.to_numpy())
-    row, col = np.argwhere(bad)[0]
-    return numbers.columns[col], numbers.index[row]
+def _check_range(numbers: pd.DataFrame) -> None:
+    """Refuse ±inf, and values too large for the network's float32 arithmetic."""
+    values = numbers.to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise DataError(
+            f"column {numbers.columns[col]!r} has an infinite value at {numbers.index[row]}; remove or replace it"
+        )
+    bad = np.abs(values) > MAX_ABS_VALUE
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise DataError(
+            f"column {numbers.columns[col]!r} has {values[row, col]:.3g} at {numbers.index[row]}, too large for "
+            f"float32 arithmetic (limit {MAX_ABS_VALUE:.1e}); rescale the column, e.g. divide it by 1e30"
+        )
 
 
 # ---------------------------------------------------------------------------- lengths
@@ -438,6 +571,21 @@ class Scaling:
 
     def inverse(self, scaled: np.ndarray, columns: slice = slice(None)) -> np.ndarray:
         return scaled * self.scale[columns] + self.shift[columns]
+
+    def transform32(self, series: Series) -> np.ndarray:
+        """The series scaled to float32, the network's precision; refuses values that would overflow in training."""
+        values = series.values
+        with np.errstate(over="ignore", invalid="ignore"):
+            scaled = self.transform(values).astype(np.float32)  # (T, F)
+        bad = ~(np.abs(scaled) <= MAX_SCALED)
+        if bad.any():
+            row, col = np.argwhere(bad)[0]
+            raise DataError(
+                f"column {series.columns[col]!r} at {series.index[row]} ({values[row, col]:.3g}) is too far from the "
+                "training rows' range to train in float32; remove the outlier, rescale the column, "
+                "or try --scaler robust"
+            )
+        return scaled
 
 
 def fit_scaling(train_rows: np.ndarray, kind: str = "standard") -> Scaling:

@@ -17,9 +17,14 @@ EX_TEMPFAIL = 75
 
 
 class RnncastError(Exception):
-    """A failure the user can act on; the message says what to do."""
+    """A failure the user can act on; the message says what to do, on one line."""
 
     exit_code = EX_FAILURE
+
+    def __str__(self) -> str:
+        # Messages quote the user's data (column names, cells): escape the control characters in it
+        # (newlines, form feeds, terminal escapes) so the message stays one harmless line.
+        return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in super().__str__())
 
 
 class UsageError(RnncastError):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from sklearn.metrics import mean_absolute_error, mean_absolute_percentage_error, root_mean_squared_error
 
 
 @dataclass
@@ -65,6 +64,9 @@ def score(
 
     `pct_name` ("MAPE" or "sMAPE") fixes the percentage error; None chooses it from the actual values.
     """
+    # imported here: sklearn.metrics pulls in scipy (about a second), which `forecast` never needs
+    from sklearn.metrics import mean_absolute_error, mean_absolute_percentage_error, root_mean_squared_error
+
     a, p = actual.reshape(-1), pred.reshape(-1)
     mae = float(mean_absolute_error(a, p))
     if pct_name is None:

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from rnncast.choices import CELLS, WINDOW_NORMS
+from rnncast.errors import UsageError
 
 
 @dataclass
@@ -24,13 +25,41 @@ class ModelConfig:
     hidden_size: int = 64  # width of the hidden state h_t
     layers: int = 1  # stacked recurrent layers
     dropout: float = 0.0  # between stacked layers (needs layers > 1)
-    window_norm: str = "last"  # subtract each window's last (or mean) value, add it back to the output
+    window_norm: str = "last"  # last | season | mean | none (api resolves the CLI's "auto" from the data)
+    season: int = 1  # with window_norm "season": the period whose last cycle is the base forecast; set from data
     n_known: int = 0  # trailing inputs known at every step (calendar sin/cos): exempt from window_norm
     n_series: int = 0  # series the id embedding tells apart; set from data
     id_embedding: int = 0  # width of a learned series embedding; > 0: the last input column is the series number
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def check_config(cfg: ModelConfig) -> None:
+    """Refuse settings no network can be built from, before any data is read."""
+    if cfg.cell not in CELLS:
+        raise UsageError(f"unknown --cell {cfg.cell!r}; choose one of {', '.join(CELLS)}")
+    if cfg.window_norm not in WINDOW_NORMS:
+        raise UsageError(f"unknown --window-norm {cfg.window_norm!r}; choose one of {', '.join(WINDOW_NORMS)}")
+    for name in ("hidden_size", "layers"):
+        if getattr(cfg, name) < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
+    if not 0 <= cfg.dropout < 1:  # also refuses NaN
+        raise UsageError(f"--dropout must be in [0, 1), got {cfg.dropout}; try 0.1")
+
+
+def build(cfg: ModelConfig) -> Forecaster:
+    """A fresh network, or a usage error when this machine cannot hold its weights."""
+    check_config(cfg)
+    try:
+        return Forecaster(cfg)
+    except (MemoryError, RuntimeError) as exc:
+        if not isinstance(exc, MemoryError) and "alloc" not in str(exc):
+            raise
+        raise UsageError(
+            f"not enough memory for a network with --hidden-size {cfg.hidden_size} and --layers {cfg.layers}; "
+            "lower them"
+        ) from None
 
 
 class Forecaster(nn.Module):
@@ -40,8 +69,8 @@ class Forecaster(nn.Module):
         super().__init__()
         if config.cell not in CELLS:
             raise ValueError(f"unknown cell {config.cell!r}")
-        if config.window_norm not in WINDOW_NORMS:
-            raise ValueError(f"unknown window_norm {config.window_norm!r}")
+        if config.window_norm not in WINDOW_NORMS or config.window_norm == "auto":
+            raise ValueError(f"unresolved or unknown window_norm {config.window_norm!r}")
         self.config = config
         recurrent = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[config.cell]
         self.rnn = recurrent(
@@ -65,17 +94,23 @@ class Forecaster(nn.Module):
         if c.n_known:
             extra.insert(0, x[..., x.shape[-1] - c.n_known :])  # (B, L, K)
             x = x[..., : x.shape[-1] - c.n_known]
-        level = None
-        if c.window_norm == "last":
+        level = base = None
+        if c.window_norm in ("last", "season"):
             level = x[:, -1:, :]  # (B, 1, F)
         elif c.window_norm == "mean":
             level = x.mean(dim=1, keepdim=True)  # (B, 1, F)
+        if c.window_norm == "season" and 1 < c.season <= x.shape[1]:
+            # the seasonal-naive forecast (the window's last cycle, repeated) is the base the network corrects
+            steps = x.shape[1] - c.season + torch.arange(c.horizon, device=x.device) % c.season
+            base = x[:, steps, : c.n_targets]  # (B, H, T)
         if level is not None:
             x = x - level  # the cell sees the shape of the window, not its level
         if extra:
             x = torch.cat([x, *extra], dim=-1)  # (B, L, F')
         out, _ = self.rnn(x)  # (B, L, hidden)
         y = self.head(out[:, -1, :]).view(-1, c.horizon, c.n_targets)  # (B, H, T)
+        if base is not None:
+            return y + base
         if level is not None:
             y = y + level[:, :, : c.n_targets]
         return y

@@ -311,11 +311,27 @@ def pooled(per_series: list[tuple[str, Score]]) -> list[tuple[str, Score]]:
     return out
 
 
+def better_base(pp: PanelPlan) -> str:
+    """What --window-norm auto becomes for all series: 'season' when repeating the last cycle beats
+    repeating the last value on the training windows of most series, else 'last'."""
+    from rnncast import api
+
+    t = pp.first.n_targets
+    votes = [
+        api.better_base(m.series.values[: m.split.cut, :t], m.split.n_train, pp.seq_len, pp.horizon, pp.season)
+        for m in pp.members
+    ]
+    return "season" if 2 * votes.count("season") > len(votes) else "last"
+
+
 def model_config(pp: PanelPlan, model_cfg: ModelConfig) -> ModelConfig:
     """The network's sizes for this plan: inputs (values, calendar, series number), targets, horizon, embedding."""
     emb = pp.opts.id_embedding
+    norm = better_base(pp) if model_cfg.window_norm == "auto" else model_cfg.window_norm
     return replace(
         model_cfg,
+        window_norm=norm,
+        season=pp.season,
         n_inputs=len(pp.first.columns) + 2 * len(pp.calendar) + (1 if emb else 0),
         n_targets=pp.first.n_targets,
         horizon=pp.horizon,
@@ -334,8 +350,7 @@ def fit_plan(
     """Train one network on every series' windows; score it and the naive baselines per series and pooled."""
     tr.check_config(train_cfg)
     device = tr.resolve_device(train_cfg.device)
-    if train_cfg.threads:
-        torch.set_num_threads(train_cfg.threads)
+    tr.check_precision(train_cfg.precision, device)
     first = pp.first
     pw = make_windows(pp, device)
     model_cfg = model_config(pp, model_cfg)
@@ -434,7 +449,7 @@ def fit(
     opts = opts or PanelOptions(wide=True)
     train_cfg = train_cfg or tr.TrainConfig()
     tr.check_config(train_cfg)
-    tr.resolve_device(train_cfg.device)
+    tr.check_precision(train_cfg.precision, tr.resolve_device(train_cfg.device))
     if opts.id_embedding < 0:
         raise UsageError("--id-embedding must be 0 (off) or positive")
     with atomic.model_lock(model_path) if model_path is not None else contextlib.nullcontext():

@@ -54,3 +54,14 @@ def test_validation_scores_are_computed_on_the_validation_windows_in_original_un
     rnn = next(s for s in result.scores if s.model == "rnn")
     residuals = result.artifact.val_residuals
     assert rnn.mae == pytest.approx(np.abs(residuals).mean(), rel=1e-5)
+
+
+def test_auto_window_norm_starts_from_the_naive_forecast_that_wins_on_training_windows(tmp_path):
+    seasonal = api.plan(data.read_series(ELEC, ReadOptions()), api.WindowConfig())
+    assert seasonal.base == "season"  # monthly production: last year's month beats last month
+    walk = np.cumsum(np.random.default_rng(0).normal(size=(400, 1)), axis=0)  # no cycle: repeat-last wins
+    assert api.better_base(walk, 300, 48, 12, 24) == "last"
+    assert api.better_base(walk, 300, 12, 6, 24) == "last"  # season longer than the window: not usable
+    result = api.fit(ELEC, train_cfg=TrainConfig(epochs=1), model_path=tmp_path / "m.rnncast")
+    assert result.artifact.meta["model"]["window_norm"] == "season"
+    assert result.artifact.meta["model"]["season"] == 12

@@ -8,7 +8,7 @@ import pytest
 import torch
 from conftest import ELEC
 
-from rnncast import api, artifact
+from rnncast import api, artifact, atomic
 from rnncast.errors import DataError, InputError, LockedError, OutputError
 from rnncast.model import ModelConfig
 from rnncast.train import TrainConfig
@@ -134,3 +134,59 @@ def test_context_and_scaling_survive_exactly(tmp_path):
     np.testing.assert_array_equal(loaded.scaling.shift, result.artifact.scaling.shift)
     for k, v in result.artifact.state_dict.items():
         assert torch.equal(loaded.state_dict[k], v)
+
+
+def test_format_version_zero_and_handmade_metadata_are_refused(tmp_path, elec_model):
+    raw = elec_model.read_bytes()
+    old = tmp_path / "v0.rnncast"
+    old.write_bytes(raw.replace(b'"format_version":"1"', b'"format_version":"0"'))
+    with pytest.raises(DataError, match="not an rnncast model file"):
+        artifact.load(old)
+    # A valid checksum over metadata this version cannot use (anyone can compute the checksum).
+    from safetensors.torch import save_file
+
+    tensors = {"context": torch.zeros(2, 1, dtype=torch.float64)}
+    meta = '{"model": {"cell": "transformer"}}'
+    save_file(tensors, str(tmp_path / "h.rnncast"), metadata={
+        "format": "rnncast", "format_version": "1", "meta": meta, "sha256": artifact._checksum(meta, tensors)})  # fmt: skip
+    with pytest.raises(DataError, match="not an rnncast model file"):
+        artifact.load(tmp_path / "h.rnncast")
+
+
+def test_the_lock_file_goes_away_and_a_removed_lock_is_not_trusted(tmp_path, monkeypatch):
+    path = tmp_path / "m.rnncast"
+    with atomic.model_lock(path):
+        assert (tmp_path / "m.rnncast.lock").exists()
+    assert not (tmp_path / "m.rnncast.lock").exists()
+    # A run that opened the lock file just before its holder removed it must not trust that inode.
+    real_flock, swapped = atomic.fcntl.flock, []
+
+    def flock_after_the_file_was_replaced(fd, op):
+        if not swapped:
+            swapped.append(True)
+            os.unlink(tmp_path / "m.rnncast.lock")
+            (tmp_path / "m.rnncast.lock").touch()
+        return real_flock(fd, op)
+
+    monkeypatch.setattr(atomic.fcntl, "flock", flock_after_the_file_was_replaced)
+    with atomic.model_lock(path):
+        held = os.stat(tmp_path / "m.rnncast.lock").st_ino
+        monkeypatch.setattr(atomic.fcntl, "flock", real_flock)
+        with pytest.raises(LockedError):  # the file at the path is the one really held
+            with atomic.model_lock(path):
+                pass
+        assert os.stat(tmp_path / "m.rnncast.lock").st_ino == held
+
+
+def test_saving_keeps_the_replaced_files_permissions(tmp_path, elec_model):
+    art = artifact.load(elec_model)
+    path = tmp_path / "m.rnncast"
+    old_umask = os.umask(0o022)
+    try:
+        artifact.save(art, path)
+        assert path.stat().st_mode & 0o777 == 0o644  # a new file follows the umask, not mkstemp's 0600
+        path.chmod(0o640)
+        artifact.save(art, path)
+        assert path.stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(old_umask)

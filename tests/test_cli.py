@@ -265,3 +265,20 @@ def test_evaluate_new_actuals_in_every_format(tmp_path):
     assert "Evaluation of" in run("evaluate", new, "--model", model, "--format", "table").stdout
     stale = run("evaluate", old, "--model", model, "--quiet")
     assert stale.exit_code == 65 and stale.stderr.startswith("Error: data has no complete window to score")
+
+
+def test_threads_and_precision_options(tmp_path):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        fitted = run("fit", ELEC, "--model", tmp_path / "m.rnncast", "--threads", "2", *TINY)
+        assert fitted.exit_code == 0, fitted.output
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    if not torch.cuda.is_available():
+        refused = run("fit", ELEC, "--model", tmp_path / "b.rnncast", "--precision", "bf16", *TINY)
+        assert refused.exit_code == 2
+        assert refused.stderr.startswith("Error: --precision bf16 needs a CUDA GPU")
+        assert not (tmp_path / "b.rnncast").exists()

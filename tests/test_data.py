@@ -161,3 +161,54 @@ def test_too_short_series_says_the_minimum_and_the_option():
 def test_val_frac_must_be_a_fraction():
     with pytest.raises(UsageError, match="--val-frac"):
         data.plan_split(100, 10, 5, 1.5)
+
+
+def test_plain_number_check_looks_past_the_first_rows():
+    numbers = pd.Series([str(i) for i in range(100)], dtype=object)
+    assert data._all_plain_numbers(numbers)
+    assert not data._all_plain_numbers(pd.concat([numbers, pd.Series(["2020-01-01"])], ignore_index=True))
+    assert not data._all_plain_numbers(pd.Series(["2020-01-01", "12"]))
+    # a text column of numbers holds values, not time
+    assert data._parse_dates(numbers, "n") is None
+
+
+def test_strict_refuses_gaps_and_irregular_time():
+    gappy = "t,v\n" + "".join(f"2024-01-{d:02d},{d}\n" for d in range(1, 12) if d not in (3, 4))
+    assert len(read(gappy)) == 11
+    with pytest.raises(DataError, match=r"2 time step\(s\) missing on the D grid \(first 2024-01-03"):
+        read(gappy, strict=True)
+    irregular = "t,v\n2024-01-01 00:00,1\n2024-01-01 00:07,2\n2024-01-01 00:09,3\n2024-01-01 00:30,4\n"
+    with pytest.raises(DataError, match="irregular"):
+        read(irregular, strict=True)
+
+
+def test_a_date_column_with_one_typo_is_refused_not_ignored():
+    text = "t,v\n" + "".join(f"2024-01-{d:02d},{d}\n" for d in range(1, 10)) + "2024-01-1O,10\n"
+    with pytest.raises(DataError, match=r"not a date: '2024-01-1O' at data row 10"):
+        read(text)
+
+
+def test_a_text_column_that_is_mostly_numbers_is_not_taken_for_dates():
+    with pytest.raises(DataError, match=r"'v' holds 'x' at data row 1"):
+        read("v\nx\n1\n2\n3\n4\n5\n")
+
+
+def test_numbers_as_text_thousands_and_decimal_commas():
+    assert data._as_float(pd.Series(["1,234.5", " 2 ", None, "nan"]), "v").tolist()[:2] == [1234.5, 2.0]
+    assert data._as_float(pd.Series(["1.234,5", "12,25"]), "v").tolist() == [1234.5, 12.25]
+    assert data._as_float(pd.Series(["1,234", "12,345"]), "v").tolist() == [1234.0, 12345.0]
+
+
+def test_scaling_to_float32_refuses_overflow_and_names_the_time():
+    s = read("v\n1\n2\n1\n2\n1e30\n", time_col="none")
+    scaling = data.fit_scaling(s.values[:4])
+    with pytest.raises(DataError, match=r"column 'v' at 4 \(1e\+30\) is too far"):
+        scaling.transform32(s)
+    assert scaling.transform32(read("v\n1\n2\n", time_col="none")).dtype == np.float32
+
+
+def test_a_column_named_date_is_refused_with_its_bad_value_rather_than_ignored():
+    with pytest.raises(DataError, match=r"time column 'Date' has a value that is not a date: 'tbd' at data row 2"):
+        read("Date,v\n2024-01-01,1\ntbd,2\n2024-01-03,3\n")
+    s = read("code,v\n2024-01-01,1\ntbd,2\nxyz,3\n")  # any other name: too few dates to be the time
+    assert s.time_col is None

@@ -50,7 +50,7 @@ def test_shorter_horizon_is_a_prefix_and_longer_is_refused(elec_model):
 def test_new_data_must_have_the_training_columns(elec_model, tmp_path):
     other = tmp_path / "other.csv"
     other.write_text("DATE,x\n" + "".join(f"2020-{m:02d}-01,{m}\n" for m in range(1, 13)))
-    with pytest.raises(Exception, match="not a column"):
+    with pytest.raises(DataError, match="lacks column.*the model was trained on"):
         api.forecast_file(elec_model, other)
 
 

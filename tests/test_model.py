@@ -73,3 +73,35 @@ def test_mean_norm_also_follows_the_level_and_none_does_not():
     with torch.no_grad():
         torch.testing.assert_close(mean(x + 3.0), mean(x) + 3.0, rtol=1e-5, atol=1e-5)
         assert not torch.allclose(none(x + 3.0), none(x) + 3.0, atol=1e-3)
+
+
+def test_impossible_configs_are_usage_errors():
+    import math
+
+    from rnncast.errors import UsageError
+    from rnncast.model import build
+
+    for cfg, message in [(ModelConfig(dropout=math.nan), "--dropout"), (ModelConfig(cell="tcn"), "--cell"),
+                         (ModelConfig(hidden_size=10**11), "not enough memory")]:  # fmt: skip
+        with pytest.raises(UsageError, match=message):
+            build(cfg)
+
+
+def test_season_norm_corrects_the_seasonal_naive_forecast():
+    """With a silent head the network returns the window's last cycle, repeated: the base it learns to correct."""
+    model = Forecaster(ModelConfig(n_inputs=2, n_targets=1, horizon=5, hidden_size=4, window_norm="season", season=3))
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.zero_()
+    x = torch.arange(16, dtype=torch.float32).view(1, 8, 2)  # target channel: 0, 2, 4, ..., 14
+    y = model(x)[0, :, 0]
+    assert y.tolist() == [10.0, 12.0, 14.0, 10.0, 12.0]  # last cycle 10, 12, 14 repeated
+
+
+def test_season_norm_without_a_usable_season_falls_back_to_the_last_value():
+    model = Forecaster(ModelConfig(horizon=2, hidden_size=4, window_norm="season", season=12))
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.zero_()
+    x = torch.randn(3, 6, 1)  # shorter than the season
+    torch.testing.assert_close(model(x), x[:, -1:, :].expand(3, 2, 1))

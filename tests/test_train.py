@@ -1,4 +1,5 @@
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -89,3 +90,76 @@ def test_missing_cuda_is_refused_clearly():
     with pytest.raises(UsageError, match="no CUDA GPU"):
         train.resolve_device("cuda")
     assert train.resolve_device("auto").type == "cpu"
+
+
+@pytest.fixture
+def restore_threads():
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+def test_threads_default_to_one_and_the_option_sets_them(monkeypatch, restore_threads):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    tr_w, val_w = sine_windows()
+    model = Forecaster(ModelConfig(horizon=6, hidden_size=8))
+    train.fit(model, tr_w, val_w, train.TrainConfig(epochs=1))
+    assert torch.get_num_threads() == 1
+    train.fit(model, tr_w, val_w, train.TrainConfig(epochs=1, threads=2))
+    assert torch.get_num_threads() == 2
+
+
+def test_omp_num_threads_sets_the_default(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert train.default_threads() == 3
+    monkeypatch.setenv("OMP_NUM_THREADS", "junk")
+    assert train.default_threads() == 1
+
+
+def test_bf16_is_refused_off_cuda_with_advice():
+    tr_w, val_w = sine_windows()
+    model = Forecaster(ModelConfig(horizon=6, hidden_size=8))
+    with pytest.raises(UsageError, match=r"--precision bf16 needs a CUDA GPU.*use --precision fp32"):
+        train.fit(model, tr_w, val_w, train.TrainConfig(epochs=1, precision="bf16"))
+    with pytest.raises(UsageError, match="unknown --precision 'fp8'"):
+        train.check_precision("fp8", torch.device("cpu"))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_bf16_trains_on_cuda_with_the_data_on_the_device():
+    tr_w, val_w = sine_windows()
+    tr_w, val_w = data.Windows(tr_w.x.cuda(), tr_w.y.cuda()), data.Windows(val_w.x.cuda(), val_w.y.cuda())
+    torch.manual_seed(0)
+    model = Forecaster(ModelConfig(horizon=6, hidden_size=16)).cuda()
+    result = train.fit(model, tr_w, val_w, train.TrainConfig(epochs=30, batch_size=32, lr=5e-3, precision="bf16"))
+    naive = ((val_w.x[:, -1:, :1] - val_w.y) ** 2).mean().item()
+    assert result.device.startswith("cuda") and result.best_val_loss < 0.5 * naive
+
+
+def test_no_host_sync_per_step(monkeypatch):
+    """`.item()` waits for the GPU: the loop calls it once per epoch for each loss, never per batch."""
+    import sys
+
+    calls = []
+    real = torch.Tensor.item
+
+    def spy(self):
+        calls.append(sys._getframe(1).f_code.co_filename)
+        return real(self)
+
+    monkeypatch.setattr(torch.Tensor, "item", spy)
+    tr_w, val_w = sine_windows()
+    model = Forecaster(ModelConfig(horizon=6, hidden_size=8))
+    train.fit(model, tr_w, val_w, train.TrainConfig(epochs=2, batch_size=8, patience=5))  # 29 batches per epoch
+    package = Path(train.__file__).parent
+    ours = [f for f in calls if Path(f).parent == package]  # Adam's .item() reads its CPU step counter: no sync
+    assert len(ours) == 2 * 2
+
+
+@pytest.mark.parametrize(
+    "field,value,message",
+    [("lr", math.inf, "--lr"), ("lr", math.nan, "--lr"), ("clip", math.nan, "--clip"), ("seed", 2**64, "--seed")],
+)
+def test_config_values_torch_cannot_use_are_usage_errors(field, value, message):
+    with pytest.raises(UsageError, match=message):
+        train.check_config(train.TrainConfig(**{field: value}))
