@@ -244,12 +244,20 @@ def forecast_file(
     horizon: int | None = None,
     read: ReadOptions | None = None,
     levels: tuple[float, ...] = (),
+    ids: tuple[str, ...] = (),
 ) -> tuple[fc.Forecast, list[str]]:
     """Forecast from a saved model: its saved context, or the tail of new data. Returns (forecast, warnings).
 
-    `levels` (percent, e.g. (80, 95)) add conformal prediction intervals per step.
+    `levels` (percent, e.g. (80, 95)) add conformal prediction intervals per step. A many-series
+    model forecasts every series, or `ids`, and returns a panel.PanelForecast.
     """
     art = artifact.load(model_path)
+    if "panel" in art.meta:
+        from rnncast import panel
+
+        return panel.forecast(art, source, horizon, read, levels, ids)
+    if ids:
+        raise UsageError("--id is for models fitted on many series (--id-col or --wide); this one has one")
     if source is None:
         return fc.forecast(art, horizon=horizon, levels=levels), []
     series = read_like_model(art, source, read)

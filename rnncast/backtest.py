@@ -232,4 +232,6 @@ def evaluate_file(
 ) -> Evaluation:
     """Load a model, read new data with its columns, and score it (see `evaluate`)."""
     art = artifact.load(model_path)
+    if "panel" in art.meta:
+        raise UsageError("evaluate does not score many-series models yet; use `rnncast fit` metrics or backtest")
     return evaluate(art, api.read_like_model(art, source, read), levels, every)

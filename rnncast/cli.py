@@ -17,7 +17,7 @@ import click
 
 from rnncast import __version__
 from rnncast.choices import CELLS, FILL_POLICIES, FORMATS, PRECISIONS, SCALERS, WINDOW_NORMS
-from rnncast.errors import EX_SOFTWARE, DataError, RnncastError
+from rnncast.errors import EX_SOFTWARE, DataError, RnncastError, UsageError
 
 INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
@@ -145,6 +145,14 @@ model_options = _options(
                 "whichever naive forecast is better on the training windows."),
 )  # fmt: skip
 
+panel_options = _options(
+    option("--id-col", help="Long format: the column naming each row's series; one global model for all of them."),
+    option("--wide", is_flag=True, help="Wide format: every numeric column (or each --target) is one series."),
+    option("--id-embedding", type=click.IntRange(min=0),
+           help="Many series: width of a learned series embedding added to the inputs (try 4). Default: 0, off."),
+    option("--calendar", is_flag=True, help="Many series: add hour of day, day of week and month as sin/cos inputs."),
+)  # fmt: skip
+
 train_options = _options(
     option("--epochs", type=click.IntRange(min=1), default=100, show_default=True, help="Most epochs; early stopping usually ends sooner."),
     option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True, help="Windows per step."),
@@ -194,6 +202,7 @@ def cli() -> None:
 @cli.command(epilog=EPILOG)
 @click.argument("data", type=click.Path(allow_dash=True, dir_okay=True))
 @read_options
+@panel_options
 @window_options
 @model_options
 @train_options
@@ -201,7 +210,7 @@ def cli() -> None:
 @option("--report", type=click.Path(dir_okay=False), help="Write a JSON run report (metrics, timings, device, epochs).")
 @format_options
 @output_options
-def fit(data, time_col, targets, features, fill, strict, seq_len, horizon, val_frac, scaler, season,
+def fit(data, time_col, targets, features, fill, strict, id_col, wide, id_embedding, calendar, seq_len, horizon, val_frac, scaler, season,
         cell, hidden_size, layers, dropout, window_norm,
         epochs, batch_size, lr, clip, patience, seed, device, threads, precision,
         model_path, report, fmt, output, quiet, verbose) -> None:  # fmt: skip
@@ -215,6 +224,8 @@ def fit(data, time_col, targets, features, fill, strict, seq_len, horizon, val_f
       rnncast fit sample_data/elec_equip.csv
       rnncast fit sample_data/ETTh1.csv --target OT --features HUFL,HULL --model ett.rnncast
       rnncast fit sales.csv --seq-len 48 --horizon 12 --report run.json --quiet
+      rnncast fit sales_long.csv --id-col store --time-col date --target sales
+      rnncast fit sample_data/ETTh1.csv --wide --calendar
     """
     from rnncast import api, render
     from rnncast.data import ReadOptions
@@ -227,18 +238,52 @@ def fit(data, time_col, targets, features, fill, strict, seq_len, horizon, val_f
     windows = api.WindowConfig(seq_len, horizon, val_frac, scaler, season)
     model_cfg = ModelConfig(cell=cell, hidden_size=hidden_size, layers=layers, dropout=dropout, window_norm=window_norm)
     train_cfg = TrainConfig(epochs, batch_size, lr, clip, patience, seed, device, threads, precision)
+    if id_col is not None or wide:
+        from rnncast import panel
+
+        opts = panel.PanelOptions(id_col, wide, id_embedding or 0, calendar)
+        with _progress(err, epochs, verbose) as on_epoch:
+            result = panel.fit(data, read, windows, opts, model_cfg, train_cfg, model_path,
+                               on_plan=lambda p: _describe_panel(err, p, data), on_epoch=on_epoch)  # fmt: skip
+        _trained(err, result, model_path)
+        if report:
+            _write_report(report, result, model_path, time.perf_counter() - started)
+        render.emit(result.frame(), fmt, output, title="Validation metrics, mean over series then each series")
+        return
+    if id_embedding or calendar:
+        raise UsageError("--id-embedding and --calendar are for many series; add --id-col COLUMN or --wide")
     with _progress(err, epochs, verbose) as on_epoch:
         result = api.fit(data, read, windows, model_cfg, train_cfg, model_path,
                          on_plan=lambda p: _describe_plan(err, p, data), on_epoch=on_epoch)  # fmt: skip
+    _trained(err, result, model_path)
+    if report:
+        _write_report(report, result, model_path, time.perf_counter() - started)
+    render.emit(render.scores_frame(result.scores), fmt, output, title="Validation metrics")
+
+
+def _trained(err, result, model_path: str) -> None:
     t = result.training
     err.print(
         f"trained {t.epochs_run} epoch(s) in {t.seconds:.1f} s on {t.device} "
         f"(window norm {result.artifact.meta['model']['window_norm']}); best epoch {t.best_epoch} "
         f"(validation MSE {t.best_val_loss:.4g}); saved {model_path}"
     )
-    if report:
-        _write_report(report, result, model_path, time.perf_counter() - started)
-    render.emit(render.scores_frame(result.scores), fmt, output, title="Validation metrics")
+
+
+def _describe_panel(err, p, source: str) -> None:
+    _warn(err, p.notes, strict=False)
+    s = p.first
+    lengths = [len(m.series) for m in p.members]
+    err.print(f"{source}: {len(p.members)} series of {min(lengths)}-{max(lengths)} rows, frequency {s.freq or 'none'}; "
+              f"targets {', '.join(s.targets)}" + (f"; features {', '.join(s.features)}" if s.features else "")
+              + (f"; calendar {', '.join(p.calendar)}" if p.calendar else ""))  # fmt: skip
+    chosen = lambda name: " (from data)" if name in p.chosen else ""  # noqa: E731
+    n_train = sum(m.split.n_train for m in p.members)
+    n_val = sum(m.split.n_val for m in p.members)
+    err.print(
+        f"seq_len {p.seq_len}{chosen('seq_len')}, horizon {p.horizon}{chosen('horizon')}, "
+        f"season {p.season}{chosen('season')}; {n_train} training / {n_val} validation windows, none across series"
+    )
 
 
 def _describe_plan(err, p, source: str, first_fold: bool = False) -> None:
@@ -260,26 +305,33 @@ def _write_report(path: str, result, model_path: str, seconds: float) -> None:
 
     from rnncast.atomic import write_atomic
 
-    t, p = result.training, result.plan
+    t, p, d = result.training, result.plan, result.artifact.meta["data"]
     report = {
         "model": str(model_path),
-        "rows": len(p.series),
-        "targets": p.series.targets,
-        "features": p.series.features,
+        "rows": d["rows"],
+        "targets": d["targets"],
+        "features": d["features"],
         "seq_len": p.seq_len,
         "horizon": p.horizon,
         "season": p.season,
-        "train_windows": p.split.n_train,
-        "val_windows": p.split.n_val,
+        "train_windows": d["train_windows"],
+        "val_windows": d["val_windows"],
         "device": t.device,
         "epochs_run": t.epochs_run,
         "best_epoch": t.best_epoch,
         "best_val_mse": t.best_val_loss,
         "timings": {"train_seconds": round(t.seconds, 3), "total_seconds": round(seconds, 3)},
         "history": [{"epoch": h.epoch, "train_mse": h.train_loss, "val_mse": h.val_loss} for h in t.history],
-        "metrics": [s.to_dict() for s in result.scores],
+        "metrics": [s if isinstance(s, dict) else s.to_dict() for s in _score_dicts(result.scores)],
     }
+    if "panel" in result.artifact.meta:
+        report["series"] = result.artifact.meta["panel"]["ids"]
     write_atomic(Path(path), (json.dumps(report, indent=2) + "\n").encode())
+
+
+def _score_dicts(scores: list) -> list[dict]:
+    """Score rows as dicts; many-series scores carry their series id."""
+    return [dict(s[1].to_dict(), id=s[0]) if isinstance(s, tuple) else s.to_dict() for s in scores]
 
 
 class _progress:
@@ -342,16 +394,19 @@ def level_option(default: tuple[float, ...], help: str) -> Callable:
 @model_option
 @option("--horizon", type=click.IntRange(min=1), help="Steps to forecast (at most the trained horizon).")
 @level_option((), "Add a prediction interval at this level in percent (repeat for several, e.g. 80 and 95).")
+@option("--id", "ids", multiple=True, help="Many-series models: forecast only this series (repeatable). Default: all.")
 @option("--strict", is_flag=True, help="Refuse (exit 65) instead of warning: stale data, filled gaps or blanks.")
 @format_options
 @output_options
-def forecast(data, model_path, horizon, levels, strict, fmt, output, quiet, verbose) -> None:
+def forecast(data, model_path, horizon, levels, ids, strict, fmt, output, quiet, verbose) -> None:
     """Forecast the steps after the saved data, or after the tail of DATA (a CSV, or - for stdin).
 
     DATA must have the columns the model was trained on, at the same frequency; only its
     last seq_len rows are used. csv columns: the time column, then one per target; each
     --level adds TARGET_lower_PCT and TARGET_upper_PCT: split-conformal bounds from the
-    model's validation errors at that step.
+    model's validation errors at that step. A many-series model (fit --id-col/--wide) prints
+    an `id` column first and every series, or those named by --id; its DATA is read in the
+    layout it was trained on (the same id column, or one column per series).
 
     \b
     Examples:
@@ -362,7 +417,7 @@ def forecast(data, model_path, horizon, levels, strict, fmt, output, quiet, verb
     from rnncast import api, render
 
     err = render.console(stderr=True, quiet=quiet)
-    result, warnings = api.forecast_file(model_path, data, horizon, levels=tuple(levels))
+    result, warnings = api.forecast_file(model_path, data, horizon, levels=tuple(levels), ids=_split_commas(ids))
     _warn(err, warnings, strict)
     render.emit(result.frame(), fmt, output, title="Forecast")
 
@@ -370,6 +425,7 @@ def forecast(data, model_path, horizon, levels, strict, fmt, output, quiet, verb
 @cli.command(epilog=EPILOG)
 @click.argument("data", type=click.Path(allow_dash=True, dir_okay=True))
 @read_options
+@panel_options
 @window_options
 @model_options
 @train_options
@@ -379,7 +435,7 @@ def forecast(data, model_path, horizon, levels, strict, fmt, output, quiet, verb
 @level_option((80.0, 95.0), "Prediction interval level in percent whose coverage is reported (repeatable).")
 @format_options
 @output_options
-def backtest(data, time_col, targets, features, fill, strict, seq_len, horizon, val_frac, scaler, season,
+def backtest(data, time_col, targets, features, fill, strict, id_col, wide, id_embedding, calendar, seq_len, horizon, val_frac, scaler, season,
              cell, hidden_size, layers, dropout, window_norm,
              epochs, batch_size, lr, clip, patience, seed, device, threads, precision,
              folds, levels, fmt, output, quiet, verbose) -> None:  # fmt: skip
@@ -390,6 +446,9 @@ def backtest(data, time_col, targets, features, fill, strict, seq_len, horizon, 
     naive and seasonal-naive forecasts are scored on the same targets. Prints MAE, RMSE,
     MAPE (sMAPE when values reach zero), MASE over all steps ('all') and per horizon step,
     and the percentage of actual values inside each --level interval (coverage_PCT).
+
+    With --id-col or --wide one global model is refitted per fold on every series at once; the
+    table has MAE, RMSE, sMAPE and MASE per series over all folds, first their means over series.
     """
     from rnncast import api, render
     from rnncast import backtest as bt
@@ -402,6 +461,27 @@ def backtest(data, time_col, targets, features, fill, strict, seq_len, horizon, 
     windows = api.WindowConfig(seq_len, horizon, val_frac, scaler, season)
     model_cfg = ModelConfig(cell=cell, hidden_size=hidden_size, layers=layers, dropout=dropout, window_norm=window_norm)
     train_cfg = TrainConfig(epochs, batch_size, lr, clip, patience, seed, device, threads, precision)
+
+    if id_col is not None or wide:
+        from rnncast import panel
+
+        opts = panel.PanelOptions(id_col, wide, id_embedding or 0, calendar)
+
+        def on_panel_fold(i, t) -> None:
+            err.print(f"fold {i + 1}/{folds}: {t.epochs_run} epoch(s) in {t.seconds:.1f} s")
+
+        def on_panel_plan(p) -> None:
+            _describe_panel(err, p, data)
+            err.print(
+                f"{folds} fold(s) of {p.horizon} steps at the end of each series, each refitted on the rows before it"
+            )
+
+        result = panel.backtest_file(data, read, windows, opts, model_cfg, train_cfg, folds,
+                                     on_panel_plan, on_panel_fold)  # fmt: skip
+        render.emit(result.frame(), fmt, output, title=f"Backtest, {folds} fold(s), mean over series then each series")
+        return
+    if id_embedding or calendar:
+        raise UsageError("--id-embedding and --calendar are for many series; add --id-col COLUMN or --wide")
 
     def on_fold(i, fold) -> None:
         err.print(f"fold {i + 1}/{folds}: origin {fold.origin}, {fold.epochs} epoch(s) in {fold.seconds:.1f} s, "
@@ -474,6 +554,9 @@ def _card(meta: dict):
         "scaler": meta["scaler"], "epochs_run": t["epochs_run"], "best_epoch": t["best_epoch"],
         "best_val_mse": t["best_val_loss"], "device": t["device"], "created": meta["created"],
         "format_version": meta.get("format_version", 1),
+        **({"series": len(meta["panel"]["ids"]), "id_col": meta["panel"]["id_col"] or "(wide)",
+            "calendar": ",".join(meta["panel"]["calendar"]), "id_embedding": m.get("id_embedding", 0)}
+           if "panel" in meta else {}),
         **{f"version_{k}": v for k, v in meta["versions"].items()},
     }  # fmt: skip
     for s in meta["metrics"]:

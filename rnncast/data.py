@@ -616,12 +616,20 @@ class Windows:
 
     x: torch.Tensor  # (N, seq_len, F)  # noqa: F821
     y: torch.Tensor  # (N, horizon, n_targets)  # noqa: F821
+    starts: torch.Tensor | None = None  # noqa: F821  (M,) windows in use (many series: none crosses one); None: all
 
     def __len__(self) -> int:
-        return self.x.shape[0]
+        return self.x.shape[0] if self.starts is None else len(self.starts)
 
     def take(self, start: int, count: int) -> Windows:
+        if self.starts is not None:
+            return Windows(self.x, self.y, self.starts[start : start + count])
         return Windows(self.x[start : start + count], self.y[start : start + count])
+
+    def batch(self, which: torch.Tensor | slice) -> tuple[torch.Tensor, torch.Tensor]:  # noqa: F821
+        """Gather windows `which` (positions among those in use): (B, L, F), (B, H, T)."""
+        rows = which if self.starts is None else self.starts[which]
+        return self.x[rows], self.y[rows]
 
 
 def original_windows(values: np.ndarray, start: int, count: int, length: int) -> np.ndarray:

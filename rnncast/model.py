@@ -27,6 +27,9 @@ class ModelConfig:
     dropout: float = 0.0  # between stacked layers (needs layers > 1)
     window_norm: str = "last"  # last | season | mean | none (api resolves the CLI's "auto" from the data)
     season: int = 1  # with window_norm "season": the period whose last cycle is the base forecast; set from data
+    n_known: int = 0  # trailing inputs known at every step (calendar sin/cos): exempt from window_norm
+    n_series: int = 0  # series the id embedding tells apart; set from data
+    id_embedding: int = 0  # width of a learned series embedding; > 0: the last input column is the series number
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -71,16 +74,26 @@ class Forecaster(nn.Module):
         self.config = config
         recurrent = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[config.cell]
         self.rnn = recurrent(
-            input_size=config.n_inputs,
+            input_size=config.n_inputs - (1 if config.id_embedding else 0) + config.id_embedding,
             hidden_size=config.hidden_size,
             num_layers=config.layers,
             dropout=config.dropout if config.layers > 1 else 0.0,
             batch_first=True,
         )
         self.head = nn.Linear(config.hidden_size, config.horizon * config.n_targets)
+        if config.id_embedding:
+            self.embed = nn.Embedding(config.n_series, config.id_embedding)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         c = self.config
+        extra = []  # inputs that bypass window_norm: known covariates, then the series embedding
+        if c.id_embedding:
+            ids = x[:, 0, -1].long()  # (B,) the series number rides along as the last column
+            x = x[..., :-1]
+            extra.append(self.embed(ids)[:, None, :].expand(-1, x.shape[1], -1))  # (B, L, E)
+        if c.n_known:
+            extra.insert(0, x[..., x.shape[-1] - c.n_known :])  # (B, L, K)
+            x = x[..., : x.shape[-1] - c.n_known]
         level = base = None
         if c.window_norm in ("last", "season"):
             level = x[:, -1:, :]  # (B, 1, F)
@@ -92,6 +105,8 @@ class Forecaster(nn.Module):
             base = x[:, steps, : c.n_targets]  # (B, H, T)
         if level is not None:
             x = x - level  # the cell sees the shape of the window, not its level
+        if extra:
+            x = torch.cat([x, *extra], dim=-1)  # (B, L, F')
         out, _ = self.rnn(x)  # (B, L, hidden)
         y = self.head(out[:, -1, :]).view(-1, c.horizon, c.n_targets)  # (B, H, T)
         if base is not None:

@@ -137,11 +137,11 @@ def mse(model: nn.Module, windows: Windows, batch_size: int | None = None, preci
     batch_size = batch_size or eval_batch_size(device)
     total = torch.zeros((), device=device, dtype=torch.float64)
     for start in range(0, len(windows), batch_size):
-        x, y = windows.x[start : start + batch_size], windows.y[start : start + batch_size]
+        x, y = windows.batch(slice(start, start + batch_size))
         with autocast(precision, device):
             out = model(x)
         total += ((out.float() - y) ** 2).sum(dtype=torch.float64)
-    return total.item() / windows.y.numel()  # with the training loss, the only host syncs of an epoch
+    return total.item() / (len(windows) * windows.y[0].numel())  # with the training loss, the only host syncs
 
 
 @torch.no_grad()
@@ -181,7 +181,7 @@ def fit(
         running = torch.zeros((), device=device)  # summed on the device: no sync per step
         for start in range(0, n, cfg.batch_size):
             idx = order[start : start + cfg.batch_size]
-            x, y = train.x[idx], train.y[idx]  # (B, L, F), (B, H, T)
+            x, y = train.batch(idx)  # (B, L, F), (B, H, T)
             optimizer.zero_grad(set_to_none=True)
             with autocast(cfg.precision, device):
                 loss = loss_fn(model(x).float(), y)

@@ -1,0 +1,272 @@
+"""Many series, one model: reading long/wide data, per-series split and scaling, boundary-safe windows."""
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from click.testing import CliRunner
+from conftest import ETTH1
+
+from rnncast import api, artifact, panel
+from rnncast.cli import cli
+from rnncast.data import ReadOptions
+from rnncast.errors import DataError, UsageError
+from rnncast.model import Forecaster, ModelConfig
+from rnncast.train import TrainConfig
+
+
+def sines(n_series: int = 6, base: int = 120, step: int = 20, noise: float = 0.05, seed: int = 0) -> pd.DataFrame:
+    """Hourly sines with a per-series level, amplitude and phase, lengths and start times (long format)."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for k in range(n_series):
+        n = base + step * k
+        t = np.arange(n)
+        values = 10 + 5 * k + (1 + 0.2 * k) * np.sin(2 * np.pi * t / 24 + 0.7 * k) + rng.normal(0, noise, n)
+        start = pd.Timestamp("2024-01-01") + pd.Timedelta(hours=5 * k)
+        frames.append(
+            pd.DataFrame({"store": f"s{k}", "date": pd.date_range(start, periods=n, freq="h"), "sales": values})
+        )
+    return pd.concat(frames, ignore_index=True).sample(frac=1, random_state=seed)  # rows in any order
+
+
+def csv(frame: pd.DataFrame, path) -> str:
+    frame.to_csv(path, index=False)
+    return str(path)
+
+
+def long_plan(frame: pd.DataFrame, wc: api.WindowConfig | None = None, **opts) -> panel.PanelPlan:
+    options = panel.PanelOptions(id_col="store", **opts)
+    p = panel.long_panel(frame, ReadOptions(time_col="date", targets=("sales",)), "store")
+    return panel.plan(p, wc or api.WindowConfig(seq_len=24, horizon=6), options)
+
+
+def test_long_format_gives_one_sorted_series_per_id_with_its_own_length_and_start():
+    p = panel.long_panel(sines(), ReadOptions(targets=("sales",)), "store")
+    assert p.ids == [f"s{k}" for k in range(6)]
+    assert [len(s) for s in p.series] == [120 + 20 * k for k in range(6)]
+    assert p.series[2].index[0] == pd.Timestamp("2024-01-01 10:00")
+    assert all(s.freq == "h" for s in p.series)
+    assert p.series[0].values[1, 0] == pytest.approx(10 + np.sin(2 * np.pi / 24), abs=0.25)
+
+
+def test_too_short_series_is_skipped_with_a_warning_naming_it_and_none_left_is_an_error():
+    frame = sines(3)
+    frame = frame[(frame["store"] != "s1") | (frame["date"] < pd.Timestamp("2024-01-02 05:00"))]  # s1: 24 rows
+    p = long_plan(frame)
+    assert [m.id for m in p.members] == ["s0", "s2"]
+    assert any("'s1' has 24 rows" in n and "skipped" in n for n in p.notes)
+    with pytest.raises(DataError, match="every series is shorter than the 180 rows"):
+        long_plan(frame, api.WindowConfig(seq_len=100, horizon=40))
+
+
+def test_each_series_is_split_at_its_own_end_and_scaled_on_its_own_training_rows_only():
+    frame = sines(4)
+    p = long_plan(frame)
+    for m in p.members:
+        n, cut = len(m.series), m.split.cut
+        assert m.split.n_val >= 1 and cut < n
+        train = m.series.values[:cut, 0]
+        assert m.scaling.shift[0] == pytest.approx(train.mean())
+        assert m.scaling.scale[0] == pytest.approx(train.std())
+    # wreck every validation value: no series' scaler moves
+    spoiled = frame.copy()
+    for m in p.members:
+        late = (spoiled["store"] == m.id) & (spoiled["date"] >= m.series.index[m.split.cut])
+        spoiled.loc[late, "sales"] = 1e6
+    again = long_plan(spoiled)
+    for a, b in zip(p.members, again.members, strict=True):
+        assert np.array_equal(a.scaling.shift, b.scaling.shift) and np.array_equal(a.scaling.scale, b.scaling.scale)
+
+
+def test_no_window_crosses_from_one_series_into_another():
+    p = long_plan(sines(5), id_embedding=4)
+    pw = panel.make_windows(p)
+    span = p.seq_len + p.horizon
+    for windows in (pw.train, pw.val):
+        starts = windows.starts.numpy()
+        first_series = np.searchsorted(pw.offsets, starts, side="right")
+        last_series = np.searchsorted(pw.offsets, starts + span - 1, side="right")
+        assert (first_series == last_series).all()
+    assert len(pw.train) == sum(m.split.n_train for m in p.members)
+    assert len(pw.val) == sum(m.split.n_val for m in p.members)
+    # the last validation window of series 3 is exactly that series' last rows, scaled by its own scaler
+    m = p.members[3]
+    offset_in_val = sum(q.split.n_val for q in p.members[:4]) - 1
+    x, y = pw.val.batch(torch.tensor([offset_in_val]))
+    expected = m.scaling.transform(m.series.values[-span:])
+    assert np.allclose(x[0, :, :1].numpy(), expected[: p.seq_len], atol=1e-5)
+    assert np.allclose(y[0].numpy(), expected[p.seq_len :], atol=1e-5)
+    assert (x[0, :, 1] == 3).all()  # the series number, for the id embedding
+
+
+def test_one_global_model_beats_per_series_naive_and_forecasts_each_series_in_its_units(tmp_path):
+    model = tmp_path / "m.rnncast"
+    result = panel.fit(
+        csv(sines(), tmp_path / "long.csv"),
+        ReadOptions(time_col="date", targets=("sales",)),
+        api.WindowConfig(seq_len=24, horizon=6),
+        panel.PanelOptions(id_col="store"),
+        ModelConfig(hidden_size=16),
+        TrainConfig(epochs=25, batch_size=32, threads=1),
+        model,
+    )
+    frame = result.frame()
+    pooled = frame[frame["id"] == panel.POOLED].set_index("model")
+    assert pooled.loc["rnn", "MASE"] < 0.6 * pooled.loc["naive", "MASE"]
+    per_series = frame[(frame["id"] != panel.POOLED)].pivot(index="id", columns="model", values="sMAPE")
+    assert len(per_series) == 6 and (per_series["rnn"] < per_series["naive"]).all()
+    assert pooled.loc["rnn", "sMAPE"] == pytest.approx(per_series["rnn"].mean())
+
+    art = artifact.load(model)
+    assert art.scaling.shift.shape == (6, 1) and art.context.shape == (6, 24, 1)
+    assert art.meta["panel"]["ids"] == [f"s{k}" for k in range(6)]
+    fcast, _ = api.forecast_file(model)
+    out = fcast.frame()
+    assert list(out.columns) == ["id", "date", "sales"] and len(out) == 36
+    levels = out.groupby("id")["sales"].mean()
+    assert levels.to_numpy() == pytest.approx([10 + 5 * k for k in range(6)], abs=1.5)
+    s5_start = pd.Timestamp("2024-01-01") + pd.Timedelta(hours=25)  # 220 rows
+    assert out[out["id"] == "s5"]["date"].iloc[0] == s5_start + pd.Timedelta(hours=220)
+
+
+def test_id_embedding_and_calendar_inputs_reach_the_network():
+    cfg = ModelConfig(n_inputs=1 + 2 + 1, n_targets=1, horizon=3, hidden_size=4, n_known=2, n_series=3, id_embedding=2)
+    model = Forecaster(cfg)
+    assert model.rnn.input_size == 1 + 2 + 2
+    x = torch.zeros(2, 5, 4)
+    x[1, :, -1] = 2.0  # second window belongs to series 2
+    with torch.no_grad():
+        model.embed.weight[2] = 1.0
+        out = model(x)
+    assert out.shape == (2, 3, 1) and not torch.allclose(out[0], out[1])
+
+
+def test_calendar_features_are_sin_cos_of_hour_day_of_week_and_month():
+    index = pd.date_range("2024-01-01", periods=48, freq="h")  # a Monday
+    assert panel.calendar_parts(index) == ["hour", "dayofweek"]
+    feats = panel.calendar_features(index, ["hour", "dayofweek"])
+    assert feats.shape == (48, 4)
+    assert feats[6, 0] == pytest.approx(1.0) and feats[6, 1] == pytest.approx(0.0, abs=1e-12)  # 06:00
+    assert feats[24, 2] == pytest.approx(np.sin(2 * np.pi / 7))  # Tuesday
+    with pytest.raises(UsageError, match="--calendar needs a date"):
+        panel.calendar_parts(pd.RangeIndex(10))
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_cli_long_fit_forecast_all_one_and_from_new_data(tmp_path):
+    data, model = csv(sines(3), tmp_path / "long.csv"), tmp_path / "m.rnncast"
+    tiny = ["--hidden-size", "8", "--epochs", "2", "--seq-len", "24", "--horizon", "4", "--threads", "1"]
+    fitted = run("fit", data, "--id-col", "store", "--target", "sales", "--model", model, "--format", "csv", *tiny)
+    assert fitted.exit_code == 0, fitted.output
+    scores = pd.read_csv(io.StringIO(fitted.stdout))
+    assert list(scores.columns) == ["id", "target", "model", "MAE", "RMSE", "sMAPE", "MASE"]
+    assert scores["id"].tolist()[:3] == [panel.POOLED] * 3 and set(scores["id"]) == {panel.POOLED, "s0", "s1", "s2"}
+    assert "3 series of 120-160 rows" in fitted.stderr and "none across series" in fitted.stderr
+
+    every = pd.read_csv(io.StringIO(run("forecast", "--model", model, "--format", "csv").stdout))
+    assert (
+        list(every.columns) == ["id", "date", "sales"] and every["id"].tolist() == ["s0"] * 4 + ["s1"] * 4 + ["s2"] * 4
+    )
+    one = pd.read_csv(io.StringIO(run("forecast", "--model", model, "--id", "s1", "--format", "csv").stdout))
+    s1 = every[every["id"] == "s1"].reset_index(drop=True)
+    assert one["date"].equals(s1["date"]) and np.allclose(one["sales"], s1["sales"])
+    # the same data read back as new data: the tails are the saved contexts, so the same forecasts
+    again = pd.read_csv(io.StringIO(run("forecast", data, "--model", model, "--format", "csv").stdout))
+    assert np.allclose(again["sales"], every["sales"]) and again["date"].equals(every["date"])
+
+    missing = run("forecast", "--model", model, "--id", "s9")
+    assert (
+        missing.exit_code == 2
+        and "Error: --id 's9' is not a series of this model; it has 3: s0, s1, s2" in missing.output
+    )
+
+
+def test_cli_errors_name_the_bad_column(tmp_path):
+    data = csv(sines(2), tmp_path / "long.csv")
+    model = ["--model", tmp_path / "m.rnncast"]  # no lock file beside the checkout
+    bad_id = run("fit", data, "--id-col", "shop", "--target", "sales", *model)
+    assert bad_id.exit_code == 2
+    assert bad_id.output.strip() == "Error: --id-col 'shop' is not a column; columns are: store, date, sales"
+    wide = pd.DataFrame({"date": pd.date_range("2024", periods=50, freq="D"), "a": np.arange(50.0), "note": "x"})
+    bad_wide = run("fit", csv(wide, tmp_path / "wide.csv"), "--wide", *model)
+    assert bad_wide.exit_code == 65
+    assert "column 'note' is not numeric" in bad_wide.output
+    single = run("fit", data, "--target", "sales", "--calendar", "--time-col", "date", *model)
+    assert single.exit_code == 2 and "add --id-col COLUMN or --wide" in single.output
+
+
+def test_wide_shipped_example_reads_seven_series_over_one_time_column():
+    p = panel.wide_panel(pd.read_csv(ETTH1), ReadOptions())
+    assert p.ids == ["HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"]
+    assert all(len(s) == 17420 and s.freq == "h" and s.targets == ["value"] for s in p.series)
+    assert p.series[6].values[0, 0] == pytest.approx(30.531)
+
+
+def test_cli_wide_with_calendar_and_embedding_round_trips_through_the_model_file(tmp_path):
+    wide = sines(3).pivot(index="date", columns="store", values="sales").reset_index()  # blanks before late starts
+    data, model = csv(wide, tmp_path / "wide.csv"), tmp_path / "w.rnncast"
+    tiny = ["--hidden-size", "8", "--epochs", "2", "--seq-len", "24", "--horizon", "4", "--threads", "1"]
+    fitted = run("fit", data, "--wide", "--calendar", "--id-embedding", "2", "--model", model, "--format", "csv", *tiny)
+    assert fitted.exit_code == 0, fitted.output
+    assert "3 series of 120-160 rows" in fitted.stderr and "calendar hour, dayofweek" in fitted.stderr
+    card = pd.read_csv(io.StringIO(run("info", "--model", model, "--format", "csv").stdout)).set_index("field")
+    assert card.loc["series", "value"] == "3" and card.loc["calendar", "value"] == "hour,dayofweek"
+    assert card.loc["id_embedding", "value"] == "2"
+    saved = pd.read_csv(io.StringIO(run("forecast", "--model", model, "--format", "csv").stdout))
+    assert list(saved.columns) == ["id", "date", "value"] and saved["id"].unique().tolist() == ["s0", "s1", "s2"]
+    # calendar inputs are rebuilt from the new data's time stamps: the same forecasts as from the saved context
+    again = pd.read_csv(io.StringIO(run("forecast", data, "--model", model, "--format", "csv").stdout))
+    assert np.allclose(again["value"], saved["value"]) and again["date"].equals(saved["date"])
+
+
+def test_cli_backtest_scores_every_series_over_its_own_last_blocks_and_their_mean(tmp_path):
+    data = csv(sines(3), tmp_path / "long.csv")
+    tiny = ["--hidden-size", "8", "--epochs", "2", "--seq-len", "24", "--horizon", "4", "--threads", "1"]
+    result = run("backtest", data, "--id-col", "store", "--target", "sales", "--folds", "2", "--format", "csv", *tiny)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(io.StringIO(result.stdout))
+    assert table["id"].tolist() == [panel.POOLED] * 3 + ["s0"] * 3 + ["s1"] * 3 + ["s2"] * 3
+    assert "fold 2/2" in result.stderr
+    # the naive baseline does not depend on training: its MAE is that of repeating each block's previous value
+    frame = sines(3)
+    for sid in ("s0", "s2"):
+        values = frame[frame["store"] == sid].sort_values("date")["sales"].to_numpy()
+        n = len(values)
+        blocks = [values[n - k * 4 : n - (k - 1) * 4] - values[n - k * 4 - 1] for k in (2, 1)]
+        naive = table[(table["id"] == sid) & (table["model"] == "naive")]["MAE"].item()
+        assert naive == pytest.approx(np.abs(np.concatenate(blocks)).mean())
+    means = table[table["id"] != panel.POOLED].groupby("model")["MASE"].mean()
+    assert table[table["id"] == panel.POOLED].set_index("model")["MASE"].to_dict() == pytest.approx(means.to_dict())
+
+
+def test_wide_targets_pick_the_series_and_a_shared_note_is_said_once():
+    from conftest import MACRO
+
+    p = panel.wide_panel(pd.read_csv(MACRO), ReadOptions(targets=("realgdp", "cpi")))
+    assert p.ids == ["realgdp", "cpi"] and all(s.freq == "QS-JAN" and len(s) == 203 for s in p.series)
+    pp = panel.plan(p, api.WindowConfig(), panel.PanelOptions(wide=True))
+    assert pp.notes == ["time built from columns 'year' + 'quarter'"]
+    assert (pp.seq_len, pp.horizon, pp.season) == (16, 8, 4)
+
+
+def test_forecast_from_new_data_skips_unknown_series_with_a_warning(tmp_path):
+    frame = sines(2)
+    data, model = csv(frame, tmp_path / "long.csv"), tmp_path / "m.rnncast"
+    tiny = ["--hidden-size", "8", "--epochs", "1", "--seq-len", "24", "--horizon", "4", "--threads", "1"]
+    assert run("fit", data, "--id-col", "store", "--target", "sales", "--model", model, *tiny).exit_code == 0
+    extra = frame[frame["store"] == "s1"].assign(store="new")
+    newer = csv(pd.concat([frame, extra]), tmp_path / "newer.csv")
+    result = run("forecast", newer, "--model", model, "--format", "csv")
+    assert result.exit_code == 0 and "Warning: series 'new' is not in the model; skipped" in result.stderr
+    assert pd.read_csv(io.StringIO(result.stdout))["id"].unique().tolist() == ["s0", "s1"]
+    single = tmp_path / "one.rnncast"
+    assert run("fit", csv(frame[frame["store"] == "s0"][["date", "sales"]], tmp_path / "one.csv"),
+               "--model", single, *tiny).exit_code == 0  # fmt: skip
+    refused = run("forecast", "--model", single, "--id", "s0")
+    assert refused.exit_code == 2 and "--id is for models fitted on many series" in refused.output
