@@ -2,7 +2,8 @@
 
 from rnncast import api
 result = api.fit("sample_data/elec_equip.csv", model_path="model.rnncast")
-print(api.forecast_file("model.rnncast").frame())
+forecast, warnings = api.forecast_file("model.rnncast")
+print(forecast.frame())
 """
 
 from __future__ import annotations
@@ -268,10 +269,7 @@ def forecast_file(
 def read_like_model(art: Artifact, source: str | Path | IO[str], read: ReadOptions | None = None) -> Series:
     """Read new data with the time, target and feature columns the model was trained on."""
     meta = art.meta["data"]
-    if read is None:
-        calendar = len(meta.get("time_parts", [])) > 1  # e.g. year + quarter: detect them again
-        read = ReadOptions(time_col=None if calendar else meta["time_col"] or "none")
-    read = replace(read, targets=tuple(meta["targets"]), features=tuple(meta["features"]))
+    read = replace(read or fc.read_options_like(meta), targets=tuple(meta["targets"]), features=tuple(meta["features"]))
     frame = data.read_table(source)
     missing = [c for c in meta["targets"] + meta["features"] if c not in frame.columns]
     if missing:

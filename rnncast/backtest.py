@@ -169,7 +169,14 @@ def backtest_file(
     levels = tuple(intervals.check_levels(levels))
     series = data.read_series(source, read or ReadOptions())
     result = backtest(
-        series, windows or api.WindowConfig(), model_cfg or ModelConfig(), train_cfg, folds, levels, on_plan, on_fold
+        series,
+        windows or api.WindowConfig(),
+        model_cfg or ModelConfig(window_norm="auto"),
+        train_cfg,
+        folds,
+        levels,
+        on_plan,
+        on_fold,
     )
     result.notes[:0] = series.notes
     return result

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 import time
 import traceback
@@ -36,7 +35,7 @@ class Cli(click.Group):
         except click.ClickException as exc:  # a bad option or argument: one line, like our own errors
             ctx = getattr(exc, "ctx", None)
             hint = f"; see '{ctx.command_path} --help'" if ctx is not None else ""
-            message = re.sub(r" \(env var: '\w+'\)", "", " ".join(exc.format_message().split())).rstrip(".")
+            message = " ".join(exc.format_message().split()).rstrip(".")
             click.echo(f"Error: {message}{hint}", err=True)
             sys.exit(exc.exit_code)
         except click.Abort:  # Ctrl-C while click itself was prompting or parsing
@@ -141,8 +140,8 @@ model_options = _options(
     option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True, help="Dropout between stacked layers."),
     option("--window-norm", type=click.Choice(WINDOW_NORMS), default="auto", show_default=True,
            help="What the network corrects: last (subtract each window's last value, add it back), season "
-                "(forecast = the window's last cycle + a correction), mean, none; auto picks last or season, "
-                "whichever naive forecast is better on the training windows."),
+                "(forecast = the window's last cycle + a correction), mean, none; auto picks season when repeating "
+                "the last cycle beats repeating the last value by over 10% on the training windows, else last."),
 )  # fmt: skip
 
 panel_options = _options(
@@ -476,6 +475,9 @@ def backtest(data, time_col, targets, features, fill, strict, id_col, wide, id_e
                 f"{folds} fold(s) of {p.horizon} steps at the end of each series, each refitted on the rows before it"
             )
 
+        source = click.get_current_context().get_parameter_source("levels")
+        if source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT"):
+            raise UsageError("--level: a many-series backtest reports no interval coverage yet; drop --level")
         result = panel.backtest_file(data, read, windows, opts, model_cfg, train_cfg, folds,
                                      on_panel_plan, on_panel_fold)  # fmt: skip
         render.emit(result.frame(), fmt, output, title=f"Backtest, {folds} fold(s), mean over series then each series")
@@ -493,6 +495,7 @@ def backtest(data, time_col, targets, features, fill, strict, id_col, wide, id_e
         err.print(f"{folds} fold(s) of {p.horizon} steps from {origin}, each refitted on the rows before it")
 
     result = bt.backtest_file(data, read, windows, model_cfg, train_cfg, folds, tuple(levels), on_plan, on_fold)
+    _warn(err, result.notes, strict=False)
     _report_coverage(err, result)
     render.emit(result.frame(), fmt, output, title=f"Backtest, {folds} fold(s)")
 

@@ -5,6 +5,7 @@ Everything here works on numbers and time stamps; nothing here knows about netwo
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import sys
@@ -425,11 +426,18 @@ def _regular(numbers: pd.DataFrame, notes: list[str], strict: bool = False) -> t
         return numbers, freq
     steps = pd.Series(index[1:] - index[:-1])
     step = steps.mode().iloc[0]
-    candidates = [pd.tseries.frequencies.to_offset(step)]
-    # Calendar frequencies have uneven steps (months, quarters): try the common ones too.
-    candidates += [pd.tseries.frequencies.to_offset(f) for f in ("MS", "ME", "QS", "QE", "YS", "YE", "W")]
+    span, unit = (index[-1] - index[0]).total_seconds(), step.total_seconds()
+    candidates = []
+    if 0 < unit and span / unit <= 2 * len(index):  # else the grid would need over twice the rows: not gaps
+        with contextlib.suppress(ValueError, OverflowError, pd.errors.OutOfBoundsTimedelta):
+            candidates.append(pd.tseries.frequencies.to_offset(step))
+        # Calendar frequencies have uneven steps (months, quarters): try the common ones too.
+        candidates += [pd.tseries.frequencies.to_offset(f) for f in ("MS", "ME", "QS", "QE", "YS", "YE", "W")]
     for offset in candidates:
-        grid = pd.date_range(index[0], index[-1], freq=offset)
+        try:
+            grid = pd.date_range(index[0], index[-1], freq=offset)
+        except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime, pd.errors.OutOfBoundsTimedelta):
+            continue
         if index.isin(grid).all() and len(grid) <= 2 * len(index):
             missing, freq = len(grid) - len(index), _infer_freq(grid) or offset.freqstr
             if strict:

@@ -10,9 +10,10 @@ import torch
 
 from rnncast import intervals
 from rnncast.artifact import Artifact
-from rnncast.data import Series
+from rnncast.data import ReadOptions, Series
 from rnncast.errors import DataError, UsageError
 from rnncast.model import Forecaster, ModelConfig
+from rnncast.train import default_threads
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Forecast:
 
 def build_model(art: Artifact) -> Forecaster:
     """The network described by the file, with its weights."""
+    torch.set_num_threads(default_threads())  # inference too: one thread is fastest for these small networks
     model = Forecaster(ModelConfig(**art.meta["model"]))
     model.load_state_dict(art.state_dict)
     return model.eval()
@@ -63,16 +65,26 @@ def context_from(art: Artifact, series: Series) -> tuple[np.ndarray, object, lis
     expected = meta["targets"] + meta["features"]
     if series.columns != expected:
         raise DataError(f"data columns {series.columns} do not match the model's {expected}; pass the same columns")
-    warnings = list(series.notes)
-    if meta.get("freq") and series.freq and series.freq != meta["freq"]:
-        raise DataError(f"data frequency {series.freq} differs from the model's {meta['freq']}; resample or retrain")
     seq_len = art.meta["model_seq_len"]
     if len(series) < seq_len:
         raise DataError(f"data has {len(series)} rows; the model needs the last {seq_len}; give a longer history")
+    return series.values[-seq_len:], series.index[-1], list(series.notes) + staleness(meta, series, meta["end"])
+
+
+def staleness(meta: dict, series: Series, trained_end: object) -> list[str]:
+    """Refuse new data at another frequency; warn when it ends before the training data did."""
+    if meta.get("freq") and series.freq and series.freq != meta["freq"]:
+        raise DataError(f"data frequency {series.freq} differs from the model's {meta['freq']}; resample or retrain")
     last = series.index[-1]
-    if meta.get("time_kind") == "datetime" and pd.Timestamp(last) < pd.Timestamp(meta["end"]):
-        warnings.append(f"data ends at {last}, before the model's training end {meta['end']}")
-    return series.values[-seq_len:], last, warnings
+    if meta.get("time_kind") == "datetime" and pd.Timestamp(last) < pd.Timestamp(trained_end):
+        return [f"data ends at {last}, before the model's training end {trained_end}"]
+    return []
+
+
+def read_options_like(meta: dict) -> ReadOptions:
+    """How to read new data so that its time column is found the way training found it."""
+    calendar = len(meta.get("time_parts", [])) > 1  # e.g. year + quarter: detect them again
+    return ReadOptions(time_col=None if calendar else meta["time_col"] or "none")
 
 
 def last_time(art: Artifact) -> object:

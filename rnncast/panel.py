@@ -22,12 +22,13 @@ import torch
 
 from rnncast import artifact, atomic, data, intervals, metrics
 from rnncast import forecast as fc
+from rnncast import model as nets
 from rnncast import train as tr
 from rnncast.artifact import Artifact
 from rnncast.data import ReadOptions, Scaling, Series, Split
 from rnncast.errors import DataError, UsageError
 from rnncast.metrics import Score
-from rnncast.model import Forecaster, ModelConfig
+from rnncast.model import ModelConfig
 
 POOLED = "(mean)"  # id of the rows that average a metric over series, as in M4
 
@@ -94,6 +95,8 @@ def wide_panel(frame: pd.DataFrame, read: ReadOptions) -> Panel:
         raise DataError(f"--wide: no numeric column among {', '.join(frame.columns)}; check the delimiter")
     probe = data.to_series(frame, replace(read, targets=(probe_col,), features=(), fill="drop"))
     time_parts = probe.time_parts
+    if len(set(read.targets)) != len(read.targets):
+        raise UsageError("the same --target is given twice; name each target once")
     columns = list(read.targets) or [c for c in frame.columns if c not in time_parts and c not in read.features]
     for col in columns:
         if col not in frame.columns:
@@ -355,7 +358,7 @@ def fit_plan(
     pw = make_windows(pp, device)
     model_cfg = model_config(pp, model_cfg)
     torch.manual_seed(train_cfg.seed)
-    model = Forecaster(model_cfg).to(device)
+    model = nets.build(model_cfg).to(device)
     result = tr.fit(model, pw.train, pw.val, train_cfg, on_epoch)
 
     t = first.n_targets
@@ -456,7 +459,7 @@ def fit(
         pp = plan(read_panel(source, read or ReadOptions(), opts), windows or api.WindowConfig(), opts)
         if on_plan is not None:
             on_plan(pp)
-        result = fit_plan(pp, model_cfg or ModelConfig(), train_cfg, on_epoch)
+        result = fit_plan(pp, model_cfg or ModelConfig(window_norm="auto"), train_cfg, on_epoch)
         if model_path is not None:
             artifact.save(result.artifact, model_path)
     return result
@@ -518,9 +521,7 @@ def forecast(
             last = pd.Timestamp(end) if meta.get("time_kind") == "datetime" else end
             tails[sid] = (art.context[i], _context_index(meta, end, seq_len), last)
     else:
-        if read is None:
-            read = ReadOptions(time_col=meta["time_col"])
-        read = replace(read, features=tuple(meta["features"]))
+        read = replace(read or fc.read_options_like(meta), features=tuple(meta["features"]))
         opts = PanelOptions(id_col=pm["id_col"], wide=pm["wide"])
         if not pm["wide"]:
             read = replace(read, targets=tuple(meta["targets"]))
@@ -533,9 +534,11 @@ def forecast(
                 continue
             if len(s) < seq_len:
                 raise DataError(f"series {sid!r} has {len(s)} rows; the model needs its last {seq_len}")
-            warnings += [f"series {sid!r}: {n}" for n in s.notes]
+            stale = fc.staleness(meta, s, pm["ends"][known.index(sid)])
+            warnings += [f"series {sid!r}: {n}" for n in s.notes + stale]
             tails[sid] = (s.values[-seq_len:], s.index[-seq_len:], s.index[-1])
     chosen = [sid for sid in (ids or known) if sid in tails]
+    warnings += [f"series {sid!r} is not in the data; no forecast for it" for sid in ids if sid not in tails]
     if not chosen:
         raise DataError("the data holds none of the model's series; check --id-col values")
     model = fc.build_model(art)
@@ -596,6 +599,12 @@ def backtest(
     if folds < 1:
         raise UsageError("--folds must be at least 1")
     horizon = plan(pnl, wc, opts).horizon
+    longest = max(len(s) for s in pnl.series)
+    if longest - folds * horizon < data.min_rows(1, horizon):
+        raise DataError(
+            f"{folds} fold(s) of {horizon} steps leave no series a history to train on (longest: {longest} rows); "
+            "lower --folds or --horizon"
+        )
     cut = Panel(pnl.ids, [_head(s, max(len(s) - folds * horizon, 0)) for s in pnl.series], pnl.notes)
     fixed = plan(cut, replace(wc, horizon=horizon), opts)  # seq_len and season from the shortest histories
     if on_plan is not None:
@@ -654,5 +663,12 @@ def backtest_file(
     opts = opts or PanelOptions(wide=True)
     pnl = read_panel(source, read or ReadOptions(), opts)
     return backtest(
-        pnl, windows or api.WindowConfig(), opts, model_cfg or ModelConfig(), train_cfg, folds, on_plan, on_fold
+        pnl,
+        windows or api.WindowConfig(),
+        opts,
+        model_cfg or ModelConfig(window_norm="auto"),
+        train_cfg,
+        folds,
+        on_plan,
+        on_fold,
     )
