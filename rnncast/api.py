@@ -185,10 +185,6 @@ def fit(
     return result
 
 
-def _time_value(value: object) -> object:
-    return value.isoformat() if isinstance(value, pd.Timestamp) else value.item() if hasattr(value, "item") else value
-
-
 def _meta(
     p: Plan, model_cfg: ModelConfig, train_cfg: tr.TrainConfig, result: tr.TrainResult, scores: list[Score]
 ) -> dict:
@@ -196,7 +192,7 @@ def _meta(
     is_datetime = isinstance(s.index, pd.DatetimeIndex)
     step = None
     if not is_datetime and len(s.index) > 1:
-        step = _time_value(s.index[-1] - s.index[-2])
+        step = data.time_value(s.index[-1] - s.index[-2])
     return {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "model": model_cfg.to_dict(),
@@ -209,8 +205,8 @@ def _meta(
             "freq": s.freq,
             "step": step,
             "rows": len(s),
-            "start": _time_value(s.index[0]),
-            "end": _time_value(s.index[-1]),
+            "start": data.time_value(s.index[0]),
+            "end": data.time_value(s.index[-1]),
             "season": p.season,
             "mase_scale": [float(v) for v in metrics.mase_scale(s.values[: p.split.cut, : s.n_targets], p.season)],
             "val_start_row": p.split.cut,

@@ -89,11 +89,6 @@ def fold_origins(n_rows: int, folds: int, horizon: int) -> list[int]:
     return [n_rows - (folds - i) * horizon for i in range(folds)]
 
 
-def head(series: Series, rows: int) -> Series:
-    """The series cut to its first `rows` rows: what was known at a forecast origin."""
-    return replace(series, values=series.values[:rows], index=series.index[:rows], notes=[])
-
-
 def backtest(
     series: Series,
     windows: api.WindowConfig,
@@ -121,7 +116,7 @@ def backtest(
             f"series has {len(series)} rows, too few for {folds} folds of horizon {horizon}; lower --folds or --horizon"
         )
     # seq_len and season are chosen once, on the shortest history, and kept for every fold.
-    fixed = api.plan(head(series, first), replace(windows, horizon=horizon))
+    fixed = api.plan(series.head(first), replace(windows, horizon=horizon))
     for level in levels:  # the first fold has the fewest validation windows: refuse now, not after training
         intervals.rank(fixed.split.n_val, level)
     if on_plan is not None:
@@ -131,7 +126,7 @@ def backtest(
     scale = metrics.mase_scale(series.values[:first, :t], fixed.season)
     actual, pred, history, lower_upper = [], [], [], {level: ([], []) for level in levels}
     for i, origin in enumerate(fold_origins(len(series), folds, horizon)):
-        p = api.plan(head(series, origin), windows)
+        p = api.plan(series.head(origin), windows)
         result = api.fit_plan(p, model_cfg, train_cfg)
         art = result.artifact
         context = series.values[origin - p.seq_len : origin]  # (L, F)

@@ -10,7 +10,7 @@ import io
 import re
 import sys
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
@@ -81,6 +81,10 @@ class Series:
 
     def __len__(self) -> int:
         return len(self.values)
+
+    def head(self, rows: int) -> Series:
+        """The first `rows` rows: what was known at a forecast origin (notes are not repeated)."""
+        return replace(self, values=self.values[:rows], index=self.index[:rows], notes=[])
 
 
 def read_table(source: str | Path | IO[str]) -> pd.DataFrame:
@@ -503,6 +507,11 @@ def _check_range(numbers: pd.DataFrame) -> None:
 
 
 # ---------------------------------------------------------------------------- lengths
+
+
+def time_value(value: object) -> object:
+    """A time stamp or step as JSON can hold it: ISO text for dates, a plain number for steps."""
+    return value.isoformat() if isinstance(value, pd.Timestamp) else value.item() if hasattr(value, "item") else value
 
 
 def freq_defaults(freq: str | None) -> tuple[int, int, int]:

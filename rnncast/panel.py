@@ -397,10 +397,6 @@ def fit_plan(
     return PanelFitResult(pp, art, result, scores)
 
 
-def _time_value(value: object) -> object:
-    return value.isoformat() if isinstance(value, pd.Timestamp) else value.item() if hasattr(value, "item") else value
-
-
 def _meta(
     pp: PanelPlan, model_cfg: ModelConfig, train_cfg: tr.TrainConfig, result: tr.TrainResult, scores: list
 ) -> dict:
@@ -414,8 +410,8 @@ def _meta(
         digest.update(m.id.encode() + m.series.values.tobytes())
     meta["data"].update(
         rows=sum(len(m.series) for m in pp.members),
-        start=_time_value(min(m.series.index[0] for m in pp.members)),
-        end=_time_value(max(m.series.index[-1] for m in pp.members)),
+        start=data.time_value(min(m.series.index[0] for m in pp.members)),
+        end=data.time_value(max(m.series.index[-1] for m in pp.members)),
         train_windows=sum(m.split.n_train for m in pp.members),
         val_windows=sum(m.split.n_val for m in pp.members),
         sha256=digest.hexdigest(),
@@ -427,7 +423,7 @@ def _meta(
         "id_col": pp.opts.id_col,
         "wide": pp.opts.wide,
         "calendar": pp.calendar,
-        "ends": [_time_value(m.series.index[-1]) for m in pp.members],
+        "ends": [data.time_value(m.series.index[-1]) for m in pp.members],
         "rows": [len(m.series) for m in pp.members],
         "mase_scale": [metrics.mase_scale(m.series.values[: m.split.cut, : first.n_targets], pp.season).tolist()
                        for m in pp.members],
@@ -481,10 +477,6 @@ class PanelForecast:
         for sid, frame in zip(self.ids, frames, strict=True):
             frame.insert(0, "id", sid)
         return pd.concat(frames, ignore_index=True)
-
-
-def is_panel(art: Artifact) -> bool:
-    return "panel" in art.meta
 
 
 def _context_index(data_meta: dict, end: object, seq_len: int) -> pd.Index:
@@ -577,10 +569,6 @@ class PanelBacktest:
         return scores_frame(self.scores)
 
 
-def _head(s: Series, rows: int) -> Series:
-    return replace(s, values=s.values[:rows], index=s.index[:rows], notes=[])
-
-
 def backtest(
     pnl: Panel,
     wc,
@@ -605,7 +593,7 @@ def backtest(
             f"{folds} fold(s) of {horizon} steps leave no series a history to train on (longest: {longest} rows); "
             "lower --folds or --horizon"
         )
-    cut = Panel(pnl.ids, [_head(s, max(len(s) - folds * horizon, 0)) for s in pnl.series], pnl.notes)
+    cut = Panel(pnl.ids, [s.head(max(len(s) - folds * horizon, 0)) for s in pnl.series], pnl.notes)
     fixed = plan(cut, replace(wc, horizon=horizon), opts)  # seq_len and season from the shortest histories
     if on_plan is not None:
         on_plan(fixed)
@@ -618,7 +606,7 @@ def backtest(
     origins = []
     for i in range(folds):
         back = (folds - i) * horizon
-        heads = Panel(list(kept), [_head(s, len(s) - back) for s in kept.values()])
+        heads = Panel(list(kept), [s.head(len(s) - back) for s in kept.values()])
         pp = plan(heads, wc, opts)
         result = fit_plan(pp, model_cfg, train_cfg)
         fcast, _ = forecast(result.artifact)

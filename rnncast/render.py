@@ -14,8 +14,6 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from rnncast.choices import FORMATS  # noqa: F401  (re-exported)
-
 
 def colour_allowed(stream: IO[str]) -> bool:
     """ANSI codes only for a terminal, and never under NO_COLOR or TERM=dumb."""
