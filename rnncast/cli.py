@@ -302,35 +302,11 @@ def _describe_plan(err, p, source: str, first_fold: bool = False) -> None:
 def _write_report(path: str, result, model_path: str, seconds: float) -> None:
     from pathlib import Path
 
+    from rnncast import api
     from rnncast.atomic import write_atomic
 
-    t, p, d = result.training, result.plan, result.artifact.meta["data"]
-    report = {
-        "model": str(model_path),
-        "rows": d["rows"],
-        "targets": d["targets"],
-        "features": d["features"],
-        "seq_len": p.seq_len,
-        "horizon": p.horizon,
-        "season": p.season,
-        "train_windows": d["train_windows"],
-        "val_windows": d["val_windows"],
-        "device": t.device,
-        "epochs_run": t.epochs_run,
-        "best_epoch": t.best_epoch,
-        "best_val_mse": t.best_val_loss,
-        "timings": {"train_seconds": round(t.seconds, 3), "total_seconds": round(seconds, 3)},
-        "history": [{"epoch": h.epoch, "train_mse": h.train_loss, "val_mse": h.val_loss} for h in t.history],
-        "metrics": [s if isinstance(s, dict) else s.to_dict() for s in _score_dicts(result.scores)],
-    }
-    if "panel" in result.artifact.meta:
-        report["series"] = result.artifact.meta["panel"]["ids"]
+    report = api.run_report(result, model_path, seconds)
     write_atomic(Path(path), (json.dumps(report, indent=2) + "\n").encode())
-
-
-def _score_dicts(scores: list) -> list[dict]:
-    """Score rows as dicts; many-series scores carry their series id."""
-    return [dict(s[1].to_dict(), id=s[0]) if isinstance(s, tuple) else s.to_dict() for s in scores]
 
 
 class _progress:
@@ -540,31 +516,9 @@ def info(model_path, fmt, output, quiet, verbose) -> None:
 
     csv/json: one `field,value` row per item.
     """
-    from rnncast import artifact, render
+    from rnncast import api, artifact, render
 
-    render.emit(_card(artifact.load(model_path).meta), fmt, output, title=str(model_path))
-
-
-def _card(meta: dict):
-    import pandas as pd
-
-    d, m, t = meta["data"], meta["model"], meta["training"]
-    rows = {
-        "cell": m["cell"], "hidden_size": m["hidden_size"], "layers": m["layers"], "window_norm": m["window_norm"],
-        "seq_len": meta["model_seq_len"], "horizon": m["horizon"], "targets": ",".join(d["targets"]),
-        "features": ",".join(d["features"]), "frequency": d["freq"], "season": d["season"],
-        "training_start": d["start"], "training_end": d["end"], "rows": d["rows"], "data_sha256": d["sha256"],
-        "scaler": meta["scaler"], "epochs_run": t["epochs_run"], "best_epoch": t["best_epoch"],
-        "best_val_mse": t["best_val_loss"], "device": t["device"], "created": meta["created"],
-        "format_version": meta.get("format_version", 1),
-        **({"series": len(meta["panel"]["ids"]), "id_col": meta["panel"]["id_col"] or "(wide)",
-            "calendar": ",".join(meta["panel"]["calendar"]), "id_embedding": m.get("id_embedding", 0)}
-           if "panel" in meta else {}),
-        **{f"version_{k}": v for k, v in meta["versions"].items()},
-    }  # fmt: skip
-    for s in meta["metrics"]:
-        rows[f"val_mase_{s['target']}_{s['model']}"] = s["mase"]
-    return pd.DataFrame({"field": list(rows), "value": [("" if v is None else str(v)) for v in rows.values()]})
+    render.emit(api.model_card(artifact.load(model_path).meta), fmt, output, title=str(model_path))
 
 
 def main() -> None:
