@@ -64,11 +64,10 @@ class FitResult:
     scores: list[Score]
 
 
-def plan(series: Series, wc: WindowConfig) -> Plan:
-    """Choose window lengths (from the frequency unless given), split, and fit the scaler on training rows."""
-    season, horizon, seq_len = data.freq_defaults(series.freq)
+def window_lengths(freq: str | None, n: int, wc: WindowConfig) -> tuple[int, int, int, dict[str, object]]:
+    """(seq_len, horizon, season, chosen): the given ones, else defaults from the frequency that fit n rows."""
+    season, horizon, seq_len = data.freq_defaults(freq)
     chosen: dict[str, object] = {}
-    n = len(series)
     if wc.horizon is None:
         horizon = max(1, min(horizon, n // 10))
         chosen["horizon"] = horizon
@@ -85,6 +84,13 @@ def plan(series: Series, wc: WindowConfig) -> Plan:
         season = wc.season
     else:
         chosen["season"] = season
+    return seq_len, horizon, season, chosen
+
+
+def plan(series: Series, wc: WindowConfig) -> Plan:
+    """Choose window lengths (from the frequency unless given), split, and fit the scaler on training rows."""
+    n = len(series)
+    seq_len, horizon, season, chosen = window_lengths(series.freq, n, wc)
     split = data.plan_split(n, seq_len, horizon, wc.val_frac)
     scaling = data.fit_scaling(series.values[: split.cut], wc.scaler)
     notes = list(series.notes)

@@ -178,23 +178,9 @@ def plan(panel: Panel, wc, opts: PanelOptions) -> PanelPlan:
     """Window lengths from the common frequency and the median length; skip series too short; split and scale."""
     freqs = Counter(s.freq for s in panel.series if len(s) >= 3)
     freq = freqs.most_common(1)[0][0] if freqs else None
-    season, horizon, seq_len = data.freq_defaults(freq)
-    n = int(np.median([len(s) for s in panel.series]))
-    chosen: dict[str, object] = {}
-    if wc.horizon is None:
-        horizon = max(1, min(horizon, n // 10))
-        chosen["horizon"] = horizon
-    else:
-        horizon = wc.horizon
-    if wc.seq_len is None:
-        seq_len = max(2, min(seq_len, (n - 2 * horizon) // 3))
-        chosen["seq_len"] = seq_len
-    else:
-        seq_len = wc.seq_len
-    if wc.season is not None:
-        season = wc.season
-    else:
-        chosen["season"] = season
+    from rnncast import api
+
+    seq_len, horizon, season, chosen = api.window_lengths(freq, int(np.median([len(s) for s in panel.series])), wc)
     need = data.min_rows(seq_len, horizon)
     notes = list(panel.notes)
     shared = set.intersection(*(set(s.notes) for s in panel.series))  # e.g. how the time was built: say it once
