@@ -506,6 +506,8 @@ def forecast(
         elif not read.targets:
             read = replace(read, targets=tuple(s for s in known if not ids or s in ids))
         panel = read_panel(source, read, opts)
+        shared = set.intersection(*(set(s.notes) for s in panel.series)) if panel.series else set()
+        warnings += sorted(shared)  # e.g. how the time was built: said once, not per series
         for sid, s in zip(panel.ids, panel.series, strict=True):
             if sid not in known:
                 warnings.append(f"series {sid!r} is not in the model; skipped")
@@ -513,7 +515,7 @@ def forecast(
             if len(s) < seq_len:
                 raise DataError(f"series {sid!r} has {len(s)} rows; the model needs its last {seq_len}")
             stale = fc.staleness(meta, s, pm["ends"][known.index(sid)])
-            warnings += [f"series {sid!r}: {n}" for n in s.notes + stale]
+            warnings += [f"series {sid!r}: {n}" for n in s.notes + stale if n not in shared]
             tails[sid] = (s.values[-seq_len:], s.index[-seq_len:], s.index[-1])
     chosen = [sid for sid in (ids or known) if sid in tails]
     warnings += [f"series {sid!r} is not in the data; no forecast for it" for sid in ids if sid not in tails]
