@@ -227,20 +227,13 @@ def fit(data, time_col, targets, features, fill, strict, id_col, wide, id_embedd
       rnncast fit sample_data/ETTh1.csv --wide --calendar
     """
     from rnncast import api, render
-    from rnncast.data import ReadOptions
-    from rnncast.model import ModelConfig
-    from rnncast.train import TrainConfig
 
     started = time.perf_counter()
     err = render.console(stderr=True, quiet=quiet)
-    read = ReadOptions(time_col, tuple(targets), _split_commas(features), fill, strict)
-    windows = api.WindowConfig(seq_len, horizon, val_frac, scaler, season)
-    model_cfg = ModelConfig(cell=cell, hidden_size=hidden_size, layers=layers, dropout=dropout, window_norm=window_norm)
-    train_cfg = TrainConfig(epochs, batch_size, lr, clip, patience, seed, device, threads, precision)
-    if id_col is not None or wide:
+    read, windows, model_cfg, train_cfg, opts = _configs(click.get_current_context().params)
+    if opts is not None:
         from rnncast import panel
 
-        opts = panel.PanelOptions(id_col, wide, id_embedding or 0, calendar)
         with _progress(err, epochs, verbose) as on_epoch:
             result = panel.fit(data, read, windows, opts, model_cfg, train_cfg, model_path,
                                on_plan=lambda p: _describe_panel(err, p, data), on_epoch=on_epoch)  # fmt: skip
@@ -249,8 +242,6 @@ def fit(data, time_col, targets, features, fill, strict, id_col, wide, id_embedd
             _write_report(report, result, model_path, time.perf_counter() - started)
         render.emit(result.frame(), fmt, output, title="Validation metrics, mean over series then each series")
         return
-    if id_embedding or calendar:
-        raise UsageError("--id-embedding and --calendar are for many series; add --id-col COLUMN or --wide")
     with _progress(err, epochs, verbose) as on_epoch:
         result = api.fit(data, read, windows, model_cfg, train_cfg, model_path,
                          on_plan=lambda p: _describe_plan(err, p, data), on_epoch=on_epoch)  # fmt: skip
@@ -282,6 +273,35 @@ def _describe_panel(err, p, source: str) -> None:
     err.print(
         f"seq_len {p.seq_len}{chosen('seq_len')}, horizon {p.horizon}{chosen('horizon')}, "
         f"season {p.season}{chosen('season')}; {n_train} training / {n_val} validation windows, none across series"
+    )
+
+
+def _configs(params: dict) -> tuple:
+    """The library's configs from the options fit and backtest share: (read, windows, model, train, panel or None)."""
+    from rnncast import api
+    from rnncast.data import ReadOptions
+    from rnncast.model import ModelConfig
+    from rnncast.train import TrainConfig
+
+    p = params
+    read = ReadOptions(p["time_col"], tuple(p["targets"]), _split_commas(p["features"]), p["fill"], p["strict"])
+    windows = api.WindowConfig(p["seq_len"], p["horizon"], p["val_frac"], p["scaler"], p["season"])
+    model_cfg = ModelConfig(cell=p["cell"], hidden_size=p["hidden_size"], layers=p["layers"], dropout=p["dropout"],
+                            window_norm=p["window_norm"])  # fmt: skip
+    train_cfg = TrainConfig(p["epochs"], p["batch_size"], p["lr"], p["clip"], p["patience"], p["seed"], p["device"],
+                            p["threads"], p["precision"])  # fmt: skip
+    if p["id_col"] is None and not p["wide"]:
+        if p["id_embedding"] or p["calendar"]:
+            raise UsageError("--id-embedding and --calendar are for many series; add --id-col COLUMN or --wide")
+        return read, windows, model_cfg, train_cfg, None
+    from rnncast import panel
+
+    return (
+        read,
+        windows,
+        model_cfg,
+        train_cfg,
+        panel.PanelOptions(p["id_col"], p["wide"], p["id_embedding"] or 0, p["calendar"]),
     )
 
 
@@ -425,22 +445,13 @@ def backtest(data, time_col, targets, features, fill, strict, id_col, wide, id_e
     With --id-col or --wide one global model is refitted per fold on every series at once; the
     table has MAE, RMSE, sMAPE and MASE per series over all folds, first their means over series.
     """
-    from rnncast import api, render
     from rnncast import backtest as bt
-    from rnncast.data import ReadOptions
-    from rnncast.model import ModelConfig
-    from rnncast.train import TrainConfig
+    from rnncast import render
 
     err = render.console(stderr=True, quiet=quiet)
-    read = ReadOptions(time_col, tuple(targets), _split_commas(features), fill, strict)
-    windows = api.WindowConfig(seq_len, horizon, val_frac, scaler, season)
-    model_cfg = ModelConfig(cell=cell, hidden_size=hidden_size, layers=layers, dropout=dropout, window_norm=window_norm)
-    train_cfg = TrainConfig(epochs, batch_size, lr, clip, patience, seed, device, threads, precision)
-
-    if id_col is not None or wide:
+    read, windows, model_cfg, train_cfg, opts = _configs(click.get_current_context().params)
+    if opts is not None:
         from rnncast import panel
-
-        opts = panel.PanelOptions(id_col, wide, id_embedding or 0, calendar)
 
         def on_panel_fold(i, t) -> None:
             err.print(f"fold {i + 1}/{folds}: {t.epochs_run} epoch(s) in {t.seconds:.1f} s")
@@ -458,8 +469,6 @@ def backtest(data, time_col, targets, features, fill, strict, id_col, wide, id_e
                                      on_panel_plan, on_panel_fold)  # fmt: skip
         render.emit(result.frame(), fmt, output, title=f"Backtest, {folds} fold(s), mean over series then each series")
         return
-    if id_embedding or calendar:
-        raise UsageError("--id-embedding and --calendar are for many series; add --id-col COLUMN or --wide")
 
     def on_fold(i, fold) -> None:
         err.print(f"fold {i + 1}/{folds}: origin {fold.origin}, {fold.epochs} epoch(s) in {fold.seconds:.1f} s, "
