@@ -166,6 +166,10 @@ train_options = _options(
 )  # fmt: skip
 
 
+# Everything that decides what fit trains; backtest refits with the same options.
+training_options = _options(read_options, panel_options, window_options, model_options, train_options)
+
+
 def _split_commas(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(v.strip() for item in values for v in item.split(",") if v.strip())
 
@@ -200,11 +204,7 @@ def cli() -> None:
 
 @cli.command(epilog=EPILOG)
 @click.argument("data", type=click.Path(allow_dash=True, dir_okay=True))
-@read_options
-@panel_options
-@window_options
-@model_options
-@train_options
+@training_options
 @model_option
 @option("--report", type=click.Path(dir_okay=False), help="Write a JSON run report (metrics, timings, device, epochs).")
 @format_options
@@ -419,11 +419,7 @@ def forecast(data, model_path, horizon, levels, ids, strict, fmt, output, quiet,
 
 @cli.command(epilog=EPILOG)
 @click.argument("data", type=click.Path(allow_dash=True, dir_okay=True))
-@read_options
-@panel_options
-@window_options
-@model_options
-@train_options
+@training_options
 @option(
     "--folds", type=click.IntRange(min=1), default=3, show_default=True, help="Forecast origins at the end of DATA."
 )

@@ -12,6 +12,9 @@ ELEC = SAMPLE / "elec_equip.csv"
 MACRO = SAMPLE / "macrodata.csv"
 ETTH1 = SAMPLE / "ETTh1.csv"
 
+# The columns of a single-series backtest or evaluate table, in order.
+BACKTEST_COLUMNS = ["target", "step", "model", "MAE", "RMSE", "MAPE", "MASE", "coverage_80", "coverage_95"]
+
 # Small, fast settings for tests: the behaviour under test does not need a good model.
 TINY = ["--hidden-size", "8", "--epochs", "3", "--batch-size", "32"]
 

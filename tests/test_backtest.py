@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from conftest import ELEC
+from conftest import BACKTEST_COLUMNS, ELEC
 
 from rnncast import api, data
 from rnncast import backtest as bt
@@ -49,17 +49,7 @@ def test_backtest_scores_the_last_folds_against_hand_computed_baselines(elec_bac
 def test_backtest_table_has_every_step_for_every_model_and_coverage_for_the_network(elec_backtest):
     _, result = elec_backtest
     frame = result.frame()
-    assert list(frame.columns) == [
-        "target",
-        "step",
-        "model",
-        "MAE",
-        "RMSE",
-        "MAPE",
-        "MASE",
-        "coverage_80",
-        "coverage_95",
-    ]
+    assert list(frame.columns) == BACKTEST_COLUMNS
     assert frame.step.tolist()[:6] == ["all", "all", "all", 1, 1, 1]
     assert len(frame) == 3 * (1 + 6)
     rnn = frame[frame.model == "rnn"]

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import ELEC, ETTH1, MACRO, ROOT, TINY
+from conftest import BACKTEST_COLUMNS, ELEC, ETTH1, MACRO, ROOT, TINY
 
 from rnncast import __version__
 from rnncast.cli import cli
@@ -203,17 +203,7 @@ def test_backtest_on_real_data_in_every_format(shared_data):
     result = run(*args, "--epochs", "1", "--format", "csv")
     assert result.exit_code == 0, result.stderr
     frame = pd.read_csv(io.StringIO(result.stdout))
-    assert list(frame.columns) == [
-        "target",
-        "step",
-        "model",
-        "MAE",
-        "RMSE",
-        "MAPE",
-        "MASE",
-        "coverage_80",
-        "coverage_95",
-    ]
+    assert list(frame.columns) == BACKTEST_COLUMNS
     assert frame["model"].tolist()[:3] == ["rnn", "naive", "seasonal naive (24)"]
     assert frame["step"].astype(str).tolist()[::3] == ["all", "1", "2", "3", "4", "5", "6"]
     # the naive forecast of the last 12 hours of ETTh1 OT, by hand: rows 17408..17419 from rows 17407 and 17413
