@@ -1,16 +1,21 @@
 """One model file: safetensors (tensors + a JSON header), written atomically, read without running code.
 
-Layout of a `.rnncast` file (a plain safetensors file any safetensors reader can open):
+Layout of a `.rnncast` file (a plain safetensors file any safetensors reader can open), format 2.
+S is the number of series (1 for a single series: the series axis is always there):
   tensors   model.*          the network's state_dict
-            scaling.shift    (F,) float64   x_scaled = (x - shift) / scale
-            scaling.scale    (F,) float64
-            context          (seq_len, F) float64, the last rows of training data, original units
-            val_residuals    (N_val, H, T) float32, actual - forecast on validation windows
+            scaling.shift    (S, F) float64   x_scaled = (x - shift) / scale, per series
+            scaling.scale    (S, F) float64
+            context          (S, seq_len, F) float64, the last rows of each series' training data, original units
+            val_residuals    (N_val, H, T) float32, actual - forecast on every validation window
             val_scales       (N_val, T) float32, each validation input window's volatility (intervals)
   metadata  format           "rnncast"
             format_version   integer as text; newer than FORMAT_VERSION is refused
-            meta             JSON: model config, data description, training summary, metrics, versions
+            meta             JSON: model config, data description, series (ids, ends, ...), settings,
+                             training summary, metrics, versions
             sha256           over meta and every tensor's bytes: detects truncation and bit flips
+
+Format 1 files (rnncast 0.1: no series axis for one series, many series under meta "panel") are
+read and upgraded in memory to format 2.
 """
 
 from __future__ import annotations
@@ -25,12 +30,12 @@ import torch
 
 from rnncast.atomic import write_atomic
 from rnncast.choices import CELLS, WINDOW_NORMS
-from rnncast.data import Scaling
 from rnncast.errors import DataError, InputError
 from rnncast.model import ModelConfig
+from rnncast.prepare import Scaling
 
 FORMAT = "rnncast"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 @dataclass
@@ -40,7 +45,7 @@ class Artifact:
     meta: dict  # JSON-able description: "model", "data", "training", "metrics", "versions", ...
     state_dict: dict[str, torch.Tensor]
     scaling: Scaling
-    context: np.ndarray  # (seq_len, F) original units
+    context: np.ndarray  # (S, seq_len, F) original units
     val_residuals: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0), np.float32))
     val_scales: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))  # (N_val, T)
 
@@ -130,7 +135,9 @@ def load(path: str | Path) -> Artifact:
         context = tensors.pop("context").numpy()
         residuals = tensors.pop("val_residuals").numpy()
         val_scales = tensors.pop("val_scales").numpy() if "val_scales" in tensors else np.zeros((0, 0), np.float32)
-        _check_meta(meta)
+        if version == 1:
+            scaling, context = _upgrade_v1(meta, scaling, context)
+        _check_meta(meta, scaling, context)
     except (KeyError, ValueError, TypeError) as exc:
         raise DataError(not_ours) from exc
     state = {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}
@@ -139,19 +146,36 @@ def load(path: str | Path) -> Artifact:
     )
 
 
+def _upgrade_v1(meta: dict, scaling: Scaling, context: np.ndarray) -> tuple[Scaling, np.ndarray]:
+    """A format-1 meta and tensors in format 2's shape: a series axis, and `series` in meta."""
+    if "panel" in meta:  # many series: the tensors already had a series axis
+        panel = meta.pop("panel")
+        meta["series"] = {k: panel[k] for k in ("ids", "id_col", "wide", "calendar", "ends", "rows", "mase_scale")}
+        return scaling, context
+    data = meta["data"]
+    scale = data.get("mase_scale") or [1.0] * len(data["targets"])
+    meta["series"] = {"ids": [""], "id_col": None, "wide": False, "calendar": [], "ends": [data["end"]],
+                      "rows": [data["rows"]], "mase_scale": [scale]}  # fmt: skip
+    return Scaling(scaling.kind, scaling.shift[None, :], scaling.scale[None, :]), context[None]
+
+
 # What forecast and info read from `meta`; a file with a valid checksum can still be hand-made.
 _META_FIELDS = {"model": dict, "data": dict, "training": dict, "metrics": list, "versions": dict, "model_seq_len": int}
 _DATA_FIELDS = {"targets": list, "features": list}
+_SERIES_FIELDS = {"ids": list, "ends": list, "rows": list, "mase_scale": list, "calendar": list}
 
 
-def _check_meta(meta: object) -> None:
-    """Raise ValueError unless meta has the fields and types this version reads."""
+def _check_meta(meta: object, scaling: Scaling, context: np.ndarray) -> None:
+    """Raise ValueError unless meta has the fields and types this version reads, and tensors the right shapes."""
     if not isinstance(meta, dict):
         raise ValueError("meta is not an object")
-    for fields, part in ((_META_FIELDS, meta), (_DATA_FIELDS, meta.get("data"))):
+    for fields, part in ((_META_FIELDS, meta), (_DATA_FIELDS, meta.get("data")), (_SERIES_FIELDS, meta.get("series"))):
         for name, kind in fields.items():
             if not isinstance(part, dict) or not isinstance(part.get(name), kind):
                 raise ValueError(f"meta field {name!r} missing or not a {kind.__name__}")
+    n = len(meta["series"]["ids"])
+    if scaling.shift.shape[0] != n or context.ndim != 3 or context.shape[0] != n:
+        raise ValueError("tensors do not have one row per series")
     config = ModelConfig(**meta["model"])  # TypeError on unknown fields
     if config.cell not in CELLS or config.window_norm not in WINDOW_NORMS:
         raise ValueError(f"unknown cell {config.cell!r} or window_norm {config.window_norm!r}")

@@ -16,7 +16,7 @@ import click
 
 from rnncast import __version__
 from rnncast.choices import CELLS, FILL_POLICIES, FORMATS, PRECISIONS, SCALERS, WINDOW_NORMS
-from rnncast.errors import EX_SOFTWARE, DataError, RnncastError, UsageError
+from rnncast.errors import EX_SOFTWARE, DataError, RnncastError
 
 INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
@@ -144,12 +144,12 @@ model_options = _options(
                 "the last cycle beats repeating the last value by over 10% on the training windows, else last."),
 )  # fmt: skip
 
-panel_options = _options(
+layout_options = _options(
     option("--id-col", help="Long format: the column naming each row's series; one global model for all of them."),
     option("--wide", is_flag=True, help="Wide format: every numeric column (or each --target) is one series."),
     option("--id-embedding", type=click.IntRange(min=0),
            help="Many series: width of a learned series embedding added to the inputs (try 4). Default: 0, off."),
-    option("--calendar", is_flag=True, help="Many series: add hour of day, day of week and month as sin/cos inputs."),
+    option("--calendar", is_flag=True, help="Add hour of day, day of week and month (those that vary) as sin/cos inputs."),
 )  # fmt: skip
 
 train_options = _options(
@@ -167,7 +167,7 @@ train_options = _options(
 
 
 # Everything that decides what fit trains; backtest refits with the same options.
-training_options = _options(read_options, panel_options, window_options, model_options, train_options)
+training_options = _options(read_options, layout_options, window_options, model_options, train_options)
 
 
 def _split_commas(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -230,25 +230,14 @@ def fit(data, time_col, targets, features, fill, strict, id_col, wide, id_embedd
 
     started = time.perf_counter()
     err = render.console(stderr=True, quiet=quiet)
-    read, windows, model_cfg, train_cfg, opts = _configs(click.get_current_context().params)
-    if opts is not None:
-        from rnncast import panel
-
-        with _progress(err, epochs, verbose) as on_epoch:
-            result = panel.fit(data, read, windows, opts, model_cfg, train_cfg, model_path,
-                               on_plan=lambda p: _describe_panel(err, p, data), on_epoch=on_epoch)  # fmt: skip
-        _trained(err, result, model_path)
-        if report:
-            _write_report(report, result, model_path, time.perf_counter() - started)
-        render.emit(result.frame(), fmt, output, title="Validation metrics, mean over series then each series")
-        return
+    settings = _settings(click.get_current_context().params)
     with _progress(err, epochs, verbose) as on_epoch:
-        result = api.fit(data, read, windows, model_cfg, train_cfg, model_path,
-                         on_plan=lambda p: _describe_plan(err, p, data), on_epoch=on_epoch)  # fmt: skip
+        result = api.fit(data, settings, model_path, on_plan=lambda p: _describe_plan(err, p, data), on_epoch=on_epoch)
     _trained(err, result, model_path)
     if report:
         _write_report(report, result, model_path, time.perf_counter() - started)
-    render.emit(render.scores_frame(result.scores), fmt, output, title="Validation metrics")
+    many = " (mean over series, then each series)" if settings.layout.many else ""
+    render.emit(result.frame(), fmt, output, title=f"Validation metrics{many}")
 
 
 def _trained(err, result, model_path: str) -> None:
@@ -260,61 +249,41 @@ def _trained(err, result, model_path: str) -> None:
     )
 
 
-def _describe_panel(err, p, source: str) -> None:
-    _warn(err, p.notes, strict=False)
-    s = p.first
-    lengths = [len(m.series) for m in p.members]
-    err.print(f"{source}: {len(p.members)} series of {min(lengths)}-{max(lengths)} rows, frequency {s.freq or 'none'}; "
-              f"targets {', '.join(s.targets)}" + (f"; features {', '.join(s.features)}" if s.features else "")
-              + (f"; calendar {', '.join(p.calendar)}" if p.calendar else ""))  # fmt: skip
-    chosen = lambda name: " (from data)" if name in p.chosen else ""  # noqa: E731
-    n_train = sum(m.split.n_train for m in p.members)
-    n_val = sum(m.split.n_val for m in p.members)
-    err.print(
-        f"seq_len {p.seq_len}{chosen('seq_len')}, horizon {p.horizon}{chosen('horizon')}, "
-        f"season {p.season}{chosen('season')}; {n_train} training / {n_val} validation windows, none across series"
-    )
-
-
-def _configs(params: dict) -> tuple:
-    """The library's configs from the options fit and backtest share: (read, windows, model, train, panel or None)."""
-    from rnncast import api
-    from rnncast.data import ReadOptions
-    from rnncast.model import ModelConfig
+def _settings(params: dict):
+    """The library's settings from the options fit and backtest share, validated once, before any data is read."""
+    from rnncast import settings as st
     from rnncast.train import TrainConfig
 
     p = params
-    read = ReadOptions(p["time_col"], tuple(p["targets"]), _split_commas(p["features"]), p["fill"], p["strict"])
-    windows = api.WindowConfig(p["seq_len"], p["horizon"], p["val_frac"], p["scaler"], p["season"])
-    model_cfg = ModelConfig(cell=p["cell"], hidden_size=p["hidden_size"], layers=p["layers"], dropout=p["dropout"],
-                            window_norm=p["window_norm"])  # fmt: skip
-    train_cfg = TrainConfig(p["epochs"], p["batch_size"], p["lr"], p["clip"], p["patience"], p["seed"], p["device"],
-                            p["threads"], p["precision"])  # fmt: skip
-    if p["id_col"] is None and not p["wide"]:
-        if p["id_embedding"] or p["calendar"]:
-            raise UsageError("--id-embedding and --calendar are for many series; add --id-col COLUMN or --wide")
-        return read, windows, model_cfg, train_cfg, None
-    from rnncast import panel
-
-    return (
-        read,
-        windows,
-        model_cfg,
-        train_cfg,
-        panel.PanelOptions(p["id_col"], p["wide"], p["id_embedding"] or 0, p["calendar"]),
-    )
+    settings = st.Settings(
+        read=st.ReadOptions(p["time_col"], tuple(p["targets"]), _split_commas(p["features"]), p["fill"], p["strict"]),
+        layout=st.Layout(p["id_col"], p["wide"]),
+        windows=st.WindowConfig(p["seq_len"], p["horizon"], p["val_frac"], p["scaler"], p["season"], p["calendar"]),
+        network=st.NetworkOptions(p["cell"], p["hidden_size"], p["layers"], p["dropout"], p["window_norm"],
+                                  p["id_embedding"] or 0),
+        train=TrainConfig(p["epochs"], p["batch_size"], p["lr"], p["clip"], p["patience"], p["seed"], p["device"],
+                          p["threads"], p["precision"]),
+    )  # fmt: skip
+    st.validate(settings)
+    return settings
 
 
 def _describe_plan(err, p, source: str, first_fold: bool = False) -> None:
-    s = p.series
+    s, many = p.first, p.layout.many
     _warn(err, p.notes, strict=False)
-    span = f"{s.index[0]} → {s.index[-1]}" if s.time_col else "integer steps"
-    err.print(f"{source}: {len(s)} rows, {span}, frequency {s.freq or 'none'}; targets {', '.join(s.targets)}"
-              + (f"; features {', '.join(s.features)}" if s.features else ""))  # fmt: skip
+    if many:
+        lengths = [len(m.series) for m in p.members]
+        what = f"{len(p.members)} series of {min(lengths)}-{max(lengths)} rows"
+    else:
+        what = f"{len(s)} rows, " + (f"{s.index[0]} → {s.index[-1]}" if s.time_col else "integer steps")
+    err.print(f"{source}: {what}, frequency {s.freq or 'none'}; targets {', '.join(s.targets)}"
+              + (f"; features {', '.join(s.features)}" if s.features else "")
+              + (f"; calendar {', '.join(p.calendar)}" if p.calendar else ""))  # fmt: skip
     chosen = lambda name: " (from data)" if name in p.chosen else ""  # noqa: E731
     err.print(
         f"seq_len {p.seq_len}{chosen('seq_len')}, horizon {p.horizon}{chosen('horizon')}, "
-        f"season {p.season}{chosen('season')}; {p.split.n_train} training / {p.split.n_val} validation windows"
+        f"season {p.season}{chosen('season')}; {p.n_train} training / {p.n_val} validation windows"
+        + (", none across series" if many else "")
         + (" in the first fold" if first_fold else "")
     )
 
@@ -400,8 +369,8 @@ def forecast(data, model_path, horizon, levels, ids, strict, fmt, output, quiet,
     last seq_len rows are used. csv columns: the time column, then one per target; each
     --level adds TARGET_lower_PCT and TARGET_upper_PCT: split-conformal bounds from the
     model's validation errors at that step. A many-series model (fit --id-col/--wide) prints
-    an `id` column first and every series, or those named by --id; its DATA is read in the
-    layout it was trained on (the same id column, or one column per series).
+    its id column first (named as the --id-col it was fitted with; `series` for --wide data) and
+    every series, or those named by --id; its DATA is read in the layout it was trained on.
 
     \b
     Examples:
@@ -439,32 +408,12 @@ def backtest(data, time_col, targets, features, fill, strict, id_col, wide, id_e
     and the percentage of actual values inside each --level interval (coverage_PCT).
 
     With --id-col or --wide one global model is refitted per fold on every series at once; the
-    table has MAE, RMSE, sMAPE and MASE per series over all folds, first their means over series.
+    table gives the means over series first, then each series.
     """
-    from rnncast import backtest as bt
-    from rnncast import render
+    from rnncast import api, render
 
     err = render.console(stderr=True, quiet=quiet)
-    read, windows, model_cfg, train_cfg, opts = _configs(click.get_current_context().params)
-    if opts is not None:
-        from rnncast import panel
-
-        def on_panel_fold(i, t) -> None:
-            err.print(f"fold {i + 1}/{folds}: {t.epochs_run} epoch(s) in {t.seconds:.1f} s")
-
-        def on_panel_plan(p) -> None:
-            _describe_panel(err, p, data)
-            err.print(
-                f"{folds} fold(s) of {p.horizon} steps at the end of each series, each refitted on the rows before it"
-            )
-
-        source = click.get_current_context().get_parameter_source("levels")
-        if source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT"):
-            raise UsageError("--level: a many-series backtest reports no interval coverage yet; drop --level")
-        result = panel.backtest_file(data, read, windows, opts, model_cfg, train_cfg, folds,
-                                     on_panel_plan, on_panel_fold)  # fmt: skip
-        render.emit(result.frame(), fmt, output, title=f"Backtest, {folds} fold(s), mean over series then each series")
-        return
+    settings = _settings(click.get_current_context().params)
 
     def on_fold(i, fold) -> None:
         err.print(f"fold {i + 1}/{folds}: origin {fold.origin}, {fold.epochs} epoch(s) in {fold.seconds:.1f} s, "
@@ -472,13 +421,15 @@ def backtest(data, time_col, targets, features, fill, strict, id_col, wide, id_e
 
     def on_plan(p) -> None:
         _describe_plan(err, p, data, first_fold=True)
-        origin = p.series.index[len(p.series) - folds * p.horizon]
-        err.print(f"{folds} fold(s) of {p.horizon} steps from {origin}, each refitted on the rows before it")
+        s = p.first
+        where = "at the end of each series" if p.layout.many else f"from {s.index[len(s) - folds * p.horizon]}"
+        err.print(f"{folds} fold(s) of {p.horizon} steps {where}, each refitted on the rows before it")
 
-    result = bt.backtest_file(data, read, windows, model_cfg, train_cfg, folds, tuple(levels), on_plan, on_fold)
+    result = api.backtest_file(data, settings, folds, tuple(levels), on_plan, on_fold)
     _warn(err, result.notes, strict=False)
     _report_coverage(err, result)
-    render.emit(result.frame(), fmt, output, title=f"Backtest, {folds} fold(s)")
+    many = ", mean over series then each series" if settings.layout.many else ""
+    render.emit(result.frame(), fmt, output, title=f"Backtest, {folds} fold(s){many}")
 
 
 @cli.command(epilog=EPILOG)
@@ -496,11 +447,10 @@ def evaluate(data, model_path, all_windows, levels, fmt, output, quiet, verbose)
     baselines on the same targets: the same table as `backtest`. DATA needs the model's columns;
     it may hold only new rows or the whole history.
     """
-    from rnncast import backtest as bt
-    from rnncast import render
+    from rnncast import api, render
 
     err = render.console(stderr=True, quiet=quiet)
-    result = bt.evaluate_file(model_path, data, levels=tuple(levels), every=all_windows)
+    result = api.evaluate_file(model_path, data, levels=tuple(levels), every=all_windows)
     _warn(err, result.notes, strict=False)
     err.print(result.summary)
     _report_coverage(err, result)
@@ -517,13 +467,14 @@ def _report_coverage(err, result) -> None:
 @format_options
 @output_options
 def info(model_path, fmt, output, quiet, verbose) -> None:
-    """Show what a model file holds: network, data, training, validation metrics, versions.
+    """Show what a model file holds: network, data, settings, training, validation metrics, versions.
 
-    csv/json: one `field,value` row per item.
+    json: one object with typed values (`info --format json | jq .seq_len`); csv and table: one
+    `field,value` row per item, lists comma-separated.
     """
     from rnncast import api, artifact, render
 
-    render.emit(api.model_card(artifact.load(model_path).meta), fmt, output, title=str(model_path))
+    render.emit_record(api.model_card(artifact.load(model_path).meta), fmt, output, title=str(model_path))
 
 
 def main() -> None:

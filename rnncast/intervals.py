@@ -24,18 +24,6 @@ import numpy as np
 from rnncast.errors import DataError, UsageError
 
 
-def check_levels(levels: tuple[float, ...] | list[float]) -> list[float]:
-    """Levels in percent, each strictly between 0 and 100, without repeats, in the order given."""
-    out: list[float] = []
-    for level in levels:
-        if not 0 < level < 100:
-            raise UsageError(f"--level {level:g} is not a percentage between 0 and 100; try --level 80 --level 95")
-        if level in out:
-            raise UsageError(f"--level {level:g} is given twice; give each level once")
-        out.append(float(level))
-    return out
-
-
 def label(level: float) -> str:
     """80 → '80', 97.5 → '97.5': the suffix of interval columns."""
     return f"{level:g}"

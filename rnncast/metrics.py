@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+POOLED = "(mean)"  # id of the rows that average a metric over series, as in M4
+
 
 @dataclass
 class Score:
@@ -75,28 +77,13 @@ def score(
     return Score(model, target, mae, float(root_mean_squared_error(a, p)), pct_name, pct, mae / scale)
 
 
-def by_step(model: str, target: str, actual: np.ndarray, pred: np.ndarray, scale: float) -> list[Score]:
+def by_step(model: str, target: str, actual: np.ndarray, pred: np.ndarray, scale: float, pct_name: str) -> list[Score]:
     """Errors over all steps, then at each horizon step: actual and pred (N, H) → 1 + H scores.
 
-    The percentage error is the one chosen for the whole target, so steps stay comparable.
+    The percentage error `pct_name` is the one chosen for the whole target, so steps and series stay comparable.
     """
-    pct_name = "sMAPE" if uses_smape(actual) else "MAPE"
     overall = score(model, target, actual, pred, scale, pct_name)
     return [overall] + [score(model, target, actual[:, h], pred[:, h], scale, pct_name) for h in range(actual.shape[1])]
-
-
-def compare(
-    targets: list[str],
-    actual: np.ndarray,
-    forecasts: dict[str, np.ndarray],
-    scale: np.ndarray,
-) -> list[Score]:
-    """Score each named forecast (N, H, T) against the actuals, per target column."""
-    return [
-        score(name, target, actual[..., j], pred[..., j], float(scale[j]))
-        for j, target in enumerate(targets)
-        for name, pred in forecasts.items()
-    ]
 
 
 def baselines(context: np.ndarray, horizon: int, season: int) -> dict[str, np.ndarray]:
@@ -105,3 +92,26 @@ def baselines(context: np.ndarray, horizon: int, season: int) -> dict[str, np.nd
     if 1 < season <= context.shape[1]:
         out[f"seasonal naive ({season})"] = seasonal_naive(context, horizon, season)
     return out
+
+
+def pooled(per_series: list[tuple[str, Score]]) -> list[tuple[str, Score]]:
+    """Mean of each error over series, per target and model (M4: mean sMAPE, mean MASE)."""
+    out = []
+    for target, model in dict.fromkeys((s.target, s.model) for _, s in per_series):
+        group = [s for _, s in per_series if s.target == target and s.model == model]
+        mae, rmse, pct, mase = (float(np.mean([getattr(s, n) for s in group])) for n in ("mae", "rmse", "pct", "mase"))
+        out.append((POOLED, Score(model, target, mae, rmse, group[0].pct_name, pct, mase)))
+    return out
+
+
+def scores_frame(scores: list[tuple[str, Score]], id_name: str | None = None):
+    """One row per (series,) target and model; the id column (named `id_name`) only for many series."""
+    import pandas as pd
+
+    rows = []
+    for sid, s in scores:
+        row = {id_name: sid} if id_name else {}
+        row.update({"target": s.target, "model": s.model, "MAE": s.mae, "RMSE": s.rmse, s.pct_name: s.pct})
+        row["MASE"] = s.mase
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -18,6 +18,8 @@ from rnncast.errors import UsageError
 
 @dataclass
 class ModelConfig:
+    """The network as built: the user's `settings.NetworkOptions` plus what the data decided."""
+
     n_inputs: int = 1  # features per time step (targets first, then extra features); set from data
     n_targets: int = 1  # columns forecast; set from data
     horizon: int = 1  # steps forecast at once; set from data
@@ -25,7 +27,7 @@ class ModelConfig:
     hidden_size: int = 64  # width of the hidden state h_t
     layers: int = 1  # stacked recurrent layers
     dropout: float = 0.0  # between stacked layers (needs layers > 1)
-    window_norm: str = "last"  # last | season | mean | none (api resolves the CLI's "auto" from the data)
+    window_norm: str = "last"  # last | season | mean | none: resolved ("auto" became one of these from the data)
     season: int = 1  # with window_norm "season": the period whose last cycle is the base forecast; set from data
     n_known: int = 0  # trailing inputs known at every step (calendar sin/cos): exempt from window_norm
     n_series: int = 0  # series the id embedding tells apart; set from data
@@ -35,22 +37,8 @@ class ModelConfig:
         return asdict(self)
 
 
-def check_config(cfg: ModelConfig) -> None:
-    """Refuse settings no network can be built from, before any data is read."""
-    if cfg.cell not in CELLS:
-        raise UsageError(f"unknown --cell {cfg.cell!r}; choose one of {', '.join(CELLS)}")
-    if cfg.window_norm not in WINDOW_NORMS:
-        raise UsageError(f"unknown --window-norm {cfg.window_norm!r}; choose one of {', '.join(WINDOW_NORMS)}")
-    for name in ("hidden_size", "layers"):
-        if getattr(cfg, name) < 1:
-            raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
-    if not 0 <= cfg.dropout < 1:  # also refuses NaN
-        raise UsageError(f"--dropout must be in [0, 1), got {cfg.dropout}; try 0.1")
-
-
 def build(cfg: ModelConfig) -> Forecaster:
     """A fresh network, or a usage error when this machine cannot hold its weights."""
-    check_config(cfg)
     try:
         return Forecaster(cfg)
     except (MemoryError, RuntimeError) as exc:

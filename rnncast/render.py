@@ -107,11 +107,23 @@ def emit(
     sys.stdout.flush()
 
 
-def scores_frame(scores: list) -> pd.DataFrame:
-    """Metric rows (metrics.Score) as a frame with one column per error measure."""
-    rows = []
-    for s in scores:
-        rows.append(
-            {"target": s.target, "model": s.model, "MAE": s.mae, "RMSE": s.rmse, s.pct_name: s.pct, "MASE": s.mase}
-        )
-    return pd.DataFrame(rows)
+def emit_record(record: dict, fmt: str | None = None, output: str | Path | None = None, title: str | None = None):
+    """One record: json as one object with its typed values; csv and table as field/value rows."""
+    fmt = fmt or (default_format() if output is None or str(output) == "-" else "csv")
+    if fmt == "json":
+        text = json.dumps(record, indent=2, default=str) + "\n"
+        if output is not None and str(output) != "-":
+            from rnncast.atomic import write_atomic
+
+            write_atomic(Path(output), text.encode())
+        else:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        return
+
+    def cell(value: object) -> str:
+        if isinstance(value, list):
+            return ",".join(map(str, value))
+        return "" if value is None else str(value)
+
+    emit(pd.DataFrame({"field": list(record), "value": [cell(v) for v in record.values()]}), fmt, output, title)

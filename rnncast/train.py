@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from rnncast.choices import PRECISIONS
-from rnncast.data import Windows
 from rnncast.errors import TrainingError, UsageError
+from rnncast.prepare import Windows
 
 
 @dataclass
@@ -87,8 +86,6 @@ def default_threads() -> int:
 
 def check_precision(precision: str, device: torch.device) -> None:
     """Refuse --precision values this device cannot run, or runs slower than fp32."""
-    if precision not in PRECISIONS:
-        raise UsageError(f"unknown --precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
     if precision == "bf16":
         if device.type != "cuda":
             raise UsageError(
@@ -110,25 +107,6 @@ def eval_batch_size(device: torch.device) -> int:
     return 4096 if device.type == "cuda" else 512
 
 
-# Adam's first step is lr / (1 - beta1) = 10 lr, applied in float32 (max 3.4e38).
-MAX_LR = 1e37
-SEED_RANGE = (-(2**63), 2**64 - 1)  # what torch.Generator.manual_seed accepts
-
-
-def check_config(cfg: TrainConfig) -> None:
-    for name in ("epochs", "batch_size", "patience"):
-        if getattr(cfg, name) < 1:
-            raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
-    if not 0 < cfg.lr <= MAX_LR:  # also refuses NaN
-        raise UsageError(f"--lr must be positive and at most {MAX_LR:g}; try 0.001")
-    if not cfg.clip >= 0:
-        raise UsageError("--clip must be 0 (off) or positive; try 1.0")
-    if not SEED_RANGE[0] <= cfg.seed <= SEED_RANGE[1]:
-        raise UsageError("--seed must fit in 64 bits; try 0")
-    if cfg.threads is not None and cfg.threads < 1:
-        raise UsageError("--threads must be at least 1")
-
-
 @torch.no_grad()
 def mse(model: nn.Module, windows: Windows, batch_size: int | None = None, precision: str = "fp32") -> float:
     """Mean squared error of the model over all windows (scaled units)."""
@@ -145,11 +123,11 @@ def mse(model: nn.Module, windows: Windows, batch_size: int | None = None, preci
 
 
 @torch.no_grad()
-def predict(model: nn.Module, x: torch.Tensor, batch_size: int | None = None) -> torch.Tensor:
-    """Model output for every window in x: (N, H, T)."""
+def predict(model: nn.Module, windows: Windows, batch_size: int | None = None) -> torch.Tensor:
+    """Model output for every window in use, gathered batch by batch: (N, H, T)."""
     model.eval()
-    batch_size = batch_size or eval_batch_size(x.device)
-    return torch.cat([model(x[s : s + batch_size]) for s in range(0, len(x), batch_size)])
+    batch_size = batch_size or eval_batch_size(windows.x.device)
+    return torch.cat([model(windows.batch(slice(s, s + batch_size))[0]) for s in range(0, len(windows), batch_size)])
 
 
 def fit(
@@ -164,9 +142,7 @@ def fit(
     The windows may live on any device: batches are gathered there by index, and the loss is
     summed there too, so a GPU run never waits for the host inside an epoch.
     """
-    check_config(cfg)
-    device = train.x.device
-    check_precision(cfg.precision, device)
+    device = train.x.device  # settings.validate checked cfg and the precision for this device
     torch.set_num_threads(cfg.threads or default_threads())
     generator = torch.Generator(device=device).manual_seed(cfg.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)

@@ -19,6 +19,19 @@ BACKTEST_COLUMNS = ["target", "step", "model", "MAE", "RMSE", "MAPE", "MASE", "c
 TINY = ["--hidden-size", "8", "--epochs", "3", "--batch-size", "32"]
 
 
+def settings(read=None, layout=None, windows=None, **options):
+    """Library settings: `read`, `layout`, `windows` as given, network and training options by keyword."""
+    from dataclasses import fields
+
+    from rnncast.settings import Layout, NetworkOptions, ReadOptions, Settings, WindowConfig
+    from rnncast.train import TrainConfig
+
+    names = {f.name for f in fields(NetworkOptions)}
+    network = NetworkOptions(**{k: v for k, v in options.items() if k in names})
+    train = TrainConfig(**{k: v for k, v in options.items() if k not in names})
+    return Settings(read or ReadOptions(), layout or Layout(), windows or WindowConfig(), network, train)
+
+
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED.exists():
@@ -30,9 +43,7 @@ def shared_data() -> Path:
 def elec_model(tmp_path_factory) -> Path:
     """A small model trained once on the monthly sample series."""
     from rnncast import api
-    from rnncast.model import ModelConfig
-    from rnncast.train import TrainConfig
 
     path = tmp_path_factory.mktemp("models") / "elec.rnncast"
-    api.fit(ELEC, model_cfg=ModelConfig(hidden_size=8), train_cfg=TrainConfig(epochs=3), model_path=path)
+    api.fit(ELEC, settings(hidden_size=8, epochs=3), model_path=path)
     return path

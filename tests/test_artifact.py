@@ -1,17 +1,18 @@
+import io
 import os
 import pickle
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
-from conftest import ELEC
+from conftest import ELEC, settings
 
 from rnncast import api, artifact, atomic
 from rnncast.errors import DataError, InputError, LockedError, OutputError
-from rnncast.model import ModelConfig
-from rnncast.train import TrainConfig
 
 
 def test_round_trip_keeps_everything(elec_model):
@@ -20,8 +21,9 @@ def test_round_trip_keeps_everything(elec_model):
     assert meta["data"]["targets"] == ["STS.M.I7.W.TOVT.NS0016.4.000"]
     assert meta["data"]["freq"] == "MS" and meta["data"]["end"] == "2016-05-01T00:00:00"
     assert meta["model"]["cell"] == "rnn" and meta["model"]["horizon"] == 12
-    assert meta["model_seq_len"] == 36 and art.context.shape == (36, 1)
-    assert art.context[-1, 0] == pytest.approx(97.86)  # last row of the CSV
+    assert meta["model_seq_len"] == 36 and art.context.shape == (1, 36, 1)  # format 2: a series axis, always
+    assert art.context[0, -1, 0] == pytest.approx(97.86)  # last row of the CSV
+    assert meta["format_version"] == 2 and meta["series"]["ids"] == [""] and meta["series"]["id_col"] is None
     assert {s["model"] for s in meta["metrics"]} == {"rnn", "naive", "seasonal naive (12)"}
     assert set(meta["versions"]) >= {"rnncast", "torch", "pandas", "numpy"}
     assert art.val_residuals.shape == (meta["data"]["val_windows"], 12, 1)
@@ -118,7 +120,7 @@ def test_lock_held_by_another_process_fails_fast(tmp_path):
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(LockedError, match="try again later"):
-            api.fit(ELEC, model_cfg=ModelConfig(hidden_size=4), train_cfg=TrainConfig(epochs=1), model_path=path)
+            api.fit(ELEC, settings(hidden_size=4, epochs=1), model_path=path)
         assert not path.exists()
     finally:
         holder.kill()
@@ -126,9 +128,7 @@ def test_lock_held_by_another_process_fails_fast(tmp_path):
 
 
 def test_context_and_scaling_survive_exactly(tmp_path):
-    result = api.fit(
-        ELEC, model_cfg=ModelConfig(hidden_size=4), train_cfg=TrainConfig(epochs=1), model_path=tmp_path / "m.rnncast"
-    )
+    result = api.fit(ELEC, settings(hidden_size=4, epochs=1), model_path=tmp_path / "m.rnncast")
     loaded = artifact.load(tmp_path / "m.rnncast")
     np.testing.assert_array_equal(loaded.context, result.artifact.context)
     np.testing.assert_array_equal(loaded.scaling.shift, result.artifact.scaling.shift)
@@ -139,7 +139,7 @@ def test_context_and_scaling_survive_exactly(tmp_path):
 def test_format_version_zero_and_handmade_metadata_are_refused(tmp_path, elec_model):
     raw = elec_model.read_bytes()
     old = tmp_path / "v0.rnncast"
-    old.write_bytes(raw.replace(b'"format_version":"1"', b'"format_version":"0"'))
+    old.write_bytes(raw.replace(b'"format_version":"2"', b'"format_version":"0"'))
     with pytest.raises(DataError, match="not an rnncast model file"):
         artifact.load(old)
     # A valid checksum over metadata this version cannot use (anyone can compute the checksum).
@@ -190,3 +190,25 @@ def test_saving_keeps_the_replaced_files_permissions(tmp_path, elec_model):
         assert path.stat().st_mode & 0o777 == 0o640
     finally:
         os.umask(old_umask)
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.mark.parametrize("name", ["v1_single", "v1_wide"])
+def test_format_1_files_of_rnncast_0_1_still_load_and_forecast_the_same(name):
+    """Committed files written by rnncast 0.1 (format 1), with the forecasts it printed for them."""
+    art = artifact.load(FIXTURES / f"{name}.rnncast")
+    assert art.meta["format_version"] == 1 and "panel" not in art.meta
+    assert art.context.ndim == 3 and art.scaling.shift.shape[0] == len(art.meta["series"]["ids"])
+    result, warnings = api.forecast_file(FIXTURES / f"{name}.rnncast", levels=(80,))
+    expected = pd.read_csv(FIXTURES / f"{name}_forecast.csv")
+    got = pd.read_csv(io.StringIO(result.frame().to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S")))
+    if name == "v1_wide":  # 0.1 called the id column `id`; wide data's is now `series`
+        expected = expected.rename(columns={"id": "series"})
+    assert list(got.columns) == list(expected.columns) and warnings == []
+    for col in expected.columns:
+        if expected[col].dtype.kind == "f":
+            np.testing.assert_allclose(got[col], expected[col], rtol=1e-9)
+        else:
+            assert got[col].tolist() == expected[col].tolist()

@@ -1,25 +1,24 @@
 import numpy as np
 import pytest
-from conftest import BACKTEST_COLUMNS, ELEC
+from conftest import BACKTEST_COLUMNS, ELEC, settings
 
-from rnncast import api, data
-from rnncast import backtest as bt
-from rnncast.data import ReadOptions
+from rnncast import api, evaluation, reading
 from rnncast.errors import DataError
-from rnncast.model import ModelConfig
-from rnncast.train import TrainConfig
-
-TINY_MODEL, TINY_TRAIN = ModelConfig(hidden_size=8), TrainConfig(epochs=2, threads=1)
+from rnncast.settings import ReadOptions, WindowConfig
 
 
-def test_fold_origins_are_the_last_blocks_of_horizon_rows():
-    assert bt.fold_origins(100, 3, 10) == [70, 80, 90]
+def tiny(**windows):
+    return settings(windows=WindowConfig(**windows), hidden_size=8, epochs=2, threads=1)
+
+
+def one(series):
+    return reading.Collection([""], [series])
 
 
 @pytest.fixture(scope="module")
 def elec_backtest():
-    series = data.read_series(ELEC, ReadOptions())
-    result = bt.backtest(series, api.WindowConfig(horizon=6), TINY_MODEL, TINY_TRAIN, folds=3, levels=(80, 95))
+    series = reading.read_series(ELEC, ReadOptions())
+    result = evaluation.backtest(one(series), tiny(horizon=6), folds=3, levels=(80, 95))
     return series, result
 
 
@@ -63,18 +62,18 @@ def test_backtest_table_has_every_step_for_every_model_and_coverage_for_the_netw
 
 def test_backtest_refits_on_rows_before_each_origin_only(monkeypatch):
     """Each fold's network sees no row at or after its origin: the honest (refit) backtest."""
-    series = data.read_series(ELEC, ReadOptions())
+    series = reading.read_series(ELEC, ReadOptions())
     seen = []
-    real = api.fit_plan
-    monkeypatch.setattr(api, "fit_plan", lambda p, *a, **k: seen.append(len(p.series)) or real(p, *a, **k))
-    bt.backtest(series, api.WindowConfig(horizon=4), TINY_MODEL, TINY_TRAIN, folds=2, levels=(80,))
+    real = evaluation.fit_plan
+    monkeypatch.setattr(evaluation, "fit_plan", lambda p, *a, **k: seen.append(len(p.first)) or real(p, *a, **k))
+    evaluation.backtest(one(series), tiny(horizon=4), folds=2, levels=(80,))
     assert seen == [len(series) - 8, len(series) - 4]
 
 
 def test_too_many_folds_is_a_data_error():
-    series = data.read_series(ELEC, ReadOptions())
+    series = reading.read_series(ELEC, ReadOptions())
     with pytest.raises(DataError, match="too few for 100 folds of horizon 12; lower --folds or --horizon"):
-        bt.backtest(series, api.WindowConfig(), TINY_MODEL, TINY_TRAIN, folds=100)
+        evaluation.backtest(one(series), tiny(), folds=100)
 
 
 def test_evaluate_scores_only_windows_after_the_training_end(tmp_path):
@@ -83,15 +82,13 @@ def test_evaluate_scores_only_windows_after_the_training_end(tmp_path):
     train_csv.write_text("\n".join(lines[:-20]) + "\n")  # 237 months
     all_csv.write_text("\n".join(lines) + "\n")
     model = tmp_path / "m.rnncast"
-    api.fit(
-        train_csv, windows=api.WindowConfig(horizon=6), model_cfg=TINY_MODEL, train_cfg=TINY_TRAIN, model_path=model
-    )
-    result = bt.evaluate_file(model, all_csv, levels=(80,))
-    values = data.read_series(ELEC, ReadOptions()).values[:, 0]
+    api.fit(train_csv, tiny(horizon=6), model_path=model)
+    result = api.evaluate_file(model, all_csv, levels=(80,))
+    values = reading.read_series(ELEC, ReadOptions()).values[:, 0]
     assert result.windows == 20 - 6 + 1
     assert np.array_equal(result.actual[0, :, 0], values[237:243])  # the first window starts right after training
     assert np.array_equal(result.forecasts["naive"][0, :, 0], np.repeat(values[236], 6))
-    every = bt.evaluate_file(model, all_csv, levels=(80,), every=True)
+    every = api.evaluate_file(model, all_csv, levels=(80,), every=True)
     assert every.windows == 257 - 36 - 6 + 1
     with pytest.raises(DataError, match="no complete window to score"):
-        bt.evaluate_file(model, train_csv)
+        api.evaluate_file(model, train_csv)

@@ -20,6 +20,7 @@ from conftest import ELEC, ROOT
 
 from rnncast import artifact
 from rnncast.cli import cli
+from rnncast.settings import ReadOptions
 
 # Tiny and fast: these tests are about what happens around training, not its quality.
 FAST = ["--epochs", "1", "--hidden-size", "4", "--quiet", "--format", "csv"]
@@ -136,9 +137,9 @@ def test_a_file_without_read_permission(workdir):
 def test_other_csv_dialects_read_as_numbers(content, first):
     from io import StringIO
 
-    from rnncast import data
+    from rnncast import reading
 
-    s = data.read_series(StringIO(content), data.ReadOptions())
+    s = reading.read_series(StringIO(content), ReadOptions())
     assert s.time_col == "date" and s.freq == "D" and len(s) == 60 and s.targets == ["v"]
     assert s.values[:2, 0].tolist() == pytest.approx(first)
 
@@ -190,9 +191,9 @@ def test_control_characters_in_the_data_cannot_break_the_one_line_message(workdi
 def test_a_real_column_named_like_a_pandas_duplicate_is_fine():
     from io import StringIO
 
-    from rnncast import data
+    from rnncast import reading
 
-    s = data.read_series(StringIO("v,v.1\n1,2\n3,4\n5,6\n"), data.ReadOptions(targets=("v",), features=("v.1",)))
+    s = reading.read_series(StringIO("v,v.1\n1,2\n3,4\n5,6\n"), ReadOptions(targets=("v",), features=("v.1",)))
     assert s.values.tolist() == [[1, 2], [3, 4], [5, 6]]
 
 
@@ -291,10 +292,10 @@ def test_bad_time(workdir, content, args, message):
 def test_time_zones_become_utc_and_unsorted_rows_are_sorted():
     from io import StringIO
 
-    from rnncast import data
+    from rnncast import reading
 
     stamps = [f"2024-01-{d:02d}T00:00:00+02:00" for d in (3, 1, 2, 4, 5)]
-    s = data.read_series(StringIO(with_time([3, 1, 2, 4, 5], stamps)), data.ReadOptions())
+    s = reading.read_series(StringIO(with_time([3, 1, 2, 4, 5], stamps)), ReadOptions())
     assert s.index[0] == pd.Timestamp("2023-12-31 22:00") and s.freq == "D"
     assert s.values[:, 0].tolist() == [1, 2, 3, 4, 5]
     assert "rows were not in time order; sorted by time" in s.notes
@@ -474,9 +475,9 @@ def damage(workdir: Path, kind: str) -> tuple[str, int, str]:
         path.write_bytes(bytes(flipped))
         return "model.rnncast", 65, "model.rnncast is corrupted (checksum mismatch); restore it or retrain"
     if kind == "newer":
-        text = raw.replace(b'"format_version":"1"', b'"format_version":"9"')
+        text = raw.replace(b'"format_version":"2"', b'"format_version":"9"')
         path.write_bytes(text)
-        return "model.rnncast", 65, "model.rnncast was written by a newer rnncast (format 9, this one reads up to 1)"
+        return "model.rnncast", 65, "model.rnncast was written by a newer rnncast (format 9, this one reads up to 2)"
     return "model.rnncast", 65, "model.rnncast is not an rnncast model file (or it is damaged); retrain with"
 
 
@@ -502,17 +503,17 @@ def test_bad_model_files(workdir, command, kind):
 def test_any_single_bit_flip_is_refused(tmp_path):
     from io import StringIO
 
+    from conftest import settings
+
     from rnncast import api
     from rnncast.errors import DataError
-    from rnncast.model import ModelConfig
-    from rnncast.train import TrainConfig
 
     path = tmp_path / "tiny.rnncast"
-    api.fit(StringIO(daily(n=20)), windows=api.WindowConfig(seq_len=3, horizon=2),
-            model_cfg=ModelConfig(hidden_size=2), train_cfg=TrainConfig(epochs=1), model_path=path)  # fmt: skip
+    api.fit(StringIO(daily(n=20)), settings(windows=api.WindowConfig(seq_len=3, horizon=2), hidden_size=2, epochs=1),
+            model_path=path)  # fmt: skip
     raw = path.read_bytes()
     header_end = 8 + int.from_bytes(raw[:8], "little")
-    version = raw.index(b'"format_version":"1"') + len('"format_version":"')
+    version = raw.index(b'"format_version":"2"') + len('"format_version":"')
     positions = [version, *range(0, header_end, 2), *range(header_end, len(raw), 7)]  # the header densely
     for i in positions:
         flipped = bytearray(raw)
@@ -693,13 +694,13 @@ def tiny_model(tmp_path_factory) -> Path:
     """A model of the daily `date,v` series the fuzzer's near-valid CSVs imitate."""
     from io import StringIO
 
+    from conftest import settings
+
     from rnncast import api
-    from rnncast.model import ModelConfig
-    from rnncast.train import TrainConfig
 
     path = tmp_path_factory.mktemp("fuzz") / "m.rnncast"
-    api.fit(StringIO(daily(n=40)), windows=api.WindowConfig(seq_len=5, horizon=3),
-            model_cfg=ModelConfig(hidden_size=2), train_cfg=TrainConfig(epochs=1), model_path=path)  # fmt: skip
+    api.fit(StringIO(daily(n=40)), settings(windows=api.WindowConfig(seq_len=5, horizon=3), hidden_size=2, epochs=1),
+            model_path=path)  # fmt: skip
     return path
 
 

@@ -6,17 +6,17 @@ import pytest
 import torch
 from conftest import ELEC, ETTH1, MACRO
 
-from rnncast import data
-from rnncast.data import ReadOptions
+from rnncast import prepare, reading, timeindex
 from rnncast.errors import DataError, InputError, UsageError
+from rnncast.settings import ReadOptions
 
 
-def read(text: str, **opts) -> data.Series:
-    return data.read_series(io.StringIO(text), ReadOptions(**opts))
+def read(text: str, **opts) -> reading.Series:
+    return reading.read_series(io.StringIO(text), ReadOptions(**opts))
 
 
 def test_monthly_file_with_odd_dates_and_code_column_name():
-    s = data.read_series(ELEC, ReadOptions())
+    s = reading.read_series(ELEC, ReadOptions())
     assert s.time_col == "DATE" and s.freq == "MS"
     assert s.targets == ["STS.M.I7.W.TOVT.NS0016.4.000"]
     assert len(s) == 257
@@ -25,7 +25,7 @@ def test_monthly_file_with_odd_dates_and_code_column_name():
 
 
 def test_year_and_quarter_columns_become_a_quarterly_index():
-    s = data.read_series(MACRO, ReadOptions(targets=("realgdp",), features=("cpi", "unemp")))
+    s = reading.read_series(MACRO, ReadOptions(targets=("realgdp",), features=("cpi", "unemp")))
     assert s.freq.startswith("QS")
     assert s.columns == ["realgdp", "cpi", "unemp"]
     assert s.index[1] == pd.Timestamp("1959-04-01")
@@ -36,11 +36,11 @@ def test_year_and_quarter_columns_become_a_quarterly_index():
 
 def test_several_numeric_columns_need_a_target_and_the_error_lists_them():
     with pytest.raises(UsageError, match=r"realgdp, realcons.*--target"):
-        data.read_series(MACRO, ReadOptions())
+        reading.read_series(MACRO, ReadOptions())
 
 
 def test_hourly_multivariate_file():
-    s = data.read_series(ETTH1, ReadOptions(targets=("OT",), features=("HUFL", "HULL")))
+    s = reading.read_series(ETTH1, ReadOptions(targets=("OT",), features=("HUFL", "HULL")))
     assert s.freq == "h" and len(s) == 17420
     assert s.values[0, 0] == pytest.approx(30.5310001373291)
 
@@ -74,7 +74,7 @@ def test_duplicate_timestamps_are_refused():
 
 def test_missing_file_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="no such file"):
-        data.read_series(tmp_path / "nope.csv", ReadOptions())
+        reading.read_series(tmp_path / "nope.csv", ReadOptions())
 
 
 def test_semicolon_delimiter_is_detected():
@@ -94,12 +94,12 @@ def test_semicolon_delimiter_is_detected():
     ],
 )
 def test_defaults_follow_the_frequency(freq, expected):
-    assert data.freq_defaults(freq) == expected
+    assert timeindex.freq_defaults(freq) == expected
 
 
 def test_windows_are_views_with_the_right_contents():
     series = torch.arange(40, dtype=torch.float32).view(20, 2)  # (T=20, F=2)
-    w = data.make_windows(series, seq_len=5, horizon=3, n_targets=1)
+    w = prepare.make_windows(series, seq_len=5, horizon=3, n_targets=1)
     assert w.x.shape == (13, 5, 2) and w.y.shape == (13, 3, 1)
     assert w.x.untyped_storage().data_ptr() == series.untyped_storage().data_ptr()  # no copy
     for i in (0, 7, 12):
@@ -109,13 +109,13 @@ def test_windows_are_views_with_the_right_contents():
 
 def test_original_windows_match_torch_windows():
     values = np.arange(60, dtype=float).reshape(30, 2)
-    w = data.make_windows(torch.as_tensor(values), 6, 4, 2)
-    np.testing.assert_array_equal(data.original_windows(values, 6, 5, 4), w.y[:5].numpy())
-    np.testing.assert_array_equal(data.original_windows(values, 0, 5, 6), w.x[:5].numpy())
+    w = prepare.make_windows(torch.as_tensor(values), 6, 4, 2)
+    np.testing.assert_array_equal(prepare.original_windows(values, 6, 5, 4), w.y[:5].numpy())
+    np.testing.assert_array_equal(prepare.original_windows(values, 0, 5, 6), w.x[:5].numpy())
 
 
 def test_split_keeps_validation_targets_out_of_training():
-    split = data.plan_split(n_rows=100, seq_len=10, horizon=5, val_frac=0.2)
+    split = prepare.plan_split(n_rows=100, seq_len=10, horizon=5, val_frac=0.2)
     last_train_target_row = split.n_train - 1 + split.seq_len + split.horizon - 1
     first_val_target_row = split.val_start + split.seq_len
     assert first_val_target_row == split.cut
@@ -127,11 +127,11 @@ def test_split_keeps_validation_targets_out_of_training():
 def test_scaler_never_sees_validation_rows():
     rng = np.random.default_rng(0)
     values = rng.normal(size=(200, 2))
-    split = data.plan_split(len(values), 24, 12, 0.25)
-    before = data.fit_scaling(values[: split.cut])
+    split = prepare.plan_split(len(values), 24, 12, 0.25)
+    before = prepare.fit_scaling(values[: split.cut])
     poisoned = values.copy()
     poisoned[split.cut :] = 1e6  # validation targets: must not move the scaler
-    after = data.fit_scaling(poisoned[: split.cut])
+    after = prepare.fit_scaling(poisoned[: split.cut])
     np.testing.assert_array_equal(before.shift, after.shift)
     np.testing.assert_array_equal(before.scale, after.scale)
     assert before.shift == pytest.approx(values[: split.cut].mean(axis=0))
@@ -142,34 +142,29 @@ def test_scalings_round_trip_and_match_sklearn(kind):
     from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
     values = np.random.default_rng(1).gamma(2.0, size=(50, 3))
-    s = data.fit_scaling(values, kind)
+    s = prepare.fit_scaling(values, kind)
     ref = {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": RobustScaler}[kind]().fit(values)
     np.testing.assert_allclose(s.transform(values), ref.transform(values), atol=1e-12)
     np.testing.assert_allclose(s.inverse(s.transform(values)), values, atol=1e-12)
 
 
 def test_constant_column_scales_without_dividing_by_zero():
-    s = data.fit_scaling(np.full((10, 1), 7.0))
+    s = prepare.fit_scaling(np.full((10, 1), 7.0))
     assert s.transform(np.full((2, 1), 7.0)).tolist() == [[0.0], [0.0]]
 
 
 def test_too_short_series_says_the_minimum_and_the_option():
     with pytest.raises(DataError, match=r"needs at least 58.*lower --seq-len or --horizon"):
-        data.plan_split(40, 36, 11, 0.2)
-
-
-def test_val_frac_must_be_a_fraction():
-    with pytest.raises(UsageError, match="--val-frac"):
-        data.plan_split(100, 10, 5, 1.5)
+        prepare.plan_split(40, 36, 11, 0.2)
 
 
 def test_plain_number_check_looks_past_the_first_rows():
     numbers = pd.Series([str(i) for i in range(100)], dtype=object)
-    assert data._all_plain_numbers(numbers)
-    assert not data._all_plain_numbers(pd.concat([numbers, pd.Series(["2020-01-01"])], ignore_index=True))
-    assert not data._all_plain_numbers(pd.Series(["2020-01-01", "12"]))
+    assert timeindex.all_plain_numbers(numbers)
+    assert not timeindex.all_plain_numbers(pd.concat([numbers, pd.Series(["2020-01-01"])], ignore_index=True))
+    assert not timeindex.all_plain_numbers(pd.Series(["2020-01-01", "12"]))
     # a text column of numbers holds values, not time
-    assert data._parse_dates(numbers, "n") is None
+    assert timeindex._parse_dates(numbers, "n") is None
 
 
 def test_strict_refuses_gaps_and_irregular_time():
@@ -194,14 +189,14 @@ def test_a_text_column_that_is_mostly_numbers_is_not_taken_for_dates():
 
 
 def test_numbers_as_text_thousands_and_decimal_commas():
-    assert data._as_float(pd.Series(["1,234.5", " 2 ", None, "nan"]), "v").tolist()[:2] == [1234.5, 2.0]
-    assert data._as_float(pd.Series(["1.234,5", "12,25"]), "v").tolist() == [1234.5, 12.25]
-    assert data._as_float(pd.Series(["1,234", "12,345"]), "v").tolist() == [1234.0, 12345.0]
+    assert reading._as_float(pd.Series(["1,234.5", " 2 ", None, "nan"]), "v").tolist()[:2] == [1234.5, 2.0]
+    assert reading._as_float(pd.Series(["1.234,5", "12,25"]), "v").tolist() == [1234.5, 12.25]
+    assert reading._as_float(pd.Series(["1,234", "12,345"]), "v").tolist() == [1234.0, 12345.0]
 
 
 def test_scaling_to_float32_refuses_overflow_and_names_the_time():
     s = read("v\n1\n2\n1\n2\n1e30\n", time_col="none")
-    scaling = data.fit_scaling(s.values[:4])
+    scaling = prepare.fit_scaling(s.values[:4])
     with pytest.raises(DataError, match=r"column 'v' at 4 \(1e\+30\) is too far"):
         scaling.transform32(s)
     assert scaling.transform32(read("v\n1\n2\n", time_col="none")).dtype == np.float32

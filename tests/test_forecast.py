@@ -1,13 +1,11 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ELEC, MACRO
+from conftest import ELEC, MACRO, settings
 
 from rnncast import api, artifact
 from rnncast import forecast as fc
 from rnncast.errors import DataError, UsageError
-from rnncast.model import ModelConfig
-from rnncast.train import TrainConfig
 
 
 def test_forecast_continues_the_monthly_calendar(elec_model):
@@ -25,7 +23,7 @@ def test_forecast_from_the_training_csv_equals_the_saved_context(elec_model):
     saved, _ = api.forecast_file(elec_model)
     from_csv, _ = api.forecast_file(elec_model, ELEC)
     np.testing.assert_allclose(from_csv.values, saved.values, rtol=1e-10)
-    assert list(from_csv.index) == list(saved.index)
+    assert list(from_csv.index[0]) == list(saved.index[0])
 
 
 def test_forecast_matches_the_network_by_hand(elec_model):
@@ -33,16 +31,17 @@ def test_forecast_matches_the_network_by_hand(elec_model):
     model = fc.build_model(art)
     import torch
 
-    x = torch.tensor((art.context - art.scaling.shift) / art.scaling.scale, dtype=torch.float32)[None]
-    expected = model(x)[0, :, 0].double().detach().numpy() * art.scaling.scale[0] + art.scaling.shift[0]
+    assert art.context.shape == (1, 36, 1) and art.scaling.shift.shape == (1, 1)  # one series: a series axis of 1
+    x = torch.tensor((art.context - art.scaling.shift[:, None]) / art.scaling.scale[:, None], dtype=torch.float32)
+    expected = model(x)[0, :, 0].double().detach().numpy() * art.scaling.scale[0, 0] + art.scaling.shift[0, 0]
     result, _ = api.forecast_file(elec_model)
-    np.testing.assert_allclose(result.values[:, 0], expected, rtol=1e-6)
+    np.testing.assert_allclose(result.values[0, :, 0], expected, rtol=1e-6)
 
 
 def test_shorter_horizon_is_a_prefix_and_longer_is_refused(elec_model):
     full, _ = api.forecast_file(elec_model)
     short, _ = api.forecast_file(elec_model, horizon=3)
-    np.testing.assert_array_equal(short.values, full.values[:3])
+    np.testing.assert_array_equal(short.values, full.values[:, :3])
     with pytest.raises(UsageError, match=r"outside 1\.\.12.*refit with --horizon 24"):
         api.forecast_file(elec_model, horizon=24)
 
@@ -63,10 +62,10 @@ def test_new_data_shorter_than_seq_len_is_refused(elec_model, tmp_path):
 
 def test_quarterly_multivariate_forecast_from_new_data(tmp_path):
     path = tmp_path / "macro.rnncast"
-    from rnncast.data import ReadOptions
+    from rnncast.settings import ReadOptions
 
-    api.fit(MACRO, ReadOptions(targets=("realgdp", "realcons"), features=("cpi",)),
-            model_cfg=ModelConfig(hidden_size=8), train_cfg=TrainConfig(epochs=2), model_path=path)  # fmt: skip
+    api.fit(MACRO, settings(ReadOptions(targets=("realgdp", "realcons"), features=("cpi",)), hidden_size=8, epochs=2),
+            model_path=path)  # fmt: skip
     result, _ = api.forecast_file(path, MACRO)
     frame = result.frame()
     assert list(frame.columns) == ["date", "realgdp", "realcons"]

@@ -4,13 +4,11 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import settings
 
 from rnncast import api, intervals
-from rnncast import backtest as bt
-from rnncast.data import ReadOptions
 from rnncast.errors import DataError, UsageError
-from rnncast.model import ModelConfig
-from rnncast.train import TrainConfig
+from rnncast.settings import ReadOptions, validate_levels
 
 
 def test_half_width_is_the_finite_sample_conformal_quantile():
@@ -58,7 +56,7 @@ def test_too_few_validation_windows_for_a_level_is_a_usage_error():
 )
 def test_bad_levels(levels, message):
     with pytest.raises(UsageError, match=message):
-        intervals.check_levels(levels)
+        validate_levels(levels)
 
 
 @pytest.mark.parametrize(
@@ -75,13 +73,16 @@ def test_conformal_coverage_on_held_out_etth1(shared_data, tmp_path, fit_rows, e
     model = tmp_path / "m.rnncast"
     api.fit(
         io.StringIO(frame.iloc[:fit_rows].to_csv(index=False)),
-        windows=api.WindowConfig(seq_len=seq_len, horizon=12, val_frac=val_frac),
-        model_cfg=ModelConfig(hidden_size=16),
-        train_cfg=TrainConfig(epochs=3, threads=1),
+        settings(
+            windows=api.WindowConfig(seq_len=seq_len, horizon=12, val_frac=val_frac),
+            hidden_size=16,
+            epochs=3,
+            threads=1,
+        ),
         model_path=model,
     )
     later = io.StringIO(frame.iloc[fit_rows - seq_len : fit_rows + eval_rows].to_csv(index=False))
-    result = bt.evaluate_file(model, later, ReadOptions(time_col="date"), levels=(80, 95))
+    result = api.evaluate_file(model, later, ReadOptions(time_col="date"), levels=(80, 95))
     assert result.windows == eval_rows - 12 + 1  # every window whose targets are all after the training end
     assert result.coverage(80) == pytest.approx(80, abs=5)
     assert result.coverage(95) == pytest.approx(95, abs=5)

@@ -52,7 +52,7 @@ def test_baselines_skip_seasonal_naive_when_the_window_is_shorter_than_the_seaso
 def test_by_step_scores_all_steps_then_each_step_by_hand():
     actual = np.array([[10.0, 20.0], [30.0, 40.0], [50.0, 60.0]])  # (N=3, H=2)
     pred = np.array([[11.0, 18.0], [30.0, 44.0], [47.0, 60.0]])
-    overall, step1, step2 = metrics.by_step("m", "y", actual, pred, scale=2.0)
+    overall, step1, step2 = metrics.by_step("m", "y", actual, pred, 2.0, "MAPE")
     assert overall.mae == pytest.approx((1 + 2 + 0 + 4 + 3 + 0) / 6)
     assert step1.mae == pytest.approx((1 + 0 + 3) / 3)
     assert step2.mae == pytest.approx((2 + 4 + 0) / 3)
@@ -64,6 +64,7 @@ def test_by_step_scores_all_steps_then_each_step_by_hand():
 def test_by_step_keeps_one_percentage_error_for_the_whole_target():
     actual = np.array([[0.0, 2.0], [1.0, 4.0]])  # step 1 reaches zero: sMAPE for every step
     pred = np.array([[1.0, 1.0], [1.0, 4.0]])
-    scores = metrics.by_step("m", "y", actual, pred, scale=1.0)
+    assert metrics.uses_smape(actual)
+    scores = metrics.by_step("m", "y", actual, pred, 1.0, "sMAPE")
     assert {s.pct_name for s in scores} == {"sMAPE"}
     assert scores[2].pct == pytest.approx(100 * (2 * 1 / 3 + 0) / 2)

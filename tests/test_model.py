@@ -80,11 +80,14 @@ def test_impossible_configs_are_usage_errors():
 
     from rnncast.errors import UsageError
     from rnncast.model import build
+    from rnncast.settings import NetworkOptions, validate_network
 
-    for cfg, message in [(ModelConfig(dropout=math.nan), "--dropout"), (ModelConfig(cell="tcn"), "--cell"),
-                         (ModelConfig(hidden_size=10**11), "not enough memory")]:  # fmt: skip
+    for options, message in [(NetworkOptions(dropout=math.nan), "--dropout"), (NetworkOptions(cell="tcn"), "--cell"),
+                             (NetworkOptions(id_embedding=-1), "--id-embedding")]:  # fmt: skip
         with pytest.raises(UsageError, match=message):
-            build(cfg)
+            validate_network(options)
+    with pytest.raises(UsageError, match="not enough memory"):
+        build(ModelConfig(hidden_size=10**11))
 
 
 def test_season_norm_corrects_the_seasonal_naive_forecast():

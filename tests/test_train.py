@@ -5,15 +5,16 @@ import numpy as np
 import pytest
 import torch
 
-from rnncast import data, train
+from rnncast import prepare, train
 from rnncast.errors import TrainingError, UsageError
 from rnncast.model import Forecaster, ModelConfig
+from rnncast.settings import validate_training
 
 
 def sine_windows(n=300, seq_len=24, horizon=6):
     t = np.arange(n)
     series = torch.tensor(np.sin(2 * np.pi * t / 12)[:, None], dtype=torch.float32)
-    w = data.make_windows(series, seq_len, horizon, 1)
+    w = prepare.make_windows(series, seq_len, horizon, 1)
     n_val = 40
     return w.take(0, len(w) - n_val - horizon), w.take(len(w) - n_val, n_val)
 
@@ -77,7 +78,7 @@ def test_clipping_bounds_the_gradient_norm(monkeypatch):
 
 def test_diverging_loss_stops_with_advice():
     tr_w, val_w = sine_windows()
-    bad = data.Windows(tr_w.x.clone(), tr_w.y.clone())
+    bad = prepare.Windows(tr_w.x.clone(), tr_w.y.clone())
     bad.y[0, 0, 0] = float("nan")
     model = Forecaster(ModelConfig(horizon=6, hidden_size=8))
     with pytest.raises(TrainingError, match=r"NaN at epoch 1; lower --lr"):
@@ -116,19 +117,18 @@ def test_omp_num_threads_sets_the_default(monkeypatch):
     assert train.default_threads() == 1
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="tests the refusal off CUDA")
 def test_bf16_is_refused_off_cuda_with_advice():
-    tr_w, val_w = sine_windows()
-    model = Forecaster(ModelConfig(horizon=6, hidden_size=8))
     with pytest.raises(UsageError, match=r"--precision bf16 needs a CUDA GPU.*use --precision fp32"):
-        train.fit(model, tr_w, val_w, train.TrainConfig(epochs=1, precision="bf16"))
+        validate_training(train.TrainConfig(precision="bf16", device="cpu"))
     with pytest.raises(UsageError, match="unknown --precision 'fp8'"):
-        train.check_precision("fp8", torch.device("cpu"))
+        validate_training(train.TrainConfig(precision="fp8"))
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_bf16_trains_on_cuda_with_the_data_on_the_device():
     tr_w, val_w = sine_windows()
-    tr_w, val_w = data.Windows(tr_w.x.cuda(), tr_w.y.cuda()), data.Windows(val_w.x.cuda(), val_w.y.cuda())
+    tr_w, val_w = prepare.Windows(tr_w.x.cuda(), tr_w.y.cuda()), prepare.Windows(val_w.x.cuda(), val_w.y.cuda())
     torch.manual_seed(0)
     model = Forecaster(ModelConfig(horizon=6, hidden_size=16)).cuda()
     result = train.fit(model, tr_w, val_w, train.TrainConfig(epochs=30, batch_size=32, lr=5e-3, precision="bf16"))
@@ -162,4 +162,4 @@ def test_no_host_sync_per_step(monkeypatch):
 )
 def test_config_values_torch_cannot_use_are_usage_errors(field, value, message):
     with pytest.raises(UsageError, match=message):
-        train.check_config(train.TrainConfig(**{field: value}))
+        validate_training(train.TrainConfig(**{field: value}))

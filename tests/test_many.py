@@ -1,4 +1,7 @@
-"""Many series, one model: reading long/wide data, per-series split and scaling, boundary-safe windows."""
+"""Many series, one model: reading long/wide data, per-series split and scaling, boundary-safe windows.
+
+The same pipeline as one series (a series is the case of one id); these tests cover what only many series have.
+"""
 
 import io
 
@@ -7,14 +10,14 @@ import pandas as pd
 import pytest
 import torch
 from click.testing import CliRunner
-from conftest import ETTH1
+from conftest import ETTH1, settings
 
-from rnncast import api, artifact, panel
+from rnncast import api, artifact, prepare, reading, timeindex
 from rnncast.cli import cli
-from rnncast.data import ReadOptions
 from rnncast.errors import DataError, UsageError
+from rnncast.metrics import POOLED
 from rnncast.model import Forecaster, ModelConfig
-from rnncast.train import TrainConfig
+from rnncast.settings import Layout, ReadOptions, WindowConfig
 
 
 def sines(n_series: int = 6, base: int = 120, step: int = 20, noise: float = 0.05, seed: int = 0) -> pd.DataFrame:
@@ -37,14 +40,13 @@ def csv(frame: pd.DataFrame, path) -> str:
     return str(path)
 
 
-def long_plan(frame: pd.DataFrame, wc: api.WindowConfig | None = None, **opts) -> panel.PanelPlan:
-    options = panel.PanelOptions(id_col="store", **opts)
-    p = panel.long_panel(frame, ReadOptions(time_col="date", targets=("sales",)), "store")
-    return panel.plan(p, wc or api.WindowConfig(seq_len=24, horizon=6), options)
+def long_plan(frame: pd.DataFrame, wc: WindowConfig | None = None) -> prepare.Plan:
+    coll = reading.collect(frame, ReadOptions(time_col="date", targets=("sales",)), Layout(id_col="store"))
+    return prepare.plan(coll, wc or WindowConfig(seq_len=24, horizon=6))
 
 
 def test_long_format_gives_one_sorted_series_per_id_with_its_own_length_and_start():
-    p = panel.long_panel(sines(), ReadOptions(targets=("sales",)), "store")
+    p = reading.collect(sines(), ReadOptions(targets=("sales",)), Layout(id_col="store"))
     assert p.ids == [f"s{k}" for k in range(6)]
     assert [len(s) for s in p.series] == [120 + 20 * k for k in range(6)]
     assert p.series[2].index[0] == pd.Timestamp("2024-01-01 10:00")
@@ -59,7 +61,7 @@ def test_too_short_series_is_skipped_with_a_warning_naming_it_and_none_left_is_a
     assert [m.id for m in p.members] == ["s0", "s2"]
     assert any("'s1' has 24 rows" in n and "skipped" in n for n in p.notes)
     with pytest.raises(DataError, match="every series is shorter than the 180 rows"):
-        long_plan(frame, api.WindowConfig(seq_len=100, horizon=40))
+        long_plan(frame, WindowConfig(seq_len=100, horizon=40))
 
 
 def test_each_series_is_split_at_its_own_end_and_scaled_on_its_own_training_rows_only():
@@ -82,8 +84,8 @@ def test_each_series_is_split_at_its_own_end_and_scaled_on_its_own_training_rows
 
 
 def test_no_window_crosses_from_one_series_into_another():
-    p = long_plan(sines(5), id_embedding=4)
-    pw = panel.make_windows(p)
+    p = long_plan(sines(5))
+    pw = prepare.plan_windows(p, with_id=True)
     span = p.seq_len + p.horizon
     for windows in (pw.train, pw.val):
         starts = windows.starts.numpy()
@@ -104,32 +106,31 @@ def test_no_window_crosses_from_one_series_into_another():
 
 def test_one_global_model_beats_per_series_naive_and_forecasts_each_series_in_its_units(tmp_path):
     model = tmp_path / "m.rnncast"
-    result = panel.fit(
+    result = api.fit(
         csv(sines(), tmp_path / "long.csv"),
-        ReadOptions(time_col="date", targets=("sales",)),
-        api.WindowConfig(seq_len=24, horizon=6),
-        panel.PanelOptions(id_col="store"),
-        ModelConfig(hidden_size=16),
-        TrainConfig(epochs=25, batch_size=32, threads=1),
+        settings(ReadOptions(time_col="date", targets=("sales",)), Layout(id_col="store"),
+                 WindowConfig(seq_len=24, horizon=6), hidden_size=16, epochs=25, batch_size=32, threads=1),
         model,
-    )
+    )  # fmt: skip
     frame = result.frame()
-    pooled = frame[frame["id"] == panel.POOLED].set_index("model")
+    pooled = frame[frame["store"] == POOLED].set_index("model")
     assert pooled.loc["rnn", "MASE"] < 0.6 * pooled.loc["naive", "MASE"]
-    per_series = frame[(frame["id"] != panel.POOLED)].pivot(index="id", columns="model", values="sMAPE")
+    per_series = frame[(frame["store"] != POOLED)].pivot(index="store", columns="model", values="MAPE")
     assert len(per_series) == 6 and (per_series["rnn"] < per_series["naive"]).all()
-    assert pooled.loc["rnn", "sMAPE"] == pytest.approx(per_series["rnn"].mean())
+    assert pooled.loc["rnn", "MAPE"] == pytest.approx(per_series["rnn"].mean())  # positive values: MAPE, as for one
 
     art = artifact.load(model)
     assert art.scaling.shift.shape == (6, 1) and art.context.shape == (6, 24, 1)
-    assert art.meta["panel"]["ids"] == [f"s{k}" for k in range(6)]
+    assert art.meta["series"]["ids"] == [f"s{k}" for k in range(6)]
     fcast, _ = api.forecast_file(model)
     out = fcast.frame()
-    assert list(out.columns) == ["id", "date", "sales"] and len(out) == 36
-    levels = out.groupby("id")["sales"].mean()
-    assert levels.to_numpy() == pytest.approx([10 + 5 * k for k in range(6)], abs=1.5)
+    assert list(out.columns) == ["store", "date", "sales"] and len(out) == 36  # the user's id column
+    for k in range(6):  # each series continues its own level, amplitude and phase
+        n, t = 120 + 20 * k, np.arange(120 + 20 * k, 126 + 20 * k)
+        truth = 10 + 5 * k + (1 + 0.2 * k) * np.sin(2 * np.pi * t / 24 + 0.7 * k)
+        assert np.abs(out[out["store"] == f"s{k}"]["sales"].to_numpy() - truth).mean() < 0.3, (k, n)
     s5_start = pd.Timestamp("2024-01-01") + pd.Timedelta(hours=25)  # 220 rows
-    assert out[out["id"] == "s5"]["date"].iloc[0] == s5_start + pd.Timedelta(hours=220)
+    assert out[out["store"] == "s5"]["date"].iloc[0] == s5_start + pd.Timedelta(hours=220)
 
 
 def test_id_embedding_and_calendar_inputs_reach_the_network():
@@ -146,13 +147,13 @@ def test_id_embedding_and_calendar_inputs_reach_the_network():
 
 def test_calendar_features_are_sin_cos_of_hour_day_of_week_and_month():
     index = pd.date_range("2024-01-01", periods=48, freq="h")  # a Monday
-    assert panel.calendar_parts(index) == ["hour", "dayofweek"]
-    feats = panel.calendar_features(index, ["hour", "dayofweek"])
+    assert timeindex.calendar_parts(index) == ["hour", "dayofweek"]
+    feats = timeindex.calendar_features(index, ["hour", "dayofweek"])
     assert feats.shape == (48, 4)
     assert feats[6, 0] == pytest.approx(1.0) and feats[6, 1] == pytest.approx(0.0, abs=1e-12)  # 06:00
     assert feats[24, 2] == pytest.approx(np.sin(2 * np.pi / 7))  # Tuesday
     with pytest.raises(UsageError, match="--calendar needs a date"):
-        panel.calendar_parts(pd.RangeIndex(10))
+        timeindex.calendar_parts(pd.RangeIndex(10))
 
 
 def run(*args):
@@ -165,16 +166,15 @@ def test_cli_long_fit_forecast_all_one_and_from_new_data(tmp_path):
     fitted = run("fit", data, "--id-col", "store", "--target", "sales", "--model", model, "--format", "csv", *tiny)
     assert fitted.exit_code == 0, fitted.output
     scores = pd.read_csv(io.StringIO(fitted.stdout))
-    assert list(scores.columns) == ["id", "target", "model", "MAE", "RMSE", "sMAPE", "MASE"]
-    assert scores["id"].tolist()[:3] == [panel.POOLED] * 3 and set(scores["id"]) == {panel.POOLED, "s0", "s1", "s2"}
+    assert list(scores.columns) == ["store", "target", "model", "MAE", "RMSE", "MAPE", "MASE"]
+    assert scores["store"].tolist()[:3] == [POOLED] * 3 and set(scores["store"]) == {POOLED, "s0", "s1", "s2"}
     assert "3 series of 120-160 rows" in fitted.stderr and "none across series" in fitted.stderr
 
     every = pd.read_csv(io.StringIO(run("forecast", "--model", model, "--format", "csv").stdout))
-    assert (
-        list(every.columns) == ["id", "date", "sales"] and every["id"].tolist() == ["s0"] * 4 + ["s1"] * 4 + ["s2"] * 4
-    )
+    assert list(every.columns) == ["store", "date", "sales"]
+    assert every["store"].tolist() == ["s0"] * 4 + ["s1"] * 4 + ["s2"] * 4
     one = pd.read_csv(io.StringIO(run("forecast", "--model", model, "--id", "s1", "--format", "csv").stdout))
-    s1 = every[every["id"] == "s1"].reset_index(drop=True)
+    s1 = every[every["store"] == "s1"].reset_index(drop=True)
     assert one["date"].equals(s1["date"]) and np.allclose(one["sales"], s1["sales"])
     # the same data read back as new data: the tails are the saved contexts, so the same forecasts
     again = pd.read_csv(io.StringIO(run("forecast", data, "--model", model, "--format", "csv").stdout))
@@ -197,12 +197,12 @@ def test_cli_errors_name_the_bad_column(tmp_path):
     bad_wide = run("fit", csv(wide, tmp_path / "wide.csv"), "--wide", *model)
     assert bad_wide.exit_code == 65
     assert "column 'note' is not numeric" in bad_wide.output
-    single = run("fit", data, "--target", "sales", "--calendar", "--time-col", "date", *model)
+    single = run("fit", data, "--target", "sales", "--id-embedding", "2", "--time-col", "date", *model)
     assert single.exit_code == 2 and "add --id-col COLUMN or --wide" in single.output
 
 
 def test_wide_shipped_example_reads_seven_series_over_one_time_column():
-    p = panel.wide_panel(pd.read_csv(ETTH1), ReadOptions())
+    p = reading.collect(pd.read_csv(ETTH1), ReadOptions(), Layout(wide=True))
     assert p.ids == ["HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"]
     assert all(len(s) == 17420 and s.freq == "h" and s.targets == ["value"] for s in p.series)
     assert p.series[6].values[0, 0] == pytest.approx(30.531)
@@ -219,7 +219,11 @@ def test_cli_wide_with_calendar_and_embedding_round_trips_through_the_model_file
     assert card.loc["series", "value"] == "3" and card.loc["calendar", "value"] == "hour,dayofweek"
     assert card.loc["id_embedding", "value"] == "2"
     saved = pd.read_csv(io.StringIO(run("forecast", "--model", model, "--format", "csv").stdout))
-    assert list(saved.columns) == ["id", "date", "value"] and saved["id"].unique().tolist() == ["s0", "s1", "s2"]
+    assert list(saved.columns) == ["series", "date", "value"] and saved["series"].unique().tolist() == [
+        "s0",
+        "s1",
+        "s2",
+    ]
     # calendar inputs are rebuilt from the new data's time stamps: the same forecasts as from the saved context
     again = pd.read_csv(io.StringIO(run("forecast", data, "--model", model, "--format", "csv").stdout))
     assert np.allclose(again["value"], saved["value"]) and again["date"].equals(saved["date"])
@@ -231,7 +235,10 @@ def test_cli_backtest_scores_every_series_over_its_own_last_blocks_and_their_mea
     result = run("backtest", data, "--id-col", "store", "--target", "sales", "--folds", "2", "--format", "csv", *tiny)
     assert result.exit_code == 0, result.output
     table = pd.read_csv(io.StringIO(result.stdout))
-    assert table["id"].tolist() == [panel.POOLED] * 3 + ["s0"] * 3 + ["s1"] * 3 + ["s2"] * 3
+    assert len(table) == 4 * 3 * (1 + 4)  # (mean and 3 series) x 3 models x (all + 4 steps)
+    assert table["coverage_80"].notna().sum() == 4 * (1 + 4)  # the network's rows: intervals for many series too
+    table = table[table["step"] == "all"]
+    assert table["store"].tolist() == [POOLED] * 3 + ["s0"] * 3 + ["s1"] * 3 + ["s2"] * 3
     assert "fold 2/2" in result.stderr
     # the naive baseline does not depend on training: its MAE is that of repeating each block's previous value
     frame = sines(3)
@@ -239,18 +246,18 @@ def test_cli_backtest_scores_every_series_over_its_own_last_blocks_and_their_mea
         values = frame[frame["store"] == sid].sort_values("date")["sales"].to_numpy()
         n = len(values)
         blocks = [values[n - k * 4 : n - (k - 1) * 4] - values[n - k * 4 - 1] for k in (2, 1)]
-        naive = table[(table["id"] == sid) & (table["model"] == "naive")]["MAE"].item()
+        naive = table[(table["store"] == sid) & (table["model"] == "naive")]["MAE"].item()
         assert naive == pytest.approx(np.abs(np.concatenate(blocks)).mean())
-    means = table[table["id"] != panel.POOLED].groupby("model")["MASE"].mean()
-    assert table[table["id"] == panel.POOLED].set_index("model")["MASE"].to_dict() == pytest.approx(means.to_dict())
+    means = table[table["store"] != POOLED].groupby("model")["MASE"].mean()
+    assert table[table["store"] == POOLED].set_index("model")["MASE"].to_dict() == pytest.approx(means.to_dict())
 
 
 def test_wide_targets_pick_the_series_and_a_shared_note_is_said_once():
     from conftest import MACRO
 
-    p = panel.wide_panel(pd.read_csv(MACRO), ReadOptions(targets=("realgdp", "cpi")))
+    p = reading.collect(pd.read_csv(MACRO), ReadOptions(targets=("realgdp", "cpi")), Layout(wide=True))
     assert p.ids == ["realgdp", "cpi"] and all(s.freq == "QS-JAN" and len(s) == 203 for s in p.series)
-    pp = panel.plan(p, api.WindowConfig(), panel.PanelOptions(wide=True))
+    pp = prepare.plan(p, WindowConfig())
     assert pp.notes == ["time built from columns 'year' + 'quarter'"]
     assert (pp.seq_len, pp.horizon, pp.season) == (16, 8, 4)
 
@@ -264,7 +271,7 @@ def test_forecast_from_new_data_skips_unknown_series_with_a_warning(tmp_path):
     newer = csv(pd.concat([frame, extra]), tmp_path / "newer.csv")
     result = run("forecast", newer, "--model", model, "--format", "csv")
     assert result.exit_code == 0 and "Warning: series 'new' is not in the model; skipped" in result.stderr
-    assert pd.read_csv(io.StringIO(result.stdout))["id"].unique().tolist() == ["s0", "s1"]
+    assert pd.read_csv(io.StringIO(result.stdout))["store"].unique().tolist() == ["s0", "s1"]
     single = tmp_path / "one.rnncast"
     assert run("fit", csv(frame[frame["store"] == "s0"][["date", "sales"]], tmp_path / "one.csv"),
                "--model", single, *tiny).exit_code == 0  # fmt: skip

@@ -1,0 +1,267 @@
+"""Evaluation: rolling-origin backtests, and the scoring of a saved model once the actual values are known.
+
+Both produce one table: per (series,) target, for the network and the naive baselines on exactly the
+same targets, MAE, RMSE, MAPE (or sMAPE) and MASE over all horizon steps and at each step, and for
+the network the share of actual values inside each conformal prediction interval. Many series get
+their means over series first (as in M4), then each series.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+import torch
+
+from rnncast import forecast as fc
+from rnncast import intervals, metrics
+from rnncast import train as tr
+from rnncast.artifact import Artifact
+from rnncast.errors import DataError
+from rnncast.fitting import fit_plan
+from rnncast.prepare import Plan, make_windows, model_inputs, original_windows, plan
+from rnncast.reading import Collection, Series
+from rnncast.settings import Layout, Settings
+
+DEFAULT_LEVELS = (80.0, 95.0)
+
+
+@dataclass
+class Evaluation:
+    """Forecasts and the actual values they are scored against, all (N, H, T) in original units."""
+
+    targets: list[str]
+    ids: list[str]  # the series scored
+    id_name: str | None  # header of the id column; None: one series
+    series: np.ndarray  # (N,) each window's position in `ids`
+    actual: np.ndarray
+    forecasts: dict[str, np.ndarray]  # the network first, then the baselines
+    scale: np.ndarray  # (N, T) MASE denominators (those of each window's series)
+    bounds: dict[float, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # level % → (lower, upper)
+    notes: list[str] = field(default_factory=list)  # warnings for the user (stderr)
+    summary: str = ""  # what was scored, for the user (stderr)
+
+    @property
+    def windows(self) -> int:
+        return self.actual.shape[0]
+
+    def coverage(self, level: float) -> float:
+        """Share (percent) of actual values inside the interval at `level`, over every series, step and target."""
+        lower, upper = self.bounds[level]
+        return float(100 * intervals.coverage(self.actual, lower, upper).mean())
+
+    def frame(self) -> pd.DataFrame:
+        """One row per (series,) target, horizon step ('all', 1, 2, …) and model; coverage_{level} in percent."""
+        rows = []
+        for j, target in enumerate(self.targets):
+            pct_name = "sMAPE" if metrics.uses_smape(self.actual[..., j]) else "MAPE"
+            groups = {sid: self.series == k for k, sid in enumerate(self.ids)}
+            per_series = {sid: self._rows(mask, j, target, pct_name) for sid, mask in groups.items()}
+            if self.id_name is None:
+                rows += per_series[self.ids[0]]
+                continue
+            pooled = self._rows(np.ones(self.windows, bool), j, target, pct_name)  # coverage over all values
+            for k, row in enumerate(pooled):  # errors: means over series, as in M4
+                for name in ("MAE", "RMSE", pct_name, "MASE"):
+                    row[name] = float(np.mean([rs[k][name] for rs in per_series.values()]))
+            for sid, group in [(metrics.POOLED, pooled), *per_series.items()]:
+                rows += [{self.id_name: sid, **row} for row in group]
+        return pd.DataFrame(rows)
+
+    def _rows(self, mask: np.ndarray, j: int, target: str, pct_name: str) -> list[dict]:
+        network = next(iter(self.forecasts))
+        actual = self.actual[mask, :, j]  # (n, H)
+        scale = float(self.scale[mask, j][0])
+        per_model = {
+            name: metrics.by_step(name, target, actual, pred[mask, :, j], scale, pct_name)
+            for name, pred in self.forecasts.items()
+        }
+        inside = {
+            level: intervals.coverage(actual, lower[mask, :, j], upper[mask, :, j])
+            for level, (lower, upper) in self.bounds.items()
+        }  # (n, H) per level
+        rows = []
+        for step in range(actual.shape[1] + 1):
+            for name, scores in per_model.items():
+                s = scores[step]
+                row = {"target": target, "step": "all" if step == 0 else step, "model": name}
+                row.update({"MAE": s.mae, "RMSE": s.rmse, s.pct_name: s.pct, "MASE": s.mase})
+                for level, hit in inside.items():
+                    cov = hit.mean() if step == 0 else hit[:, step - 1].mean()
+                    row[f"coverage_{intervals.label(level)}"] = 100 * float(cov) if name == network else np.nan
+                rows.append(row)
+        return rows
+
+
+@dataclass
+class Scored:
+    """Windows gathered series by series, then stacked into an Evaluation."""
+
+    series: list[int] = field(default_factory=list)
+    actual: list[np.ndarray] = field(default_factory=list)
+    pred: list[np.ndarray] = field(default_factory=list)
+    history: list[np.ndarray] = field(default_factory=list)
+    scale: list[np.ndarray] = field(default_factory=list)
+    bounds: dict[float, tuple[list, list]] = field(default_factory=dict)
+
+    def add(self, number: int, actual, pred, history, scale, bounds: dict) -> None:
+        """Windows of one series: actual/pred (n, H, T), history (n, L, T), scale (T,), bounds level → (lo, hi)."""
+        self.series.append(np.full(len(actual), number))
+        self.actual.append(actual)
+        self.pred.append(pred)
+        self.history.append(history)
+        self.scale.append(np.repeat(np.asarray(scale, float)[None, :], len(actual), axis=0))
+        for level, (lo, hi) in bounds.items():
+            self.bounds.setdefault(level, ([], []))
+            self.bounds[level][0].append(lo)
+            self.bounds[level][1].append(hi)
+
+    def evaluation(self, targets, ids, layout: Layout, cell: str, horizon: int, season: int, **kw) -> Evaluation:
+        history = np.concatenate(self.history)
+        forecasts = {cell: np.concatenate(self.pred), **metrics.baselines(history, horizon, season)}
+        bounds = {level: (np.concatenate(lo), np.concatenate(hi)) for level, (lo, hi) in self.bounds.items()}
+        return Evaluation(
+            targets, ids, layout.id_name, np.concatenate(self.series), np.concatenate(self.actual), forecasts,
+            np.concatenate(self.scale), bounds, **kw,
+        )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------- backtest
+
+
+@dataclass
+class Fold:
+    origin: object  # time stamp (or step) of the first forecast value (of the first series)
+    epochs: int
+    seconds: float
+    mae: float  # the network's MAE on this fold, all series, targets and steps
+
+
+def backtest(
+    coll: Collection,
+    settings: Settings,
+    folds: int = 3,
+    levels: tuple[float, ...] = DEFAULT_LEVELS,
+    on_plan: Callable[[Plan], None] | None = None,
+    on_fold: Callable[[int, Fold], None] | None = None,
+) -> Evaluation:
+    """Rolling-origin evaluation, refitting at each origin.
+
+    The last `folds` blocks of `horizon` rows of every series are forecast one after the other. For
+    each, a fresh network is trained (with its own validation split and early stopping) on the rows
+    before the block only, then forecasts the block from the `seq_len` rows before it; the baselines
+    forecast the same block from the same rows, and the new model's validation residuals give its
+    intervals. `settings` must have passed `settings.validate`, `levels` `settings.validate_levels`.
+    """
+    wc = settings.windows
+    horizon = plan(coll, wc).horizon  # the frequency's default, or --horizon
+    longest = max(len(s) for s in coll.series)
+    if longest - folds * horizon < 1:
+        which = "the longest series" if coll.layout.many else "series"
+        raise DataError(
+            f"{which} has {longest} rows, too few for {folds} folds of horizon {horizon}; lower --folds or --horizon"
+        )
+    # seq_len and season are chosen once, on the shortest histories, and kept for every fold.
+    fixed = plan(coll.head(folds * horizon), replace(wc, horizon=horizon))
+    for level in levels:  # the first fold has the fewest validation windows: refuse now, not after training
+        intervals.rank(fixed.n_val, level)
+    whole = dict(zip(coll.ids, coll.series, strict=True))
+    if on_plan is not None:  # the first fold's plan, shown with the whole series
+        on_plan(replace(fixed, members=[replace(m, series=whole[m.id]) for m in fixed.members]))
+    wc = replace(wc, seq_len=fixed.seq_len, horizon=horizon, season=fixed.season)
+    kept = Collection(fixed.ids, [whole[sid] for sid in fixed.ids], coll.layout)
+    t = fixed.first.n_targets
+    scored = Scored()
+    for i in range(folds):
+        back = (folds - i) * horizon
+        result = fit_plan(plan(kept.head(back), wc), settings.network, settings.train)
+        art = result.artifact
+        contexts = []
+        for number, s in enumerate(kept.series):
+            origin = len(s) - back
+            rows = slice(origin - fixed.seq_len, origin)
+            contexts.append(fc.Context(number, s.values[rows], s.index[rows], s.index[origin - 1]))
+        points = fc.predict(art, fc.build_model(art), contexts)  # (S, H, T)
+        errors = []
+        for number, (s, c) in enumerate(zip(kept.series, contexts, strict=True)):
+            origin = len(s) - back
+            actual = s.values[origin : origin + horizon, :t]
+            bounds = {level: fc.interval(art, points[number], c.values, level) for level in levels}
+            scale = metrics.mase_scale(s.values[: len(s) - folds * horizon, :t], fixed.season)
+            scored.add(number, actual[None], points[number][None], c.values[None, :, :t], scale,
+                       {lv: (lo[None], hi[None]) for lv, (lo, hi) in bounds.items()})  # fmt: skip
+            errors.append(np.abs(points[number] - actual))
+        if on_fold is not None:
+            s0 = kept.series[0]
+            t_ = result.training
+            on_fold(i, Fold(s0.index[len(s0) - back], t_.epochs_run, t_.seconds, float(np.mean(errors))))
+    return scored.evaluation(fixed.first.targets, kept.ids, coll.layout, settings.network.cell, horizon,
+                             fixed.season)  # fmt: skip
+
+
+# ---------------------------------------------------------------------------- evaluate
+
+
+def first_new_row(art: Artifact, series: Series, end: object) -> int:
+    """The first row of `series` after `end`, its training end (0 when time cannot tell)."""
+    meta = art.meta["data"]
+    if meta.get("time_col") is None:  # plain row numbers: new data cannot be placed against old
+        return 0
+    end = pd.Timestamp(end) if meta.get("time_kind") == "datetime" else end
+    return int(np.searchsorted(np.asarray(series.index), np.asarray(end, dtype=series.index.dtype), side="right"))
+
+
+def evaluate(art: Artifact, coll: Collection, levels: tuple[float, ...] = DEFAULT_LEVELS, every: bool = False):
+    """Score a saved model on every stride-1 window of each series whose targets are all after its training data.
+
+    Each window's input is the `seq_len` rows before its first target (they may be training rows);
+    `every` scores every complete window instead, training rows included.
+    """
+    _, notes = fc.contexts_from(art, coll)  # same columns and frequency, at least seq_len rows
+    sm, meta = art.meta["series"], art.meta["data"]
+    seq_len, horizon, t = art.meta["model_seq_len"], art.meta["model"]["horizon"], len(meta["targets"])
+    model, many = fc.build_model(art), coll.layout.many
+    scored, spans = Scored(), []
+    for sid, s in zip(coll.ids, coll.series, strict=True):
+        if sid not in sm["ids"]:
+            continue
+        number = sm["ids"].index(sid)
+        first_target = seq_len if every else max(seq_len, first_new_row(art, s, sm["ends"][number]))
+        count = len(s) - horizon + 1 - first_target
+        if count < 1:
+            if many:
+                notes.append(f"series {sid!r} has no complete window after the model's training end; skipped")
+                continue
+            raise DataError(
+                f"data has no complete window to score: it needs {horizon} rows of actuals after the model's "
+                f"training end ({sm['ends'][number]}) and {seq_len} rows before them; pass data that runs further, "
+                "or --all-windows"
+            )
+        start, scaling = first_target - seq_len, fc.series_scaling(art, number)
+        inputs = model_inputs(
+            scaling.transform(s.values), s.index, sm["calendar"], number, model.config.id_embedding > 0
+        )
+        windows = make_windows(torch.as_tensor(inputs, dtype=torch.float32), seq_len, horizon, t).take(start, count)
+        pred = scaling.inverse(tr.predict(model, windows).double().numpy(), slice(0, t))  # (N, H, T)
+        targets = s.values[:, :t]
+        history = original_windows(targets, start, count, seq_len)
+        saved = sm["mase_scale"][number]
+        scale = np.asarray(saved) if saved else metrics.mase_scale(targets[:first_target], meta["season"])
+        bounds = {lv: intervals.bounds(pred, art.val_residuals, lv, art.val_scales, history) for lv in levels}
+        scored.add(len(spans), original_windows(targets, first_target, count, horizon), pred, history, scale, bounds)
+        spans.append((sid, count, s.index[first_target], s.index[-1]))
+    if not spans:
+        raise DataError(
+            f"no series of the data has a complete window to score after the model's training end: each needs "
+            f"{horizon} rows of actuals and {seq_len} before them; pass data that runs further, or --all-windows"
+        )
+    total = sum(n for _, n, _, _ in spans)
+    if many:
+        summary = f"scored {total} window(s) of {len(spans)} series"
+    else:
+        summary = f"scored {total} window(s) with targets from {spans[0][2]} to {spans[0][3]}"
+    layout = Layout(sm["id_col"], sm["wide"])
+    return scored.evaluation(list(meta["targets"]), [sid for sid, *_ in spans], layout, art.meta["model"]["cell"],
+                             horizon, meta["season"], notes=notes, summary=summary)  # fmt: skip

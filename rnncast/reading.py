@@ -1,0 +1,383 @@
+"""Reading: a CSV (or stdin) in one of three layouts → validated, time-sorted series, each with its id.
+
+One series, long data (`--id-col`) or wide data (`--wide`) all become a `Collection`: a list of
+`Series` with their ids; a single series is the case of one id.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+import pandas as pd
+
+from rnncast import timeindex
+from rnncast.choices import FILL_POLICIES
+from rnncast.errors import DataError, InputError, UsageError
+from rnncast.settings import ONE, Layout, ReadOptions
+
+MAX_MISSING_FRAC = 0.2  # refuse to invent more than this share of any column
+# The network computes in float32; leave headroom for differences (residuals, window levels).
+MAX_ABS_VALUE = float(np.finfo(np.float32).max) / 4
+_BLANK_WORDS = ("nan", "na", "n/a", "null", "none", "-")  # cells that mean "no value", not text
+
+
+@dataclass
+class Series:
+    """A validated, time-sorted table of floats: target columns first, then features."""
+
+    values: np.ndarray  # (T, F) float64
+    index: pd.Index  # DatetimeIndex, or integer steps
+    targets: list[str]
+    features: list[str]
+    time_col: str | None
+    freq: str | None  # pandas frequency string, None for integer steps or irregular time
+    time_parts: list[str] = field(default_factory=list)  # CSV columns the time came from
+    notes: list[str] = field(default_factory=list)  # warnings for the user (stderr)
+
+    @property
+    def columns(self) -> list[str]:
+        return self.targets + self.features
+
+    @property
+    def n_targets(self) -> int:
+        return len(self.targets)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def head(self, rows: int) -> Series:
+        """The first `rows` rows: what was known at a forecast origin (notes are not repeated)."""
+        return replace(self, values=self.values[:rows], index=self.index[:rows], notes=[])
+
+
+def read_table(source: str | Path | IO[str]) -> pd.DataFrame:
+    """Read a CSV from a path, '-' (stdin) or an open text file into a DataFrame."""
+    if isinstance(source, (str, Path)) and str(source) == "-":
+        source = io.StringIO(sys.stdin.read())
+    name = "stdin" if not isinstance(source, (str, Path)) else str(source)
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.exists():
+            raise InputError(f"{name}: no such file; check the path")
+        if path.is_dir():
+            raise InputError(f"{name} is a directory; give the path of a CSV file")
+    try:
+        sep = _sniff_delimiter(source, name)
+        frame = pd.read_csv(source, sep=sep, skipinitialspace=True, encoding="utf-8-sig")
+        header = _header(source, sep)
+    except PermissionError as exc:
+        raise InputError(f"{name}: cannot read ({exc.strerror}); check its permissions") from exc
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{name} is not UTF-8 text; save it as UTF-8 CSV") from exc
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read ({exc}); check the path") from exc
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"{name} is empty; give a CSV with a header and data rows") from exc
+    except pd.errors.ParserError as exc:
+        detail = str(exc).strip().splitlines()[-1]
+        raise DataError(f"{name} is not a readable CSV ({detail}); check the delimiter and quoting") from exc
+    if frame.empty:
+        raise DataError(f"{name} has a header but no data rows; add rows")
+    if not isinstance(frame.index, pd.RangeIndex):  # pandas took the extra first field of each row as an index
+        raise DataError(
+            f"{name}: the first data row has more fields than the header's {len(header)} names; "
+            "name every column or remove the extra fields"
+        )
+    duplicated = sorted({c for c in header if header.count(c) > 1})
+    if duplicated:
+        raise DataError(f"{name} has duplicate column names ({', '.join(duplicated)}); rename them")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def _header(source: str | Path | IO[str], sep: str) -> list[str]:
+    """The column names as written (pandas renames a repeated `v` to `v.1`)."""
+    if not isinstance(source, (str, Path)):
+        source.seek(0)
+    raw = pd.read_csv(source, sep=sep, header=None, nrows=1, dtype=str, encoding="utf-8-sig", skipinitialspace=True)
+    return [c.strip() for c in raw.iloc[0].tolist() if isinstance(c, str)]
+
+
+def _sniff_delimiter(source: str | Path | IO[str], name: str) -> str:
+    """The delimiter of the first lines: comma, semicolon, tab or pipe."""
+    import csv
+
+    if isinstance(source, (str, Path)):
+        with open(source, encoding="utf-8-sig", newline="") as f:
+            head = f.read(64 * 1024)
+    else:
+        head = source.read(64 * 1024)
+        source.seek(0)
+    if "\x00" in head:  # valid UTF-8 can still be binary: text files hold no NUL bytes
+        raise DataError(f"{name} is a binary file (it holds NUL bytes), not CSV text; give a CSV file")
+    lines = head.splitlines()[:20]
+    if not lines:
+        return ","
+    try:
+        return csv.Sniffer().sniff("\n".join(lines), delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+def read_series(source: str | Path | IO[str], options: ReadOptions) -> Series:
+    """Read a CSV and return the validated series the options describe."""
+    return to_series(read_table(source), options)
+
+
+def to_series(frame: pd.DataFrame, options: ReadOptions) -> Series:
+    """Pick time, target and feature columns; sort by time; infer the frequency; fill gaps."""
+    assert options.fill in FILL_POLICIES, options.fill  # settings.validate refused it
+    notes: list[str] = []
+    index, time_col, time_parts = timeindex.time_index(frame, options.time_col, notes)
+    used = set(time_parts)
+    targets = _choose_targets(frame, options, used)
+    features = list(options.features)
+    for col in features:
+        timeindex.require_column(frame, col, "--features")
+        if col in targets:
+            raise UsageError(f"column {col!r} is both a target and a feature; drop it from --features")
+    columns = targets + features
+    numbers = pd.DataFrame({c: _as_float(frame[c], c) for c in columns})
+    numbers.index = index
+    numbers = _sorted_unique(numbers, time_col, notes)
+    numbers, freq = timeindex.regular(numbers, notes, options.strict)
+    numbers = _fill_missing(numbers, options.fill, notes)
+    _check_range(numbers)
+    return Series(
+        values=numbers.to_numpy(dtype=np.float64),
+        index=numbers.index,
+        targets=targets,
+        features=features,
+        time_col=time_col,
+        freq=freq,
+        time_parts=time_parts,
+        notes=notes,
+    )
+
+
+def _choose_targets(frame: pd.DataFrame, options: ReadOptions, used: set[str]) -> list[str]:
+    if options.targets:
+        for col in options.targets:
+            timeindex.require_column(frame, col, "--target")
+        if len(set(options.targets)) != len(options.targets):
+            raise UsageError("the same --target is given twice; name each target once")
+        return list(options.targets)
+    numeric = [c for c in frame.columns if c not in used and c not in options.features and _is_numbers(frame[c])]
+    if len(numeric) == 1:
+        return numeric
+    if not numeric:
+        found = [
+            f"{c!r} holds {_first_non_number(frame[c])}"
+            for c in frame.columns
+            if c not in used and c not in options.features
+        ]
+        raise DataError(
+            f"no numeric column to forecast ({'; '.join(found) or 'every column is the time or a --features column'}); "
+            "check the delimiter, fix the values or pass --target"
+        )
+    raise UsageError(f"several numeric columns ({', '.join(numeric)}); choose one or more with --target")
+
+
+def _is_numbers(col: pd.Series) -> bool:
+    """Numbers, possibly written as text: quoted, with thousands separators or a decimal comma."""
+    if pd.api.types.is_bool_dtype(col):
+        return False
+    if pd.api.types.is_numeric_dtype(col):
+        return True
+    text = _number_text(col)
+    text = text[text != ""]
+    return not text.empty and _text_to_float(text).notna().all()
+
+
+def _number_text(col: pd.Series) -> pd.Series:
+    """The cells of a text column, stripped, with blanks and the usual words for 'missing' as ''."""
+    text = col.astype(str).str.strip().where(col.notna(), "")
+    return text.where(~text.str.lower().isin(_BLANK_WORDS), "")
+
+
+def _text_to_float(text: pd.Series) -> pd.Series:
+    """Parse number text column-wide: `1,234.5` (thousands commas) or `1.234,5` / `12,5` (decimal comma)."""
+    decimal_comma = text.str.fullmatch(r"[-+]?\d{1,3}(\.\d{3})+,\d+|[-+]?\d+,(\d{1,2}|\d{4,})").any()
+    if decimal_comma:
+        text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    else:
+        text = text.str.replace(",", "", regex=False)
+    return pd.to_numeric(text, errors="coerce")
+
+
+def _first_non_number(col: pd.Series) -> str:
+    """What a column holds instead of numbers, for error messages: `'abc' at data row 3`."""
+    if pd.api.types.is_bool_dtype(col):
+        return "true/false values (convert them to 0/1)"
+    text = _number_text(col)
+    bad = (text != "") & _text_to_float(text).isna()
+    if not bad.any():
+        return "no values"
+    row = int(bad.to_numpy().argmax())
+    return f"{text.iloc[row]!r} at data row {row + 1}"
+
+
+def _as_float(col: pd.Series, name: str) -> pd.Series:
+    if pd.api.types.is_bool_dtype(col):
+        raise DataError(f"column {name!r} holds true/false values, not numbers; convert it to 0/1")
+    if pd.api.types.is_numeric_dtype(col):
+        return col.astype(np.float64)
+    text = _number_text(col)
+    numbers = _text_to_float(text[text != ""]).reindex(col.index)
+    bad = numbers.isna() & (text != "")
+    if bad.any():
+        row = bad.to_numpy().argmax()
+        value = text.iloc[row]
+        hint = "convert it to 0/1" if value.lower() in ("true", "false", "yes", "no") else "fix the value"
+        raise DataError(
+            f"column {name!r} is not numeric: {value!r} at data row {row + 1}; {hint} or choose another column"
+        )
+    return numbers.astype(np.float64)
+
+
+def _sorted_unique(numbers: pd.DataFrame, time_col: str | None, notes: list[str]) -> pd.DataFrame:
+    if numbers.index.hasnans:
+        row = int(np.argmax(pd.isna(numbers.index))) + 1
+        raise DataError(f"time column {time_col!r} is blank at data row {row}; fill it or drop that row")
+    if not numbers.index.is_monotonic_increasing:
+        notes.append("rows were not in time order; sorted by time")
+        numbers = numbers.sort_index(kind="stable")
+    dup = numbers.index.duplicated()
+    if dup.any():
+        raise DataError(
+            f"duplicate time stamp {numbers.index[dup][0]} in {time_col!r}; remove or aggregate repeated rows"
+        )
+    return numbers
+
+
+def _fill_missing(numbers: pd.DataFrame, policy: str, notes: list[str]) -> pd.DataFrame:
+    missing = numbers.isna().sum()
+    if not missing.any():
+        return numbers
+    worst = missing.idxmax()
+    if policy == "error":
+        row = numbers.index[numbers[worst].isna()][0]
+        raise DataError(f"column {worst!r} is blank at {row}; fill it or use --fill interpolate|ffill|drop")
+    if policy == "drop":
+        notes.append(f"dropped {int(numbers.isna().any(axis=1).sum())} row(s) with blank values")
+        return numbers.dropna()
+    frac = missing[worst] / len(numbers)
+    if frac > MAX_MISSING_FRAC:
+        raise DataError(f"column {worst!r} is {frac:.0%} blank, too much to fill; clean the data or use --fill drop")
+    filled = numbers.interpolate(limit_direction="both") if policy == "interpolate" else numbers.ffill().bfill()
+    notes.append(f"filled {int(missing.sum())} blank value(s) by {policy}")
+    return filled
+
+
+def _check_range(numbers: pd.DataFrame) -> None:
+    """Refuse ±inf, and values too large for the network's float32 arithmetic."""
+    values = numbers.to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise DataError(
+            f"column {numbers.columns[col]!r} has an infinite value at {numbers.index[row]}; remove or replace it"
+        )
+    bad = np.abs(values) > MAX_ABS_VALUE
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise DataError(
+            f"column {numbers.columns[col]!r} has {values[row, col]:.3g} at {numbers.index[row]}, too large for "
+            f"float32 arithmetic (limit {MAX_ABS_VALUE:.1e}); rescale the column, e.g. divide it by 1e30"
+        )
+
+
+# ---------------------------------------------------------------------------- layouts
+
+
+@dataclass
+class Collection:
+    """Series read from one file, each with its id; all share columns. One series: the id is ONE."""
+
+    ids: list[str]
+    series: list[Series]
+    layout: Layout = field(default_factory=Layout)
+
+    def head(self, rows_back: int) -> Collection:
+        """Every series without its last `rows_back` rows (what was known `rows_back` steps ago)."""
+        return replace(self, series=[s.head(max(len(s) - rows_back, 0)) for s in self.series])
+
+
+def collection_notes(coll: Collection) -> list[str]:
+    """The series' warnings: those every series shares said once, then each series' own, named."""
+    shared = set.intersection(*(set(s.notes) for s in coll.series)) if coll.series else set()
+    notes = [n for n in coll.series[0].notes if n in shared] if coll.series else []
+    for sid, s in zip(coll.ids, coll.series, strict=True):
+        notes += [f"series {sid!r}: {n}" for n in s.notes if n not in shared]
+    return notes
+
+
+def read_collection(source: str | Path | IO[str], read: ReadOptions, layout: Layout) -> Collection:
+    """Read a file in the layout given: one series, long (`--id-col`) or wide (`--wide`)."""
+    return collect(read_table(source), read, layout)
+
+
+def collect(frame: pd.DataFrame, read: ReadOptions, layout: Layout) -> Collection:
+    """The series of a table in the layout given."""
+    if layout.id_col is not None:
+        return Collection(*_long(frame, read, layout.id_col), layout)
+    if layout.wide:
+        return Collection(*_wide(frame, read), layout)
+    return Collection([ONE], [to_series(frame, read)], layout)
+
+
+def _long(frame: pd.DataFrame, read: ReadOptions, id_col: str) -> tuple[list[str], list[Series]]:
+    """One series per value of `id_col`, in sorted id order."""
+    if id_col not in frame.columns:
+        raise UsageError(f"--id-col {id_col!r} is not a column; columns are: {', '.join(frame.columns)}")
+    if frame[id_col].isna().any():
+        row = int(frame[id_col].isna().to_numpy().argmax())
+        raise DataError(f"--id-col {id_col!r} is blank at data row {row + 1}; fill it or drop the row")
+    ids, series = [], []
+    for key, rows in frame.groupby(id_col, sort=True):
+        name = str(key)
+        try:
+            series.append(to_series(rows.drop(columns=id_col).reset_index(drop=True), read))
+        except (DataError, UsageError) as exc:
+            raise type(exc)(f"series {name!r}: {exc}") from None
+        ids.append(name)
+    return ids, series
+
+
+def _wide(frame: pd.DataFrame, read: ReadOptions) -> tuple[list[str], list[Series]]:
+    """One series per numeric column (or per --target) over the shared time column.
+
+    Blank rows before a column's first value and after its last are dropped, so series may start
+    and end at different times. The column name is the series' id; its values are called `value`.
+    """
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+    probe_col = numeric[-1] if numeric else None  # the last: first columns are often year, month, ...
+    if probe_col is None:
+        raise DataError(f"--wide: no numeric column among {', '.join(frame.columns)}; check the delimiter")
+    probe = to_series(frame, replace(read, targets=(probe_col,), features=(), fill="drop"))
+    time_parts = probe.time_parts
+    columns = list(read.targets) or [c for c in frame.columns if c not in time_parts and c not in read.features]
+    for col in columns:
+        if col not in frame.columns:
+            raise UsageError(f"--target {col!r} is not a column; columns are: {', '.join(frame.columns)}")
+        if not pd.api.types.is_numeric_dtype(frame[col]) or pd.api.types.is_bool_dtype(frame[col]):
+            raise DataError(f"--wide: column {col!r} is not numeric; drop it or list the series with --target")
+    if not columns:
+        raise DataError("--wide: no series columns besides the time column")
+    time_col = probe.time_col if len(time_parts) == 1 else read.time_col
+    ids, series = [], []
+    for col in columns:
+        present = frame[col].notna().to_numpy()
+        if not present.any():
+            raise DataError(f"--wide: column {col!r} is blank in every row; drop it")
+        first, last = present.argmax(), len(present) - present[::-1].argmax()
+        rows = frame.iloc[first:last][time_parts + [col] + list(read.features)].reset_index(drop=True)
+        one = to_series(rows, replace(read, time_col=time_col, targets=(col,)))
+        series.append(replace(one, targets=["value"]))
+        ids.append(col)
+    return ids, series

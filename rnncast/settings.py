@@ -1,0 +1,155 @@
+"""What the user chose, as small dataclasses, and the one place that checks it.
+
+Every entry point (each CLI command, each `api` function) calls `validate` once, before any data is
+read; the code below it asserts instead of re-checking. What the data decides later (window lengths
+from the frequency, the network's input width, the base forecast of `--window-norm auto`) lives
+elsewhere: `prepare.Plan` and `model.ModelConfig`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rnncast.choices import CELLS, FILL_POLICIES, PRECISIONS, SCALERS, WINDOW_NORMS
+from rnncast.errors import UsageError
+
+# Adam's first step is lr / (1 - beta1) = 10 lr, applied in float32 (max 3.4e38).
+MAX_LR = 1e37
+SEED_RANGE = (-(2**63), 2**64 - 1)  # what torch.Generator.manual_seed accepts
+ONE = ""  # the id of the only series of a single-series file
+
+
+@dataclass
+class ReadOptions:
+    """How to find the time, target and feature columns in a file."""
+
+    time_col: str | None = None  # None: detect; "none": rows are integer steps
+    targets: tuple[str, ...] = ()  # empty: the one numeric column
+    features: tuple[str, ...] = ()  # extra input columns, known only up to now
+    fill: str = "interpolate"  # what to do with blank values, see FILL_POLICIES
+    strict: bool = False  # refuse missing periods and irregular time instead of reindexing
+
+
+@dataclass
+class Layout:
+    """How series are laid out in the file: one series, long (an id column) or wide (a column each)."""
+
+    id_col: str | None = None  # long format: the column naming each row's series
+    wide: bool = False  # wide format: every target column is one series over the shared time column
+
+    @property
+    def many(self) -> bool:
+        return self.id_col is not None or self.wide
+
+    @property
+    def id_name(self) -> str | None:
+        """The header of the id column in outputs: the user's id column, `series` for wide data."""
+        return self.id_col if self.id_col is not None else ("series" if self.wide else None)
+
+
+@dataclass
+class WindowConfig:
+    seq_len: int | None = None  # past steps per window; None: from the frequency
+    horizon: int | None = None  # steps to forecast; None: from the frequency
+    val_frac: float = 0.2  # share of windows (the latest) kept for validation
+    scaler: str = "standard"  # standard | minmax | robust (scikit-learn)
+    season: int | None = None  # seasonal period for baselines and MASE; None: from the frequency
+    calendar: bool = False  # add hour/day-of-week/month as sin/cos inputs (known in advance)
+
+
+@dataclass
+class NetworkOptions:
+    """The network the user asked for; `model.ModelConfig` adds what the data decides."""
+
+    cell: str = "rnn"  # rnn (Elman, tanh) | lstm | gru
+    hidden_size: int = 64  # width of the hidden state h_t
+    layers: int = 1  # stacked recurrent layers
+    dropout: float = 0.0  # between stacked layers (needs layers > 1)
+    window_norm: str = "auto"  # auto | last | season | mean | none
+    id_embedding: int = 0  # many series: width of a learned series embedding; 0: none
+
+
+def _train_config():
+    from rnncast.train import TrainConfig
+
+    return TrainConfig()
+
+
+@dataclass
+class Settings:
+    """Everything that decides what `fit` trains; `backtest` refits with the same."""
+
+    read: ReadOptions = field(default_factory=ReadOptions)
+    layout: Layout = field(default_factory=Layout)
+    windows: WindowConfig = field(default_factory=WindowConfig)
+    network: NetworkOptions = field(default_factory=NetworkOptions)
+    train: object = field(default_factory=_train_config)  # train.TrainConfig (torch is imported lazily)
+
+
+def validate(s: Settings) -> None:
+    """Refuse every setting that no data could make work, with the option's name and a fix."""
+    r, lay, w, n, t = s.read, s.layout, s.windows, s.network, s.train
+    if r.fill not in FILL_POLICIES:
+        raise UsageError(f"unknown --fill {r.fill!r}; choose one of {', '.join(FILL_POLICIES)}")
+    if len(set(r.targets)) != len(r.targets):
+        raise UsageError("the same --target is given twice; name each target once")
+    if lay.id_col is not None and lay.wide:
+        raise UsageError("--id-col and --wide describe different layouts; give one of them")
+    if w.seq_len is not None and w.seq_len < 1 or w.horizon is not None and w.horizon < 1:
+        raise UsageError("--seq-len and --horizon must be at least 1")
+    if not 0 < w.val_frac < 1:
+        raise UsageError(f"--val-frac must be between 0 and 1, got {w.val_frac}; try 0.2")
+    if w.scaler not in SCALERS:
+        raise UsageError(f"unknown --scaler {w.scaler!r}; choose one of {', '.join(SCALERS)}")
+    if w.season is not None and w.season < 1:
+        raise UsageError("--season must be at least 1")
+    validate_network(n)
+    if n.id_embedding and not lay.many:
+        raise UsageError("--id-embedding is for many series; add --id-col COLUMN or --wide")
+    validate_training(t)
+
+
+def validate_network(n: NetworkOptions) -> None:
+    if n.cell not in CELLS:
+        raise UsageError(f"unknown --cell {n.cell!r}; choose one of {', '.join(CELLS)}")
+    if n.window_norm not in WINDOW_NORMS:
+        raise UsageError(f"unknown --window-norm {n.window_norm!r}; choose one of {', '.join(WINDOW_NORMS)}")
+    for name in ("hidden_size", "layers"):
+        if getattr(n, name) < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
+    if not 0 <= n.dropout < 1:  # also refuses NaN
+        raise UsageError(f"--dropout must be in [0, 1), got {n.dropout}; try 0.1")
+    if n.id_embedding < 0:
+        raise UsageError("--id-embedding must be 0 (off) or positive")
+
+
+def validate_training(t) -> None:
+    """Loop settings (train.TrainConfig), the device included: refused here, before any data is read."""
+    from rnncast import train
+
+    for name in ("epochs", "batch_size", "patience"):
+        if getattr(t, name) < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
+    if not 0 < t.lr <= MAX_LR:  # also refuses NaN
+        raise UsageError(f"--lr must be positive and at most {MAX_LR:g}; try 0.001")
+    if not t.clip >= 0:
+        raise UsageError("--clip must be 0 (off) or positive; try 1.0")
+    if not SEED_RANGE[0] <= t.seed <= SEED_RANGE[1]:
+        raise UsageError("--seed must fit in 64 bits; try 0")
+    if t.threads is not None and t.threads < 1:
+        raise UsageError("--threads must be at least 1")
+    if t.precision not in PRECISIONS:
+        raise UsageError(f"unknown --precision {t.precision!r}; choose one of {', '.join(PRECISIONS)}")
+    train.check_precision(t.precision, train.resolve_device(t.device))
+
+
+def validate_levels(levels: tuple[float, ...] | list[float]) -> tuple[float, ...]:
+    """Levels in percent, each strictly between 0 and 100, without repeats, in the order given."""
+    out: list[float] = []
+    for level in levels:
+        if not 0 < level < 100:
+            raise UsageError(f"--level {level:g} is not a percentage between 0 and 100; try --level 80 --level 95")
+        if level in out:
+            raise UsageError(f"--level {level:g} is given twice; give each level once")
+        out.append(float(level))
+    return tuple(out)

@@ -1,0 +1,53 @@
+"""Outputs recorded before the one-pipeline rewrite still come out (tests/golden/README.md)."""
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import ELEC, ETTH1, MACRO
+
+from rnncast.cli import cli
+
+GOLDEN = Path(__file__).parent / "golden"
+
+CASES = {
+    "elec": ([str(ELEC)], ["--level", "80", "--level", "95"]),
+    "macro": ([str(MACRO), "--target", "realgdp", "--target", "realcons"], ["--level", "90"]),
+    "ett": ([str(ETTH1), "--wide", "--epochs", "2", "--hidden-size", "16", "--seq-len", "48", "--horizon", "12"],
+            ["--level", "80"]),
+}  # fmt: skip
+
+
+def same_table(text: str, golden: Path) -> None:
+    got, expected = pd.read_csv(io.StringIO(text)), pd.read_csv(golden)
+    assert list(got.columns) == list(expected.columns)
+    assert len(got) == len(expected)
+    for col in expected.columns:
+        if expected[col].dtype.kind == "f":
+            np.testing.assert_allclose(got[col], expected[col], rtol=1e-6, err_msg=col)
+        else:
+            assert got[col].astype(str).tolist() == expected[col].astype(str).tolist(), col
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_fit_and_forecast_match_the_recorded_outputs(name, tmp_path):
+    fit_args, forecast_args = CASES[name]
+    model = str(tmp_path / "m.rnncast")
+    runner = CliRunner()
+    fitted = runner.invoke(cli, ["fit", *fit_args, "--model", model, "--format", "csv", "-q", "--threads", "1"])
+    assert fitted.exit_code == 0, fitted.output
+    same_table(fitted.stdout, GOLDEN / f"{name}_fit.csv")
+    forecast = runner.invoke(cli, ["forecast", "--model", model, "--format", "csv", *forecast_args])
+    assert forecast.exit_code == 0, forecast.output
+    same_table(forecast.stdout, GOLDEN / f"{name}_fc.csv")
+
+
+def test_backtest_matches_the_recorded_output():
+    result = CliRunner().invoke(
+        cli, ["backtest", str(ELEC), "--folds", "2", "--epochs", "5", "--format", "csv", "-q", "--threads", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    same_table(result.stdout, GOLDEN / "elec_bt.csv")
