@@ -17,12 +17,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import torch
 
-from rnncast import api, data, intervals
+from rnncast import intervals, prepare, reading
 from rnncast import train as tr
-from rnncast.data import ReadOptions
 from rnncast.model import Forecaster, ModelConfig
+from rnncast.settings import ONE, ReadOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 CANDIDATES = (ROOT.parent / "shared" / "data" / "ett" / "ETTh1.csv", ROOT / "sample_data" / "ETTh1.csv")
@@ -57,15 +59,24 @@ class Row:
 SEASON = 24  # hourly data: the daily cycle, as fit infers it
 
 
-def split_windows(scaled: torch.Tensor, seq_len: int, horizon: int) -> tuple[data.Windows, ...]:
+def split_windows(scaled: torch.Tensor, seq_len: int, horizon: int) -> tuple[prepare.Windows, ...]:
     """Train / validation / test windows by where their targets fall (stride 1)."""
-    w = data.make_windows(scaled, seq_len, horizon, n_targets=1)
+    w = prepare.make_windows(scaled, seq_len, horizon, n_targets=1)
 
-    def targets_in(first: int, end: int) -> data.Windows:
+    def targets_in(first: int, end: int) -> prepare.Windows:
         start = first - seq_len  # window i has targets at rows i+seq_len .. i+seq_len+horizon-1
         return w.take(max(start, 0), end - max(first, seq_len) - horizon + 1)
 
     return targets_in(0, TRAIN_END), targets_in(TRAIN_END, VAL_END), targets_in(VAL_END, TEST_END)
+
+
+def better_base(scaled: torch.Tensor, n_train: int, seq_len: int, horizon: int) -> str:
+    """What fit's --window-norm auto becomes (prepare.better_base) for the training rows [0, TRAIN_END)."""
+    rows = scaled[:TRAIN_END].double().numpy()  # (TRAIN_END, 1), already scaled
+    series = reading.Series(rows, pd.RangeIndex(TRAIN_END), ["OT"], [], None, None)
+    split = prepare.Split(seq_len, horizon, cut=TRAIN_END, n_train=n_train, n_val=0)
+    identity = prepare.Scaling("standard", np.zeros(1), np.ones(1))
+    return prepare.better_base([prepare.Member(ONE, series, split, identity)], seq_len, horizon, SEASON)
 
 
 def train_one(scaled: torch.Tensor, seq_len: int, horizon: int, args: argparse.Namespace) -> tuple:
@@ -74,8 +85,7 @@ def train_one(scaled: torch.Tensor, seq_len: int, horizon: int, args: argparse.N
     torch.manual_seed(args.seed)
     norm = args.window_norm
     if norm == "auto":  # as fit resolves it: the naive forecast that wins on the training rows
-        train_rows = scaled[:TRAIN_END].double().numpy()
-        norm = api.better_base(train_rows, len(windows[0]), seq_len, horizon, SEASON)
+        norm = better_base(scaled, len(windows[0]), seq_len, horizon)
     print(f"    horizon {horizon}, seq_len {seq_len}: window norm {norm}", flush=True)
     config = ModelConfig(horizon=horizon, hidden_size=args.hidden_size, window_norm=norm, season=SEASON)
     model = Forecaster(config)
@@ -101,7 +111,7 @@ def run_horizon(scaled: torch.Tensor, horizon: int, args: argparse.Namespace) ->
     nan = float("nan")
     if args.val_only:  # for choosing settings: the test rows stay unseen
         return Row(horizon, seq_len, nan, nan, nan, nan, result.best_val_loss, result.epochs_run, seconds)
-    pred = tr.predict(model, test_w.x)  # (N, H, 1)
+    pred = tr.predict(model, test_w)  # (N, H, 1)
     last = test_w.x[:, -1:, :1].expand_as(test_w.y)  # repeat the last input value
     err, err_last = pred - test_w.y, last - test_w.y
     coverage = interval_coverage(model, val_w, test_w, pred)
@@ -120,9 +130,9 @@ def run_horizon(scaled: torch.Tensor, horizon: int, args: argparse.Namespace) ->
     )
 
 
-def interval_coverage(model: Forecaster, val_w: data.Windows, test_w: data.Windows, pred: torch.Tensor) -> dict:
+def interval_coverage(model: Forecaster, val_w: prepare.Windows, test_w: prepare.Windows, pred: torch.Tensor) -> dict:
     """Coverage of the conformal intervals that `forecast --level` would give, calibrated on validation."""
-    residuals = (val_w.y - tr.predict(model, val_w.x)).numpy()  # (N_val, H, 1), scaled units
+    residuals = (val_w.y - tr.predict(model, val_w)).numpy()  # (N_val, H, 1), scaled units
     val_scales = intervals.window_scale(val_w.x.numpy())  # (N_val, 1)
     out = {}
     for level in (80, 95):
@@ -177,8 +187,8 @@ def main() -> None:
     path = next((p for p in CANDIDATES if p.exists()), None)
     if path is None:
         raise SystemExit("ETTh1.csv not found in ../shared/data/ett or sample_data")
-    series = data.read_series(path, ReadOptions(targets=("OT",)))
-    scaling = data.fit_scaling(series.values[:TRAIN_END], "standard")  # population std, training rows only
+    series = reading.read_series(path, ReadOptions(targets=("OT",)))
+    scaling = prepare.fit_scaling(series.values[:TRAIN_END], "standard")  # population std, training rows only
     scaled = torch.as_tensor(scaling.transform(series.values[:TEST_END]), dtype=torch.float32)  # (T, 1)
     print(f"{path}: OT mean {scaling.shift[0]:.6f}, std {scaling.scale[0]:.6f}; seq_len {args.seq_len}, "
           f"hidden {args.hidden_size}, epochs <= {args.epochs}, patience {args.patience}, lr {args.lr}", flush=True)  # fmt: skip

@@ -3,7 +3,8 @@
 Both paths run train.fit's own loop for one epoch over the same number of training windows (a random
 subset: a full epoch over ~3.5 million windows takes hours on 2 cores), with the same network and
 batch size; windows/s = windows / seconds. The many-series windows are gathered through index
-tensors over one unfolded tensor (panel.make_windows), the single-series ones are contiguous views.
+tensors over one unfolded tensor (prepare.plan_windows), the single-series ones are contiguous views
+(prepare.make_windows).
 
     .venv/bin/python benchmarks/panel_speed.py                 # the issue's case, ~1-2 min on 2 cores
     .venv/bin/python benchmarks/panel_speed.py --series 1000   # smaller
@@ -19,13 +20,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rnncast import api, data, panel
+from rnncast import fitting, prepare
 from rnncast import train as tr
-from rnncast.data import Series
 from rnncast.model import Forecaster, ModelConfig
+from rnncast.reading import Collection, Series
+from rnncast.settings import Layout, NetworkOptions, WindowConfig
 
 
-def synthetic_panel(n_series: int, length: int, seed: int = 0) -> panel.Panel:
+def synthetic_panel(n_series: int, length: int, seed: int = 0) -> Collection:
     """Hourly sines with per-series level, amplitude, phase and noise."""
     rng = np.random.default_rng(seed)
     t = np.arange(length)
@@ -35,10 +37,10 @@ def synthetic_panel(n_series: int, length: int, seed: int = 0) -> panel.Panel:
         values = 10 + rng.uniform(0, 50) + rng.uniform(0.5, 5) * np.sin(2 * np.pi * t / 24 + rng.uniform(0, 6.3))
         values = values + rng.normal(0, 0.2, length)
         series.append(Series(values[:, None], index, ["value"], [], "date", "h"))
-    return panel.Panel([f"s{k}" for k in range(n_series)], series)
+    return Collection([f"s{k}" for k in range(n_series)], series, Layout(wide=True))
 
 
-def epoch_rate(model: torch.nn.Module, train: data.Windows, val: data.Windows, batch_size: int) -> float:
+def epoch_rate(model: torch.nn.Module, train: prepare.Windows, val: prepare.Windows, batch_size: int) -> float:
     """Windows per second of one train.fit epoch (its loop: gather, forward, backward, clip, step)."""
     result = tr.fit(model, train, val, tr.TrainConfig(epochs=1, batch_size=batch_size, patience=1))
     return len(train) / result.seconds
@@ -60,17 +62,18 @@ def main() -> None:
     started = time.perf_counter()
     pnl = synthetic_panel(args.series, args.length)
     made = time.perf_counter()
-    pp = panel.plan(pnl, api.WindowConfig(), panel.PanelOptions(wide=True, id_embedding=args.id_embedding))
-    pw = panel.make_windows(pp)
+    pp = prepare.plan(pnl, WindowConfig())
+    pw = prepare.plan_windows(pp, with_id=args.id_embedding > 0)
     planned = time.perf_counter()
-    cfg = panel.model_config(pp, ModelConfig())  # fit's defaults: hidden 64
+    # fit's network defaults (hidden 64), window norm "last" like the single-series reference (ModelConfig())
+    cfg = fitting.model_config(pp, NetworkOptions(window_norm="last", id_embedding=args.id_embedding))
     sub = pw.train.starts[torch.randperm(len(pw.train), generator=g)[: args.windows]]
-    many_train = data.Windows(pw.train.x, pw.train.y, sub)
-    many_val = data.Windows(pw.val.x, pw.val.y, pw.val.starts[:1024])
-    # the single-series path: one long series, contiguous windows, as api.fit_plan takes them
+    many_train = prepare.Windows(pw.train.x, pw.train.y, sub)
+    many_val = prepare.Windows(pw.val.x, pw.val.y, pw.val.starts[:1024])
+    # the reference: one long series, plain contiguous windows (no index), as the single-series path took them
     one = torch.as_tensor(pp.members[0].scaling.transform(np.concatenate([s.values for s in pnl.series[:50]])),
                           dtype=torch.float32)  # fmt: skip
-    w = data.make_windows(one, pp.seq_len, pp.horizon, 1)
+    w = prepare.make_windows(one, pp.seq_len, pp.horizon, 1)
     single_cfg = ModelConfig(n_inputs=1, n_targets=1, horizon=pp.horizon)
     single = many = 0.0
     for _ in range(args.repeats):  # alternate, so that a busy moment of the machine hits both

@@ -35,9 +35,10 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from rnncast import api, data
+from rnncast import api, prepare, reading
 from rnncast import train as tr
 from rnncast.model import Forecaster, ModelConfig
+from rnncast.settings import ONE, NetworkOptions, ReadOptions, Settings, WindowConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 ETTH1 = next(p for p in (ROOT.parent / "shared/data/ett/ETTh1.csv", ROOT / "sample_data/ETTh1.csv") if p.exists())
@@ -108,13 +109,18 @@ def bare_validate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int
     return total / y.numel()
 
 
-def ett_windows(device: torch.device) -> tuple[data.Windows, data.Windows]:
+def plan_one(series: reading.Series, wc: WindowConfig) -> prepare.Member:
+    """fit's plan for one series (a collection of one): the series with its split and scaling."""
+    return prepare.plan(reading.Collection([ONE], [series]), wc).members[0]
+
+
+def ett_windows(device: torch.device) -> tuple[prepare.Windows, prepare.Windows]:
     """ETTh1 OT scaled on its training rows and cut into (views of) windows on `device`."""
-    s = data.read_series(ETTH1, data.ReadOptions(targets=("OT",)))
-    p = api.plan(s, api.WindowConfig(seq_len=SEQ_LEN, horizon=HORIZON))
-    scaled = torch.as_tensor(p.scaling.transform(s.values), dtype=torch.float32, device=device)  # (T, 1)
-    w = data.make_windows(scaled, SEQ_LEN, HORIZON, 1)
-    return w.take(0, p.split.n_train), w.take(p.split.val_start, p.split.n_val)
+    s = reading.read_series(ETTH1, ReadOptions(targets=("OT",)))
+    m = plan_one(s, WindowConfig(seq_len=SEQ_LEN, horizon=HORIZON))
+    scaled = torch.as_tensor(m.scaling.transform(s.values), dtype=torch.float32, device=device)  # (T, 1)
+    w = prepare.make_windows(scaled, SEQ_LEN, HORIZON, 1)
+    return w.take(0, m.split.n_train), w.take(m.split.val_start, m.split.n_val)
 
 
 # ---------------------------------------------------------------------------- row 1 (and G): epoch vs bare loop
@@ -232,7 +238,7 @@ def ordinary_fit(epochs: int, batch: int) -> tuple[float, float]:
 
     start = time.perf_counter()
     values = pd.read_csv(ETTH1)[["OT"]].to_numpy(np.float64)
-    split = data.plan_split(len(values), SEQ_LEN, HORIZON, 0.2)
+    split = prepare.plan_split(len(values), SEQ_LEN, HORIZON, 0.2)
     scaled = StandardScaler().fit(values[: split.cut]).transform(values).astype(np.float32)
     loader = DataLoader(WindowDataset(scaled, 0, split.n_train), batch_size=batch, shuffle=True)
     val = DataLoader(WindowDataset(scaled, split.val_start, split.n_val), batch_size=512)
@@ -279,8 +285,7 @@ def rnncast_fit(target_mse: float, budget_s: float) -> tuple[float | None, float
         try:
             api.fit(
                 ETTH1,
-                data.ReadOptions(targets=("OT",)),
-                api.WindowConfig(horizon=HORIZON),
+                Settings(read=ReadOptions(targets=("OT",)), windows=WindowConfig(horizon=HORIZON)),
                 model_path=Path(tmp) / "m.rnncast",
                 on_epoch=on_epoch,
             )
@@ -333,8 +338,7 @@ def row_startup(repeats: int) -> list[Row]:
         model = Path(tmp) / "m.rnncast"
         api.fit(
             ROOT / "sample_data/elec_equip.csv",
-            model_cfg=ModelConfig(hidden_size=8),
-            train_cfg=tr.TrainConfig(epochs=1),
+            Settings(network=NetworkOptions(hidden_size=8, window_norm="last"), train=tr.TrainConfig(epochs=1)),
             model_path=model,
         )
         commands = {
@@ -410,11 +414,11 @@ def child_read(kind: str, path: str) -> None:
     if kind == "pandas":
         pd.read_csv(path)
     else:
-        series = data.read_series(path, data.ReadOptions(targets=("y",), features=("f1", "f2")))
-        p = api.plan(series, api.WindowConfig(seq_len=SEQ_LEN, horizon=24))
-        scaled = torch.as_tensor(p.scaling.transform(series.values), dtype=torch.float32)  # (T, F)
-        w = data.make_windows(scaled, p.seq_len, p.horizon, series.n_targets)
-        train_w = w.take(0, p.split.n_train)
+        series = reading.read_series(path, ReadOptions(targets=("y",), features=("f1", "f2")))
+        m = plan_one(series, WindowConfig(seq_len=SEQ_LEN, horizon=24))
+        scaled = torch.as_tensor(m.scaling.transform(series.values), dtype=torch.float32)  # (T, F)
+        w = prepare.make_windows(scaled, SEQ_LEN, 24, series.n_targets)
+        train_w = w.take(0, m.split.n_train)
         views = train_w.x.untyped_storage().data_ptr() == scaled.untyped_storage().data_ptr()
     elapsed = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
