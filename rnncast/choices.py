@@ -1,7 +1,7 @@
 """The closed sets of option values, kept apart so the CLI can list them without importing torch."""
 
 CELLS = ("rnn", "lstm", "gru")
-WINDOW_NORMS = ("auto", "last", "season", "mean", "none")
+WINDOW_NORMS = ("auto", "last", "season", "mean", "scale", "none")
 SCALERS = ("standard", "minmax", "robust")
 FILL_POLICIES = ("interpolate", "ffill", "drop", "error")
 FORMATS = ("table", "csv", "json")

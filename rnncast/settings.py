@@ -65,8 +65,10 @@ class NetworkOptions:
     hidden_size: int = 64  # width of the hidden state h_t
     layers: int = 1  # stacked recurrent layers
     dropout: float = 0.0  # between stacked layers (needs layers > 1)
-    window_norm: str = "auto"  # auto | last | season | mean | none
+    window_norm: str = "auto"  # auto | last | season | mean | scale | none
     id_embedding: int = 0  # many series: width of a learned series embedding; 0: none
+    segment: int = 0  # > 0: the cell steps over segments of this many points (SegRNN), not single points
+    ensemble: int = 1  # members trained from different seeds and combined by their median
 
 
 def _train_config():
@@ -121,6 +123,10 @@ def validate_network(n: NetworkOptions) -> None:
         raise UsageError(f"--dropout must be in [0, 1), got {n.dropout}; try 0.1")
     if n.id_embedding < 0:
         raise UsageError("--id-embedding must be 0 (off) or positive")
+    if n.segment < 0:
+        raise UsageError("--segment must be 0 (off: one point per step) or positive")
+    if n.ensemble < 1:
+        raise UsageError("--ensemble must be at least 1")
 
 
 def validate_training(t) -> None:
