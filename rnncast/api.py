@@ -149,7 +149,8 @@ def model_card(meta: dict) -> dict:
     many = sm.get("id_col") is not None or sm.get("wide", False)
     card = {
         "cell": m["cell"], "hidden_size": m["hidden_size"], "layers": m["layers"], "dropout": m["dropout"],
-        "window_norm": m["window_norm"], "seq_len": meta["model_seq_len"], "horizon": m["horizon"],
+        "window_norm": m["window_norm"], "segment": m.get("segment", 0), "ensemble": m.get("ensemble", 1),
+        "seq_len": meta["model_seq_len"], "horizon": m["horizon"],
         "targets": d["targets"], "features": d["features"], "frequency": d["freq"], "season": d["season"],
         "training_start": d["start"], "training_end": d["end"], "rows": d["rows"], "data_sha256": d["sha256"],
         "scaler": meta["scaler"], "val_frac": windows.get("val_frac"),
@@ -162,6 +163,11 @@ def model_card(meta: dict) -> dict:
         card.update(series=len(sm["ids"]), id_col=sm["id_col"] or "(wide)", series_ids=sm["ids"],
                     id_embedding=m.get("id_embedding", 0))  # fmt: skip
     card["calendar"] = sm.get("calendar", [])
+    guard = meta.get("guard")
+    card["guard_base"] = guard["base"] if guard else "none"  # forecast = base + alpha (network - base), per step
+    if guard:
+        alpha = guard["alpha"]  # (H, T)
+        card["guard_alpha"] = [row[0] for row in alpha] if len(alpha[0]) == 1 else alpha
     card.update({f"version_{k}": v for k, v in meta["versions"].items()})
     for s in meta["metrics"]:
         card[f"val_mase_{s['target']}_{s['model']}"] = s["mase"]

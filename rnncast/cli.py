@@ -15,7 +15,7 @@ from collections.abc import Callable
 import click
 
 from rnncast import __version__
-from rnncast.choices import CELLS, FILL_POLICIES, FORMATS, PRECISIONS, SCALERS, WINDOW_NORMS
+from rnncast.choices import CELLS, FILL_POLICIES, FORMATS, PRECISIONS, SCALERS, SCHEDULES, WINDOW_NORMS
 from rnncast.errors import EX_SOFTWARE, DataError, RnncastError
 
 INTERRUPTED = 130  # 128 + SIGINT, as shells report it
@@ -140,8 +140,19 @@ model_options = _options(
     option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True, help="Dropout between stacked layers."),
     option("--window-norm", type=click.Choice(WINDOW_NORMS), default="auto", show_default=True,
            help="What the network corrects: last (subtract each window's last value, add it back), season "
-                "(forecast = the window's last cycle + a correction), mean, none; auto picks season when repeating "
-                "the last cycle beats repeating the last value by over 10% on the training windows, else last."),
+                "(forecast = the window's last cycle + a correction), mean, scale (subtract the window's mean, divide "
+                "by its standard deviation), none; auto picks season when repeating the last cycle beats repeating "
+                "the last value by over 10% on the training windows, else last."),
+    option("--segment", type=click.IntRange(min=0),
+           help="Points per recurrent step: the window is cut into segments of this many points, each embedded by "
+                "a Linear layer, and the cell steps over segments (SegRNN); 0: one point per step. "
+                "Default: seq_len // 8 (about 8 steps), 0 for windows under 16."),
+    option("--ensemble", type=click.IntRange(min=1),
+           help="Member networks trained together from different initial weights; the forecast is their median. "
+                "Default: 5 up to 5,000 training windows, else 1."),
+    option("--guard/--no-guard", default=True, show_default=True,
+           help="Blend the forecast with the better naive forecast, one weight in [0, 1] per step fitted on the "
+                "validation windows (0: the naive forecast itself)."),
 )  # fmt: skip
 
 layout_options = _options(
@@ -153,16 +164,22 @@ layout_options = _options(
 )  # fmt: skip
 
 train_options = _options(
-    option("--epochs", type=click.IntRange(min=1), default=100, show_default=True, help="Most epochs; early stopping usually ends sooner."),
+    option("--epochs", type=click.IntRange(min=1),
+           help="Most epochs; early stopping usually ends sooner. Default: 100, or enough for 2,000 steps on small data."),
     option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True, help="Windows per step."),
     option("--lr", type=click.FloatRange(0, min_open=True), default=1e-3, show_default=True, help="Adam learning rate."),
     option("--clip", type=click.FloatRange(0), default=1.0, show_default=True, help="Max gradient norm; 0 disables."),
-    option("--patience", type=click.IntRange(min=1), default=10, show_default=True, help="Epochs without validation improvement before stopping."),
+    option("--patience", type=click.IntRange(min=1),
+           help="Epochs without validation improvement before stopping. Default: 10, or enough for 200 steps on small data."),
     option("--seed", type=int, default=0, show_default=True, help="Random seed; CPU reruns with the same seed are identical."),
     option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps."),
     option("--threads", type=click.IntRange(min=1), help="CPU threads for torch. Default: $OMP_NUM_THREADS, else 1 (fastest for small RNNs, measured)."),
     option("--precision", type=click.Choice(PRECISIONS), default="fp32", show_default=True,
            help="bf16: mixed precision (autocast) on a CUDA GPU."),
+    option("--weight-decay", type=click.FloatRange(0), default=0.0, show_default=True,
+           help="AdamW's decoupled weight decay; 0: plain Adam."),
+    option("--schedule", type=click.Choice(SCHEDULES), default="none", show_default=True,
+           help="Learning rate: none (constant), plateau (halve when validation stalls), onecycle (over --epochs)."),
 )  # fmt: skip
 
 
@@ -209,10 +226,7 @@ def cli() -> None:
 @option("--report", type=click.Path(dir_okay=False), help="Write a JSON run report (metrics, timings, device, epochs).")
 @format_options
 @output_options
-def fit(data, time_col, targets, features, fill, strict, id_col, wide, id_embedding, calendar, seq_len, horizon, val_frac, scaler, season,
-        cell, hidden_size, layers, dropout, window_norm,
-        epochs, batch_size, lr, clip, patience, seed, device, threads, precision,
-        model_path, report, fmt, output, quiet, verbose) -> None:  # fmt: skip
+def fit(data, model_path, report, fmt, output, quiet, verbose, **training) -> None:
     """Train on DATA (a CSV, or - for stdin), save the model, print validation metrics.
 
     Metrics compare the network with naive (repeat the last value) and seasonal-naive
@@ -231,9 +245,11 @@ def fit(data, time_col, targets, features, fill, strict, id_col, wide, id_embedd
     started = time.perf_counter()
     err = render.console(stderr=True, quiet=quiet)
     settings = _settings(click.get_current_context().params)
-    with _progress(err, epochs, verbose) as on_epoch:
+    with _progress(err, verbose) as on_epoch:
         result = api.fit(data, settings, model_path, on_plan=lambda p: _describe_plan(err, p, data), on_epoch=on_epoch)
     _trained(err, result, model_path)
+    for note in result.notes:
+        err.print(f"Note: {note}")
     if report:
         _write_report(report, result, model_path, time.perf_counter() - started)
     many = " (mean over series, then each series)" if settings.layout.many else ""
@@ -244,9 +260,26 @@ def _trained(err, result, model_path: str) -> None:
     t = result.training
     err.print(
         f"trained {t.epochs_run} epoch(s) in {t.seconds:.1f} s on {t.device} "
-        f"(window norm {result.artifact.meta['model']['window_norm']}); best epoch {t.best_epoch} "
+        f"({_network(result.artifact.meta['model'])}); best epoch {t.best_epoch} "
         f"(validation MSE {t.best_val_loss:.4g}); saved {model_path}"
     )
+    guard = result.artifact.meta.get("guard")
+    if guard:
+        import numpy as np
+
+        alpha = np.asarray(guard["alpha"])
+        err.print(
+            f"guard: forecast = {guard['base']} naive + alpha x (network - it), alpha {alpha.min():.2f}-{alpha.max():.2f} "
+            f"(mean {alpha.mean():.2f}) over the horizon; validation MSE network {guard['val_mse']['network']:.4g}, "
+            f"guarded {guard['val_mse']['guarded']:.4g} (weights from the other half), naive {guard['val_mse']['base']:.4g}"
+        )
+
+
+def _network(m: dict) -> str:
+    """What was trained, in a few words: `5 rnn members, 4-point segments, window norm season`."""
+    members = f"{m['ensemble']} {m['cell']} members" if m["ensemble"] > 1 else f"one {m['cell']}"
+    steps = f"{m['segment']}-point segments" if m["segment"] else "one point per step"
+    return f"{members}, {steps}, window norm {m['window_norm']}"
 
 
 def _settings(params: dict):
@@ -260,9 +293,9 @@ def _settings(params: dict):
         layout=st.Layout(p["id_col"], p["wide"]),
         windows=st.WindowConfig(p["seq_len"], p["horizon"], p["val_frac"], p["scaler"], p["season"], p["calendar"]),
         network=st.NetworkOptions(p["cell"], p["hidden_size"], p["layers"], p["dropout"], p["window_norm"],
-                                  p["id_embedding"] or 0),
+                                  p["id_embedding"] or 0, p["segment"], p["ensemble"], p["guard"]),
         train=TrainConfig(p["epochs"], p["batch_size"], p["lr"], p["clip"], p["patience"], p["seed"], p["device"],
-                          p["threads"], p["precision"]),
+                          p["threads"], p["precision"], p["weight_decay"], p["schedule"]),
     )  # fmt: skip
     st.validate(settings)
     return settings
@@ -301,8 +334,8 @@ def _write_report(path: str, result, model_path: str, seconds: float) -> None:
 class _progress:
     """Per-epoch feedback on stderr: a progress bar on a terminal, a line per epoch with --verbose."""
 
-    def __init__(self, err, epochs: int, verbose: bool):
-        self.err, self.epochs, self.verbose, self.bar = err, epochs, verbose, None
+    def __init__(self, err, verbose: bool):
+        self.err, self.verbose, self.bar = err, verbose, None
 
     def __enter__(self):
         if self.err.quiet:
@@ -320,10 +353,12 @@ class _progress:
             transient=True,
         )
         self.bar.start()
-        task = self.bar.add_task("fit", total=self.epochs, train="-", val="-")
+        task = self.bar.add_task("fit", total=None, train="-", val="-")  # the total comes with the first epoch
 
         def on_epoch(log) -> None:
-            self.bar.update(task, completed=log.epoch, train=f"{log.train_loss:.4f}", val=f"{log.val_loss:.4f}")
+            self.bar.update(
+                task, completed=log.epoch, total=log.epochs, train=f"{log.train_loss:.4f}", val=f"{log.val_loss:.4f}"
+            )
             if self.verbose:
                 self._line(log)
 
@@ -395,10 +430,7 @@ def forecast(data, model_path, horizon, levels, ids, strict, fmt, output, quiet,
 @level_option((80.0, 95.0), "Prediction interval level in percent whose coverage is reported (repeatable).")
 @format_options
 @output_options
-def backtest(data, time_col, targets, features, fill, strict, id_col, wide, id_embedding, calendar, seq_len, horizon, val_frac, scaler, season,
-             cell, hidden_size, layers, dropout, window_norm,
-             epochs, batch_size, lr, clip, patience, seed, device, threads, precision,
-             folds, levels, fmt, output, quiet, verbose) -> None:  # fmt: skip
+def backtest(data, folds, levels, fmt, output, quiet, verbose, **training) -> None:
     """Rolling-origin backtest on DATA: refit and forecast at each of the last --folds origins.
 
     The last FOLDS x HORIZON rows are forecast block by block, oldest first. Each block gets a

@@ -3,6 +3,14 @@
 The default cell is the Elman RNN of the seed:
     h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h)
     y   = W_hy h_L + b_y            (all horizon steps at once: direct multi-step)
+
+Three options change what the cell reads or how many cells there are, never the recurrence:
+- `segment` W > 0 (SegRNN, Lin et al. 2023): the window is cut into segments of W points, each
+  embedded by a Linear layer and a ReLU, and the cell steps over segments: W times fewer steps.
+- `ensemble` K > 1: K member networks, each its own cell and head, initialised one after another and
+  trained together on the same batches (their losses averaged); the forecast is the members' median.
+- `guard` (last | season): the forecast is the naive forecast b plus alpha × (network − b), alpha per
+  horizon step and target in [0, 1], fitted after training (fitting.py); alpha = 0 is the baseline.
 """
 
 from __future__ import annotations
@@ -15,6 +23,9 @@ from torch import nn
 from rnncast.choices import CELLS, WINDOW_NORMS
 from rnncast.errors import UsageError
 
+GUARDS = ("none", "last", "season")
+EPS = 1e-5  # floor of a window's standard deviation under window_norm "scale"
+
 
 @dataclass
 class ModelConfig:
@@ -24,14 +35,17 @@ class ModelConfig:
     n_targets: int = 1  # columns forecast; set from data
     horizon: int = 1  # steps forecast at once; set from data
     cell: str = "rnn"  # rnn (Elman, tanh) | lstm | gru
-    hidden_size: int = 64  # width of the hidden state h_t
+    hidden_size: int = 64  # width of the hidden state h_t (of each member)
     layers: int = 1  # stacked recurrent layers
     dropout: float = 0.0  # between stacked layers (needs layers > 1)
-    window_norm: str = "last"  # last | season | mean | none: resolved ("auto" became one of these from the data)
-    season: int = 1  # with window_norm "season": the period whose last cycle is the base forecast; set from data
+    window_norm: str = "last"  # last | season | mean | scale | none: resolved ("auto" became one of these)
+    season: int = 1  # with window_norm "season" or guard "season": the seasonal period; set from data
     n_known: int = 0  # trailing inputs known at every step (calendar sin/cos): exempt from window_norm
     n_series: int = 0  # series the id embedding tells apart; set from data
     id_embedding: int = 0  # width of a learned series embedding; > 0: the last input column is the series number
+    segment: int = 0  # > 0: points per segment, the cell's step (SegRNN); 0: one point per step
+    ensemble: int = 1  # members, combined by their median
+    guard: str = "none"  # none | last | season: the naive forecast the output is blended with (alpha)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -50,8 +64,40 @@ def build(cfg: ModelConfig) -> Forecaster:
         ) from None
 
 
+class Network(nn.Module):
+    """One member: the recurrent cell and its Linear head, (B, L, F') normalised inputs → (B, H·T)."""
+
+    def __init__(self, c: ModelConfig):
+        super().__init__()
+        point_inputs = c.n_inputs - (1 if c.id_embedding else 0) + c.id_embedding  # what each time point carries
+        if c.segment:
+            self.embed_segment = nn.Linear(c.segment * point_inputs, c.hidden_size)
+        recurrent = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[c.cell]
+        self.rnn = recurrent(
+            input_size=c.hidden_size if c.segment else point_inputs,
+            hidden_size=c.hidden_size,
+            num_layers=c.layers,
+            dropout=c.dropout if c.layers > 1 else 0.0,
+            batch_first=True,
+        )
+        self.head = nn.Linear(c.hidden_size, c.horizon * c.n_targets)
+        if c.id_embedding:
+            self.embed = nn.Embedding(c.n_series, c.id_embedding)
+        self.segment = c.segment
+
+    def forward(self, x: torch.Tensor, ids: torch.Tensor | None = None) -> torch.Tensor:
+        if ids is not None:
+            x = torch.cat([x, self.embed(ids)[:, None, :].expand(-1, x.shape[1], -1)], dim=-1)  # (B, L, F'+E)
+        if self.segment:
+            n = x.shape[1] // self.segment  # the oldest L mod W points are left out
+            segments = x[:, x.shape[1] - n * self.segment :].reshape(x.shape[0], n, -1)  # (B, L/W, W·F')
+            x = torch.relu(self.embed_segment(segments))  # (B, L/W, hidden)
+        out, _ = self.rnn(x)  # (B, steps, hidden)
+        return self.head(out[:, -1, :])  # (B, H·T)
+
+
 class Forecaster(nn.Module):
-    """Recurrent cell + Linear head: (B, L, F) scaled inputs → (B, H, n_targets) scaled forecasts."""
+    """Member network(s), window normalisation and guard: (B, L, F) scaled inputs → (B, H, n_targets)."""
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -59,46 +105,83 @@ class Forecaster(nn.Module):
             raise ValueError(f"unknown cell {config.cell!r}")
         if config.window_norm not in WINDOW_NORMS or config.window_norm == "auto":
             raise ValueError(f"unresolved or unknown window_norm {config.window_norm!r}")
+        if config.guard not in GUARDS:
+            raise ValueError(f"unknown guard {config.guard!r}")
         self.config = config
-        recurrent = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[config.cell]
-        self.rnn = recurrent(
-            input_size=config.n_inputs - (1 if config.id_embedding else 0) + config.id_embedding,
-            hidden_size=config.hidden_size,
-            num_layers=config.layers,
-            dropout=config.dropout if config.layers > 1 else 0.0,
-            batch_first=True,
-        )
-        self.head = nn.Linear(config.hidden_size, config.horizon * config.n_targets)
-        if config.id_embedding:
-            self.embed = nn.Embedding(config.n_series, config.id_embedding)
+        self.nets = nn.ModuleList(Network(config) for _ in range(config.ensemble))  # initialised one after another
+        self.register_buffer("alpha", torch.ones(config.horizon, config.n_targets))  # the guard's weights, (H, T)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def members(self, x: torch.Tensor) -> torch.Tensor:
+        """Every member's forecast: (B, L, F) → (B, K, H, T), window normalisation undone."""
         c = self.config
-        extra = []  # inputs that bypass window_norm: known covariates, then the series embedding
+        ids = None
         if c.id_embedding:
             ids = x[:, 0, -1].long()  # (B,) the series number rides along as the last column
             x = x[..., :-1]
-            extra.append(self.embed(ids)[:, None, :].expand(-1, x.shape[1], -1))  # (B, L, E)
+        known = None  # inputs that bypass window_norm: known covariates (calendar sin/cos)
         if c.n_known:
-            extra.insert(0, x[..., x.shape[-1] - c.n_known :])  # (B, L, K)
+            known = x[..., x.shape[-1] - c.n_known :]  # (B, L, K)
             x = x[..., : x.shape[-1] - c.n_known]
-        level = base = None
+        level = spread = base = None
         if c.window_norm in ("last", "season"):
             level = x[:, -1:, :]  # (B, 1, F)
-        elif c.window_norm == "mean":
+        elif c.window_norm in ("mean", "scale"):
             level = x.mean(dim=1, keepdim=True)  # (B, 1, F)
+        if c.window_norm == "scale":  # RevIN-style: each window in units of its own standard deviation
+            spread = x.std(dim=1, keepdim=True, unbiased=False).clamp_min(EPS)  # (B, 1, F)
         if c.window_norm == "season" and 1 < c.season <= x.shape[1]:
-            # the seasonal-naive forecast (the window's last cycle, repeated) is the base the network corrects
-            steps = x.shape[1] - c.season + torch.arange(c.horizon, device=x.device) % c.season
-            base = x[:, steps, : c.n_targets]  # (B, H, T)
+            base = seasonal_base(x[..., : c.n_targets], c.season, c.horizon)  # (B, H, T): what the network corrects
         if level is not None:
             x = x - level  # the cell sees the shape of the window, not its level
-        if extra:
-            x = torch.cat([x, *extra], dim=-1)  # (B, L, F')
-        out, _ = self.rnn(x)  # (B, L, hidden)
-        y = self.head(out[:, -1, :]).view(-1, c.horizon, c.n_targets)  # (B, H, T)
+        if spread is not None:
+            x = x / spread
+        if known is not None:
+            x = torch.cat([x, known], dim=-1)  # (B, L, F')
+        y = torch.stack([net(x, ids) for net in self.nets], dim=1).view(-1, c.ensemble, c.horizon, c.n_targets)
+        if spread is not None:
+            y = y * spread[:, None, :, : c.n_targets]
         if base is not None:
-            return y + base
+            return y + base[:, None]
         if level is not None:
-            y = y + level[:, :, : c.n_targets]
-        return y
+            y = y + level[:, None, :, : c.n_targets]
+        return y  # (B, K, H, T)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, L, F) → (B, H, T); while training an ensemble, every member's forecast (B, K, H, T)."""
+        members = self.members(x)
+        if self.training and self.config.ensemble > 1:
+            return members
+        y = median(members)
+        if self.config.guard == "none" or self.training:
+            return y
+        base = naive_base(x[..., : self.config.n_targets], self.config.guard, self.config.season, self.config.horizon)
+        return base + self.alpha * (y - base)
+
+
+def upgrade_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Weights saved before members (rnncast 0.1): `rnn.*`, `head.*`, `embed.*` are member 0's."""
+    if any(k.startswith("nets.") for k in state):
+        return state
+    return {(k if k == "alpha" else f"nets.0.{k}"): v for k, v in state.items()}
+
+
+def median(members: torch.Tensor) -> torch.Tensor:
+    """The members' median (the mean of the middle two for an even count): (B, K, H, T) → (B, H, T)."""
+    k = members.shape[1]
+    if k == 1:
+        return members[:, 0]
+    ordered = members.sort(dim=1).values
+    return (ordered[:, (k - 1) // 2] + ordered[:, k // 2]) / 2
+
+
+def seasonal_base(targets: torch.Tensor, season: int, horizon: int) -> torch.Tensor:
+    """The window's last cycle repeated: (B, L, T) → (B, H, T)."""
+    steps = targets.shape[1] - season + torch.arange(horizon, device=targets.device) % season
+    return targets[:, steps, :]
+
+
+def naive_base(targets: torch.Tensor, kind: str, season: int, horizon: int) -> torch.Tensor:
+    """The naive forecast named by `kind` ('last' or 'season') from the target inputs: (B, L, T) → (B, H, T)."""
+    if kind == "season" and 1 < season <= targets.shape[1]:
+        return seasonal_base(targets, season, horizon)
+    return targets[:, -1:, :].expand(-1, horizon, -1)

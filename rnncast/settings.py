@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rnncast.choices import CELLS, FILL_POLICIES, PRECISIONS, SCALERS, WINDOW_NORMS
+from rnncast.choices import CELLS, FILL_POLICIES, PRECISIONS, SCALERS, SCHEDULES, WINDOW_NORMS
 from rnncast.errors import UsageError
 
 # Adam's first step is lr / (1 - beta1) = 10 lr, applied in float32 (max 3.4e38).
@@ -67,8 +67,9 @@ class NetworkOptions:
     dropout: float = 0.0  # between stacked layers (needs layers > 1)
     window_norm: str = "auto"  # auto | last | season | mean | scale | none
     id_embedding: int = 0  # many series: width of a learned series embedding; 0: none
-    segment: int = 0  # > 0: the cell steps over segments of this many points (SegRNN), not single points
-    ensemble: int = 1  # members trained from different seeds and combined by their median
+    segment: int | None = None  # points per recurrent step (SegRNN); 0: one point; None: seq_len // 8 (about 8 steps)
+    ensemble: int | None = None  # members combined by their median; None: 5 on small data, else 1
+    guard: bool = True  # blend the forecast with the better naive forecast, weights fitted on validation windows
 
 
 def _train_config():
@@ -123,9 +124,9 @@ def validate_network(n: NetworkOptions) -> None:
         raise UsageError(f"--dropout must be in [0, 1), got {n.dropout}; try 0.1")
     if n.id_embedding < 0:
         raise UsageError("--id-embedding must be 0 (off) or positive")
-    if n.segment < 0:
+    if n.segment is not None and n.segment < 0:
         raise UsageError("--segment must be 0 (off: one point per step) or positive")
-    if n.ensemble < 1:
+    if n.ensemble is not None and n.ensemble < 1:
         raise UsageError("--ensemble must be at least 1")
 
 
@@ -134,7 +135,7 @@ def validate_training(t) -> None:
     from rnncast import train
 
     for name in ("epochs", "batch_size", "patience"):
-        if getattr(t, name) < 1:
+        if getattr(t, name) is not None and getattr(t, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
     if not 0 < t.lr <= MAX_LR:  # also refuses NaN
         raise UsageError(f"--lr must be positive and at most {MAX_LR:g}; try 0.001")
@@ -144,6 +145,10 @@ def validate_training(t) -> None:
         raise UsageError("--seed must fit in 64 bits; try 0")
     if t.threads is not None and t.threads < 1:
         raise UsageError("--threads must be at least 1")
+    if not t.weight_decay >= 0:
+        raise UsageError("--weight-decay must be 0 (off) or positive; try 0.0001")
+    if t.schedule not in SCHEDULES:
+        raise UsageError(f"unknown --schedule {t.schedule!r}; choose one of {', '.join(SCHEDULES)}")
     if t.precision not in PRECISIONS:
         raise UsageError(f"unknown --precision {t.precision!r}; choose one of {', '.join(PRECISIONS)}")
     train.check_precision(t.precision, train.resolve_device(t.device))

@@ -27,7 +27,7 @@ def test_round_trip_keeps_everything(elec_model):
     assert {s["model"] for s in meta["metrics"]} == {"rnn", "naive", "seasonal naive (12)"}
     assert set(meta["versions"]) >= {"rnncast", "torch", "pandas", "numpy"}
     assert art.val_residuals.shape == (meta["data"]["val_windows"], 12, 1)
-    assert "model.rnn.weight_hh_l0" not in art.state_dict and "rnn.weight_hh_l0" in art.state_dict
+    assert "model.nets.0.rnn.weight_hh_l0" not in art.state_dict and "nets.0.rnn.weight_hh_l0" in art.state_dict
 
 
 def test_saved_file_is_plain_safetensors(elec_model):
@@ -35,7 +35,7 @@ def test_saved_file_is_plain_safetensors(elec_model):
 
     with safe_open(str(elec_model), framework="pt") as f:
         assert f.metadata()["format"] == "rnncast"
-        assert f.get_tensor("model.head.weight").shape == (12, 8)
+        assert f.get_tensor("model.nets.0.head.weight").shape == (12, 8)
 
 
 def test_failed_write_leaves_the_previous_file(tmp_path, elec_model, monkeypatch):

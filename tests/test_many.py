@@ -136,11 +136,11 @@ def test_one_global_model_beats_per_series_naive_and_forecasts_each_series_in_it
 def test_id_embedding_and_calendar_inputs_reach_the_network():
     cfg = ModelConfig(n_inputs=1 + 2 + 1, n_targets=1, horizon=3, hidden_size=4, n_known=2, n_series=3, id_embedding=2)
     model = Forecaster(cfg)
-    assert model.rnn.input_size == 1 + 2 + 2
+    assert model.nets[0].rnn.input_size == 1 + 2 + 2
     x = torch.zeros(2, 5, 4)
     x[1, :, -1] = 2.0  # second window belongs to series 2
     with torch.no_grad():
-        model.embed.weight[2] = 1.0
+        model.nets[0].embed.weight[2] = 1.0
         out = model(x)
     assert out.shape == (2, 3, 1) and not torch.allclose(out[0], out[1])
 

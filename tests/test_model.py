@@ -23,7 +23,7 @@ def test_nn_rnn_matches_the_elman_equations(num_layers):
     model = Forecaster(
         ModelConfig(n_inputs=3, n_targets=2, horizon=4, hidden_size=5, layers=num_layers, window_norm="none")
     )
-    rnn = model.rnn
+    rnn = model.nets[0].rnn
     x = torch.randn(7, 11, 3)
     params = [
         (
@@ -39,20 +39,20 @@ def test_nn_rnn_matches_the_elman_equations(num_layers):
         out, _ = rnn(x)
         torch.testing.assert_close(out, hidden, rtol=1e-5, atol=1e-6)
         # y = W_hy h_L + b_y, all horizon steps at once
-        y = hidden[:, -1] @ model.head.weight.T + model.head.bias
+        y = hidden[:, -1] @ model.nets[0].head.weight.T + model.nets[0].head.bias
         torch.testing.assert_close(model(x), y.view(7, 4, 2))
 
 
 def test_default_cell_is_the_elman_rnn_with_tanh():
     model = Forecaster(ModelConfig())
-    assert isinstance(model.rnn, torch.nn.RNN)
-    assert model.rnn.nonlinearity == "tanh" and model.rnn.batch_first
+    assert isinstance(model.nets[0].rnn, torch.nn.RNN)
+    assert model.nets[0].rnn.nonlinearity == "tanh" and model.nets[0].rnn.batch_first
 
 
 @pytest.mark.parametrize("cell,cls", [("lstm", torch.nn.LSTM), ("gru", torch.nn.GRU)])
 def test_other_cells_give_the_same_shapes(cell, cls):
     model = Forecaster(ModelConfig(n_inputs=2, n_targets=1, horizon=6, cell=cell, hidden_size=4, layers=2, dropout=0.1))
-    assert isinstance(model.rnn, cls)
+    assert isinstance(model.nets[0].rnn, cls)
     assert model(torch.randn(3, 9, 2)).shape == (3, 6, 1)
 
 
@@ -94,8 +94,8 @@ def test_season_norm_corrects_the_seasonal_naive_forecast():
     """With a silent head the network returns the window's last cycle, repeated: the base it learns to correct."""
     model = Forecaster(ModelConfig(n_inputs=2, n_targets=1, horizon=5, hidden_size=4, window_norm="season", season=3))
     with torch.no_grad():
-        model.head.weight.zero_()
-        model.head.bias.zero_()
+        model.nets[0].head.weight.zero_()
+        model.nets[0].head.bias.zero_()
     x = torch.arange(16, dtype=torch.float32).view(1, 8, 2)  # target channel: 0, 2, 4, ..., 14
     y = model(x)[0, :, 0]
     assert y.tolist() == [10.0, 12.0, 14.0, 10.0, 12.0]  # last cycle 10, 12, 14 repeated
@@ -104,7 +104,65 @@ def test_season_norm_corrects_the_seasonal_naive_forecast():
 def test_season_norm_without_a_usable_season_falls_back_to_the_last_value():
     model = Forecaster(ModelConfig(horizon=2, hidden_size=4, window_norm="season", season=12))
     with torch.no_grad():
-        model.head.weight.zero_()
-        model.head.bias.zero_()
+        model.nets[0].head.weight.zero_()
+        model.nets[0].head.bias.zero_()
     x = torch.randn(3, 6, 1)  # shorter than the season
     torch.testing.assert_close(model(x), x[:, -1:, :].expand(3, 2, 1))
+
+
+def test_segments_keep_the_elman_recurrence_over_embedded_segments():
+    """--segment W: e_s = relu(W_e s + b_e) for each W-point segment, then the seed's equation over segments."""
+    torch.manual_seed(0)
+    cfg = ModelConfig(n_inputs=2, n_targets=1, horizon=3, hidden_size=5, window_norm="none", segment=4)
+    model = Forecaster(cfg)
+    net = model.nets[0]
+    x = torch.randn(6, 14, 2)  # 14 points: the oldest 2 are left out, 3 segments of 4 points remain
+    segments = x[:, 2:].reshape(6, 3, 8)
+    embedded = torch.relu(segments @ net.embed_segment.weight.T + net.embed_segment.bias)
+    rnn = net.rnn
+    with torch.no_grad():
+        hidden = elman_by_hand(embedded, [(rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0, rnn.bias_hh_l0)])
+        y = hidden[:, -1] @ net.head.weight.T + net.head.bias
+        torch.testing.assert_close(model(x), y.view(6, 3, 1))
+    assert hidden.shape[1] == 3  # three recurrent steps instead of fourteen
+
+
+def test_an_ensemble_is_the_median_of_independent_members_and_trains_each():
+    torch.manual_seed(0)
+    model = Forecaster(ModelConfig(n_inputs=1, horizon=2, hidden_size=4, ensemble=3, window_norm="none"))
+    assert len(model.nets) == 3
+    assert not torch.equal(model.nets[0].rnn.weight_hh_l0, model.nets[1].rnn.weight_hh_l0)  # own initial weights
+    x = torch.randn(5, 7, 1)
+    model.eval()
+    with torch.no_grad():
+        each = torch.stack([net(x).view(5, 2, 1) for net in model.nets], dim=1)  # (B, K, H, T)
+        torch.testing.assert_close(model(x), each.median(dim=1).values)
+    model.train()
+    assert model(x).shape == (5, 3, 2, 1)  # training: every member's forecast, each with its own loss
+    model(x)[:, 1].sum().backward()  # member 1's loss reaches member 1 only
+    assert model.nets[1].head.weight.grad.abs().sum() > 0
+    assert model.nets[0].head.weight.grad is None or not model.nets[0].head.weight.grad.any()
+
+
+def test_the_guard_blends_toward_the_naive_forecast_by_alpha():
+    torch.manual_seed(0)
+    model = Forecaster(ModelConfig(n_inputs=1, horizon=3, hidden_size=4, window_norm="none", guard="last")).eval()
+    x = torch.randn(4, 6, 1)
+    with torch.no_grad():
+        model.alpha.zero_()
+        torch.testing.assert_close(model(x), x[:, -1:, :].expand(4, 3, 1))  # alpha 0: exactly the baseline
+        model.alpha.fill_(1.0)
+        raw = model.members(x)[:, 0]
+        torch.testing.assert_close(model(x), raw)  # alpha 1: the network
+        model.alpha.copy_(torch.tensor([[0.0], [0.5], [1.0]]))
+        blended = model(x)
+    torch.testing.assert_close(blended[:, 1], 0.5 * x[:, -1] + 0.5 * raw[:, 1])
+
+
+def test_scale_norm_makes_forecasts_follow_level_and_spread():
+    """window_norm 'scale': a window times a plus b gives the forecast times a plus b."""
+    torch.manual_seed(0)
+    model = Forecaster(ModelConfig(n_inputs=1, horizon=4, hidden_size=6, window_norm="scale")).eval()
+    x = torch.randn(3, 10, 1)
+    with torch.no_grad():
+        torch.testing.assert_close(model(3.0 * x + 7.0), 3.0 * model(x) + 7.0, rtol=1e-4, atol=1e-4)

@@ -95,7 +95,10 @@ def test_info_json_is_one_object_with_typed_values_and_the_training_settings(tmp
     assert isinstance(card, dict)
     assert card["seq_len"] == 24 and card["horizon"] == 4 and card["hidden_size"] == 8
     assert card["lr"] == 0.002 and card["val_frac"] == 0.25 and card["epochs"] == 2 and card["batch_size"] == 64
-    assert card["patience"] == 10 and card["seed"] == 0 and card["clip"] == 1.0
+    # patience as it ran: chosen from the data size (200 steps at 4 batches an epoch), not left blank
+    assert card["patience"] == 50 and card["seed"] == 0 and card["clip"] == 1.0
+    assert card["segment"] == 3 and card["ensemble"] == 5 and card["guard_base"] in ("last", "season")
+    assert len(card["guard_alpha"]) == 4 and all(0 <= a <= 1 for a in card["guard_alpha"])
     assert card["window_norm"] in ("last", "season") and card["format_version"] == 2
     assert card["series_ids"] == ["s0", "s1", "s2"] and card["id_col"] == "store" and card["targets"] == ["sales"]
     listing = pd.read_csv(io.StringIO(run("info", "--model", model, "--format", "csv").stdout))

@@ -38,7 +38,7 @@ def test_same_seed_gives_bit_identical_weights():
 def test_different_seeds_differ():
     a, _ = trained_weights(1)
     b, _ = trained_weights(2)
-    assert not torch.equal(a["head.weight"], b["head.weight"])
+    assert not torch.equal(a["nets.0.head.weight"], b["nets.0.head.weight"])
 
 
 def test_learns_a_sine_better_than_repeating_the_last_value():

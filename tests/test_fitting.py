@@ -1,0 +1,70 @@
+"""Fitting: the guard that blends the network with the naive forecast, and what fit says when a baseline wins."""
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import ELEC, settings
+
+from rnncast import api, fitting, train
+from rnncast.cli import cli
+
+
+def test_closed_form_alpha_is_the_least_squares_weight_clipped_to_0_1():
+    rng = np.random.default_rng(0)
+    actual = rng.normal(size=(50, 3, 1))
+    base = np.zeros_like(actual)
+    assert fitting.closed_form_alpha(actual, actual, base) == pytest.approx(np.ones((3, 1)))  # perfect network
+    assert fitting.closed_form_alpha(actual, -actual, base) == pytest.approx(np.zeros((3, 1)))  # anti-correlated
+    half = fitting.closed_form_alpha(actual, 2 * actual, base)  # twice too large: halve it
+    assert half == pytest.approx(np.full((3, 1), 0.5))
+    noisy = actual + rng.normal(size=actual.shape)
+    alpha = fitting.closed_form_alpha(actual, noisy, base)
+    for a in (alpha - 0.05, alpha + 0.05):  # a least-squares minimum in [0, 1]
+        assert ((actual - a * noisy) ** 2).sum(axis=0).min() >= ((actual - alpha * noisy) ** 2).sum(axis=0).min()
+
+
+def test_the_guarded_model_is_never_worse_than_its_base_on_the_windows_alpha_was_fitted_on():
+    result = api.fit(ELEC, settings(hidden_size=8, epochs=3, ensemble=1), model_path=None)
+    guard = result.artifact.meta["guard"]
+    assert guard["base"] in ("last", "season") and result.artifact.meta["model"]["guard"] == guard["base"]
+    alpha = np.asarray(guard["alpha"])
+    assert alpha.shape == (12, 1) and ((0 <= alpha) & (alpha <= 1)).all()
+    # the metrics fit prints are scored with the weights of the other half: honest, not the in-sample fit
+    assert guard["val_mse"]["guarded"] != pytest.approx(guard["val_mse"]["network"])
+
+
+def test_fit_says_so_when_a_baseline_still_wins(tmp_path):
+    """A noiseless yearly cycle: repeating last year is exact, and no network matches it."""
+    dates = pd.date_range("2000-01-01", periods=120, freq="MS")
+    values = 100 + 10 * np.sin(2 * np.pi * np.arange(120) / 12)
+    (tmp_path / "cycle.csv").write_text(pd.DataFrame({"date": dates, "v": values.round(6)}).to_csv(index=False))
+    result = CliRunner().invoke(
+        cli, ["fit", str(tmp_path / "cycle.csv"), "--model", str(tmp_path / "m.rnncast"), "--epochs", "2",
+              "--hidden-size", "4", "--ensemble", "1", "--format", "csv"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.stderr.splitlines() if line.startswith("Note:")]
+    assert len(notes) == 1 and "seasonal naive (12) beats the network on the validation windows of 'v'" in notes[0]
+    assert "try --ensemble 5" in notes[0]
+    scores = pd.read_csv(io.StringIO(result.stdout)).set_index("model")
+    assert scores.loc["seasonal naive (12)", "MASE"] < scores.loc["rnn", "MASE"]
+
+
+def test_epochs_and_patience_follow_the_data_size_unless_given():
+    small = train.resolve(train.TrainConfig(), n_windows=157)  # monthly sample: 3 batches an epoch
+    assert (small.epochs, small.patience) == (667, 67)
+    large = train.resolve(train.TrainConfig(), n_windows=100_000)
+    assert (large.epochs, large.patience) == (100, 10)
+    given = train.resolve(train.TrainConfig(epochs=5, patience=2), n_windows=157)
+    assert (given.epochs, given.patience) == (5, 2)
+
+
+def test_small_data_gets_an_ensemble_and_windows_get_segments_by_default():
+    assert fitting.default_ensemble(157) == 5 and fitting.default_ensemble(50_000) == 1
+    assert fitting.default_segment(96) == 12 and fitting.default_segment(36) == 4 and fitting.default_segment(15) == 0
+    result = api.fit(ELEC, settings(hidden_size=4, epochs=1), model_path=None)
+    model = result.artifact.meta["model"]
+    assert (model["segment"], model["ensemble"]) == (4, 5)
