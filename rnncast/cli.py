@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 import traceback
@@ -487,6 +488,133 @@ def evaluate(data, model_path, all_windows, levels, fmt, output, quiet, verbose)
     err.print(result.summary)
     _report_coverage(err, result)
     render.emit(result.frame(), fmt, output, title=f"Evaluation of {model_path}")
+
+
+class Duration(click.ParamType):
+    """A length of time: 90s, 10m, 1h, or plain seconds; converted to seconds."""
+
+    name = "duration"
+    UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
+
+    def convert(self, value, param, ctx) -> float:
+        if isinstance(value, (int, float)):
+            seconds = float(value)
+        else:
+            match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([smh]?)\s*", str(value).lower())
+            seconds = float(match[1]) * self.UNITS[match[2]] if match else 0.0
+        if not seconds > 0:
+            self.fail(f"{value!r} is not a positive duration; use e.g. 90s, 10m, 1h or 300 (seconds)", param, ctx)
+        return seconds
+
+
+@cli.command(epilog=EPILOG)
+@click.argument("data", type=click.Path(allow_dash=True, dir_okay=True))
+@training_options
+@model_option
+@option(
+    "--trials",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Trials to run now (a resumed study keeps its earlier ones).",
+)
+@option(
+    "--time-budget",
+    type=Duration(),
+    metavar="DURATION",
+    help="Start no trial after this long (90s, 10m, 1h or seconds); the first always runs. Default: no limit.",
+)
+@option(
+    "--study-db",
+    type=click.Path(dir_okay=False),
+    help="Keep the study in this SQLite file; a later run with the same file and study name adds to it.",
+)
+@option("--study-name", help="The study's name in --study-db. Default: DATA's file name without its extension.")
+@format_options
+@output_options
+def tune(data, time_col, targets, features, fill, strict, id_col, wide, id_embedding, calendar, seq_len, horizon, val_frac, scaler, season,
+         cell, hidden_size, layers, dropout, window_norm,
+         epochs, batch_size, lr, clip, patience, seed, device, threads, precision,
+         model_path, trials, time_budget, study_db, study_name, fmt, output, quiet, verbose) -> None:  # fmt: skip
+    """Search network and window settings on DATA's validation windows; save the best model like `fit`.
+
+    Optuna draws each trial's settings (TPE sampler, seeded by --seed) and stops a trial whose
+    validation loss is worse than the median of the completed trials at the same epoch (median
+    pruning, from epoch 3, after 5 completed trials). Searched: seq_len (multiples of the one
+    from the frequency), segment (0, 4, 8, 12, 24, 48; never above seq_len), cell, hidden_size
+    (8-256), layers (1-3), dropout (0-0.5, with layers > 1), lr (1e-4 to 1e-2), window_norm
+    (last, season, mean, scale, none) and ensemble (1-5). An option given on the command line
+    or in its RNNCAST_ variable is fixed, not searched; every other `fit` option applies to all
+    trials as given or defaulted.
+
+    Trials are scored by their best validation MSE (scaled units). The best trial's model is
+    written to --model at the end, once; an interrupted run leaves it as it was. The output
+    lists every trial of the study best first: complete ones by val_mse, then pruned (val_mse:
+    the best they reached), then failed, each in order of number; with one column per searched
+    setting. stderr gets a line per trial, then the best settings.
+
+    \b
+    Examples:
+      rnncast tune sample_data/elec_equip.csv --trials 30 --time-budget 10m
+      rnncast tune sales.csv --cell gru --horizon 6 --study-db tune.db --model sales.rnncast
+    """
+    from click.core import ParameterSource
+
+    from rnncast import render
+    from rnncast import tune as tuning
+
+    err = render.console(stderr=True, quiet=quiet)
+    ctx = click.get_current_context()
+    settings = _settings(ctx.params)
+    given = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+    fixed = {n for n in tuning.SEARCHABLE if n in ctx.params and ctx.get_parameter_source(n) in given}
+
+    def on_plan(p, space) -> None:
+        _describe_plan(err, p, data)
+        candidates = {"seq_len": space.seq_lens, "segment": space.segments}
+        searched = [f"{n} ({', '.join(map(str, candidates[n]))})" if n in candidates else n for n in space.names]
+        err.print(f"searching {', '.join(searched) or 'nothing'}"
+                  + (f"; fixed: {', '.join(f'{n} {ctx.params[n]}' for n in sorted(fixed))}" if fixed else ""))  # fmt: skip
+
+    done = []
+
+    def on_trial(row, best: bool) -> None:
+        done.append(row)
+        err.print(f"trial {row.number} ({len(done)}/{trials}): {_trial_outcome(row, best)}; {_params(row.params)}")
+
+    started = time.perf_counter()
+    on_epoch = _progress(err, epochs, verbose)._line if verbose else None
+    result = tuning.tune(data, settings, fixed, trials, time_budget, study_db, model_path, on_trial,
+                         study_name=study_name, on_plan=on_plan, on_epoch=on_epoch)  # fmt: skip
+    states = [r.state for r in done]
+    counts = ", ".join(f"{states.count(s)} {s.lower()}" for s in ("COMPLETE", "PRUNED", "FAIL") if s in states)
+    err.print(f"ran {result.ran} of {trials} trial(s) ({counts}) in {time.perf_counter() - started:.1f} s"
+              + (f"; the time budget ({time_budget:g} s) was spent" if result.budget_spent else "")
+              + (f"; study {result.study_name!r} in {study_db} now holds {len(result.trials)}" if study_db else ""))  # fmt: skip
+    b = result.best
+    again = ""
+    if result.refitted:
+        again = f" (from an earlier run; refitted: val MSE {result.fit.training.best_val_loss:.4g})"
+    err.print(f"best trial {b.number}: val MSE {b.val_mse:.4g}{again}; {_params(b.params)}; saved {model_path}")
+    render.emit(
+        result.frame(), fmt, output, title=f"Study {result.study_name!r}: {len(result.trials)} trial(s), best first"
+    )
+
+
+def _trial_outcome(row, best: bool) -> str:
+    if row.state == "COMPLETE":
+        return f"val MSE {row.val_mse:.4g} after {row.epochs} epoch(s) in {row.seconds:.1f} s" + (
+            ", best so far" if best else ""
+        )
+    if row.state == "PRUNED":
+        return f"pruned at epoch {row.epochs} (val MSE {row.val_mse:.4g}) in {row.seconds:.1f} s"
+    return f"failed in {row.seconds:.1f} s: {row.error}"
+
+
+def _params(params: dict) -> str:
+    """The searched settings of a trial, for a line on stderr (dropout left out where it did not act)."""
+    shown = {k: v for k, v in params.items() if v is not None}
+    return ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in shown.items())
 
 
 def _report_coverage(err, result) -> None:

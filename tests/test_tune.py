@@ -1,0 +1,229 @@
+"""rnncast tune: a few tiny trials on the monthly sample series, driven through the CLI."""
+
+import io
+import itertools
+import json
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import ELEC, ROOT, settings
+
+from rnncast import artifact
+from rnncast import tune as tuning
+from rnncast.cli import Duration, cli
+
+# Small trials: the behaviour under test does not need a good model. seq_len and layers fixed keep them fast.
+TINY = ["--hidden-size", "8", "--epochs", "2", "--batch-size", "32", "--seq-len", "24", "--layers", "1"]
+COLUMNS = ["number", "state", "val_mse", "seconds", "epochs"]
+
+
+def run(*args, **kw):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False, **kw)
+
+
+def trials_of(result) -> pd.DataFrame:
+    assert result.exit_code == 0, result.output
+    return pd.read_csv(io.StringIO(result.stdout))
+
+
+def test_tune_saves_the_best_trial_and_prints_every_trial_best_first(tmp_path):
+    model = tmp_path / "m.rnncast"
+    result = run("tune", ELEC, "--trials", "3", *TINY, "--model", model, "--format", "csv")
+    frame = trials_of(result)
+    # fixed on the command line: hidden_size, layers (so no dropout), seq_len; the rest is searched
+    assert list(frame.columns) == [*COLUMNS, "segment", "cell", "lr", "window_norm", "ensemble"]
+    assert sorted(frame["number"]) == [0, 1, 2] and set(frame["state"]) == {"COMPLETE"}
+    assert frame["val_mse"].is_monotonic_increasing and (frame["val_mse"] > 0).all()
+    assert (frame["epochs"] == 2).all()
+    assert set(frame["segment"]) <= {0, 4, 8, 12, 24}  # never above seq_len 24
+    assert set(frame["cell"]) <= {"rnn", "lstm", "gru"} and "auto" not in set(frame["window_norm"])
+    assert ((frame["lr"] >= 1e-4) & (frame["lr"] <= 1e-2)).all()
+
+    best, meta = frame.iloc[0], artifact.load(model).meta
+    assert meta["training"]["best_val_loss"] == pytest.approx(best["val_mse"], rel=1e-12)
+    assert meta["tune"]["trial"] == best["number"] and meta["tune"]["study"] == "elec_equip"
+    assert meta["model"]["cell"] == best["cell"] and meta["model"]["hidden_size"] == 8
+    assert meta["windows"]["seq_len"] == 24 and meta["train"]["lr"] == pytest.approx(best["lr"])
+    lines = result.stderr.splitlines()
+    assert sum(line.startswith("trial ") for line in lines) == 3
+    assert "ran 3 of 3 trial(s) (3 complete)" in result.stderr
+    assert lines[-1].startswith(f"best trial {best['number']}: val MSE ") and lines[-1].endswith(f"saved {model}")
+
+    forecast = pd.read_csv(io.StringIO(run("forecast", "--model", model, "--format", "csv").stdout))
+    assert len(forecast) == 12 and forecast["DATE"].iloc[0].startswith("2016-06-01")
+    assert not (tmp_path / "m.rnncast.lock").exists()
+
+
+def test_resuming_a_study_adds_trials_and_saves_the_study_best(tmp_path):
+    model, db = tmp_path / "m.rnncast", tmp_path / "tune.db"
+    args = ["tune", ELEC, "--trials", "2", *TINY, "--model", model, "--study-db", db, "--format", "json"]
+    first = json.loads(run(*args).stdout)
+    assert sorted(r["number"] for r in first) == [0, 1]
+    again = run(*args)
+    second = json.loads(again.stdout)
+    assert sorted(r["number"] for r in second) == [0, 1, 2, 3]
+    assert "study 'elec_equip' in" in again.stderr and "now holds 4" in again.stderr
+    same = {r["number"]: r["val_mse"] for r in first}
+    assert all(r["val_mse"] == pytest.approx(same[r["number"]]) for r in second if r["number"] < 2)
+    new = [(r["segment"], r["cell"], r["window_norm"]) for r in second if r["number"] >= 2]
+    assert new != [(r["segment"], r["cell"], r["window_norm"]) for r in first]  # the sampler does not replay
+    # the study's best, from either session (an earlier one's is refitted: same seed, same weights on CPU)
+    assert artifact.load(model).meta["training"]["best_val_loss"] == pytest.approx(second[0]["val_mse"], rel=1e-9)
+
+    other = run(*args, "--cell", "gru")
+    assert other.exit_code == 2
+    assert other.stderr.splitlines()[-1].startswith("Error: study 'elec_equip' was run with other settings or data")
+
+
+def test_a_best_trial_from_an_earlier_session_is_refitted(monkeypatch, tmp_path):
+    model, db = tmp_path / "m.rnncast", tmp_path / "tune.db"
+    args = ["tune", ELEC, "--trials", "1", *TINY, "--model", model, "--study-db", db, "--format", "csv"]
+    earlier = trials_of(run(*args)).iloc[0]
+    model.unlink()
+    real = tuning.suggest
+    monkeypatch.setattr(tuning, "suggest", lambda *a: {**real(*a), "lr": 1e30})  # this session's trial diverges
+    result = run(*args)
+    frame = trials_of(result)
+    assert frame["state"].tolist() == ["COMPLETE", "FAIL"] and frame["number"].tolist() == [0, 1]
+    assert f"best trial 0: val MSE {earlier['val_mse']:.4g} (from an earlier run; refitted: val MSE " in result.stderr
+    # on CPU the same seed and settings give the same weights, so the refit scores exactly as the trial did
+    assert artifact.load(model).meta["training"]["best_val_loss"] == pytest.approx(earlier["val_mse"], rel=1e-12)
+
+
+def test_time_budget_starts_no_trial_once_spent(monkeypatch, tmp_path):
+    ticks = itertools.count(0.0, 1.5)  # the clock moves 1.5 s between two looks at it
+    monkeypatch.setattr(tuning, "time", SimpleNamespace(monotonic=lambda: next(ticks)))
+    model = tmp_path / "m.rnncast"
+    result = run("tune", ELEC, "--trials", "5", "--time-budget", "1s", *TINY, "--model", model, "--format", "csv")
+    assert len(trials_of(result)) == 1
+    assert "ran 1 of 5 trial(s) (1 complete)" in result.stderr and "time budget (1 s) was spent" in result.stderr
+    assert model.exists()
+
+
+@pytest.mark.parametrize("text,seconds", [("90s", 90), ("10m", 600), ("1h", 3600), ("2.5", 2.5), (" 1.5H ", 5400)])
+def test_durations(text, seconds):
+    assert Duration().convert(text, None, None) == seconds
+
+
+@pytest.mark.parametrize("budget", ["10x", "0", "-5s", "1d", "1h30m", "nan"])
+def test_a_bad_time_budget_is_one_usage_error(tmp_path, budget):
+    model = tmp_path / "m.rnncast"
+    result = run("tune", ELEC, "--time-budget", budget, "--model", model)
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: Invalid value for '--time-budget'")
+    assert "is not a positive duration; use e.g. 90s, 10m, 1h" in lines[0]
+    assert not model.exists()
+
+
+def test_options_given_on_the_command_line_or_environment_are_not_searched(tmp_path):
+    model = tmp_path / "m.rnncast"
+    result = run("tune", ELEC, "--trials", "3", *TINY, "--cell", "gru", "--model", model, "--format", "csv",
+                 env={"RNNCAST_WINDOW_NORM": "mean"})  # fmt: skip
+    frame = trials_of(result)
+    assert list(frame.columns) == [*COLUMNS, "segment", "lr", "ensemble"]
+    assert "fixed: cell gru, hidden_size 8, layers 1, seq_len 24, window_norm mean" in result.stderr
+    trial_lines = [line for line in result.stderr.splitlines() if line.startswith("trial ")]
+    assert len(trial_lines) == 3 and not any("cell" in line or "window_norm" in line for line in trial_lines)
+    meta = artifact.load(model).meta["model"]
+    assert meta["cell"] == "gru" and meta["window_norm"] == "mean"
+
+
+def test_a_segment_is_never_longer_than_the_window():
+    import optuna
+
+    space = tuning.Space(("seq_len", "segment"), seq_lens=(16, 36), segments=tuning.SEGMENTS)
+    base = tuning.Settings()
+    drawn = optuna.trial.FixedTrial({"seq_len": 16, "segment": 48})
+    assert tuning.suggest(drawn, space, base, 36) == {"seq_len": 16, "segment": 12}
+    drawn = optuna.trial.FixedTrial({"seq_len": 36, "segment": 24})
+    values = tuning.suggest(drawn, space, base, 36)
+    assert values == {"seq_len": 36, "segment": 24}
+    chosen = tuning.trial_settings(base, space, values)
+    assert chosen.windows.seq_len == 36 and chosen.network.segment == 24 and base.network.segment == 0
+
+
+def test_a_pruned_trial_stops_at_the_epoch_its_pruner_says():
+    import optuna
+
+    from rnncast import reading
+    from rnncast.prepare import plan
+
+    class PruneFromEpoch2(optuna.pruners.BasePruner):
+        def prune(self, study, trial) -> bool:
+            return trial.last_step >= 2
+
+    s = settings(hidden_size=8, epochs=5, batch_size=32)
+    coll = reading.read_collection(ELEC, s.read, s.layout)
+    space = tuning.search_space(plan(coll, s.windows), s, {"seq_len", "segment", "ensemble"})
+    study = optuna.create_study(pruner=PruneFromEpoch2(), sampler=optuna.samplers.RandomSampler(seed=0))
+    row, fit = tuning.run_trial(study, coll, s, space, 36)
+    assert row.state == "PRUNED" and row.epochs == 2 and fit is None
+    assert row.val_mse == min(study.trials[0].intermediate_values.values())
+    pruner = tuning.open_study(None, "x", {}, 0).pruner  # what tune uses: the median, once 5 trials completed
+    assert isinstance(pruner, optuna.pruners.MedianPruner)
+
+
+def test_failing_trials_are_recorded_and_none_completing_is_an_error(tmp_path):
+    model = tmp_path / "m.rnncast"
+    result = run("tune", ELEC, "--trials", "2", *TINY, "--lr", "1e30", "--model", model, "--quiet")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: no trial completed (the first failed: loss became NaN at epoch 1;")
+    assert not model.exists()
+
+
+def test_ctrl_c_leaves_the_old_model_and_exits_130(monkeypatch, tmp_path, elec_model):
+    model = tmp_path / "m.rnncast"
+    model.write_bytes(elec_model.read_bytes())
+    calls = itertools.count()
+    real = tuning.fit_plan
+
+    def interrupted_second_trial(*args, **kw):
+        if next(calls) == 1:
+            raise KeyboardInterrupt
+        return real(*args, **kw)
+
+    monkeypatch.setattr(tuning, "fit_plan", interrupted_second_trial)
+    db = tmp_path / "tune.db"
+    result = run("tune", ELEC, "--trials", "3", *TINY, "--model", model, "--study-db", db)
+    assert result.exit_code == 130
+    assert result.stderr.splitlines()[-1] == "Error: interrupted; no model or output file was changed"
+    assert model.read_bytes() == elec_model.read_bytes()
+    assert not (tmp_path / "m.rnncast.lock").exists()
+    import optuna
+
+    states = [t.state.name for t in optuna.load_study(study_name="elec_equip", storage=f"sqlite:///{db}").trials]
+    assert states == ["COMPLETE", "FAIL"]  # the interrupted trial is on record, not left running
+
+
+def test_many_series_are_tuned_through_the_same_pipeline(tmp_path):
+    rng = np.random.default_rng(0)
+    t = np.arange(120)
+    frame = pd.concat(
+        pd.DataFrame({"store": f"s{k}", "date": pd.date_range("2024-01-01", periods=120, freq="h"),
+                      "sales": 10 * k + np.sin(2 * np.pi * t / 24 + k) + rng.normal(0, 0.05, 120)})
+        for k in range(3)
+    )  # fmt: skip
+    data, model = tmp_path / "stores.csv", tmp_path / "m.rnncast"
+    frame.to_csv(data, index=False)
+    args = ["--id-col", "store", "--target", "sales", "--horizon", "6", "--model", model]
+    trials = trials_of(run("tune", data, "--trials", "2", *TINY, *args, "--format", "csv"))
+    assert len(trials) == 2 and set(trials["state"]) == {"COMPLETE"}
+    assert artifact.load(model).meta["series"]["ids"] == ["s0", "s1", "s2"]
+    forecast = pd.read_csv(io.StringIO(run("forecast", "--model", model, "--format", "csv").stdout))
+    assert list(forecast.columns) == ["store", "date", "sales"] and len(forecast) == 3 * 6
+
+
+def test_help_lists_the_search_and_loads_neither_optuna_nor_torch():
+    assert "Search network and window settings" in run("tune", "--help").output
+    code = (
+        "import sys; from click.testing import CliRunner; from rnncast.cli import cli; "
+        "CliRunner().invoke(cli, ['tune', '--help']); "
+        "assert not {'optuna', 'torch', 'pandas'} & set(sys.modules), sorted(sys.modules)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
