@@ -532,10 +532,7 @@ class Duration(click.ParamType):
 @option("--study-name", help="The study's name in --study-db. Default: DATA's file name without its extension.")
 @format_options
 @output_options
-def tune(data, time_col, targets, features, fill, strict, id_col, wide, id_embedding, calendar, seq_len, horizon, val_frac, scaler, season,
-         cell, hidden_size, layers, dropout, window_norm,
-         epochs, batch_size, lr, clip, patience, seed, device, threads, precision,
-         model_path, trials, time_budget, study_db, study_name, fmt, output, quiet, verbose) -> None:  # fmt: skip
+def tune(data, model_path, trials, time_budget, study_db, study_name, fmt, output, quiet, verbose, **training) -> None:
     """Search network and window settings on DATA's validation windows; save the best model like `fit`.
 
     Optuna draws each trial's settings (TPE sampler, seeded by --seed) and stops a trial whose
@@ -583,7 +580,7 @@ def tune(data, time_col, targets, features, fill, strict, id_col, wide, id_embed
         err.print(f"trial {row.number} ({len(done)}/{trials}): {_trial_outcome(row, best)}; {_params(row.params)}")
 
     started = time.perf_counter()
-    on_epoch = _progress(err, epochs, verbose)._line if verbose else None
+    on_epoch = _progress(err, verbose)._line if verbose else None
     result = tuning.tune(data, settings, fixed, trials, time_budget, study_db, model_path, on_trial,
                          study_name=study_name, on_plan=on_plan, on_epoch=on_epoch)  # fmt: skip
     states = [r.state for r in done]

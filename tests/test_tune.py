@@ -145,7 +145,7 @@ def test_a_segment_is_never_longer_than_the_window():
     values = tuning.suggest(drawn, space, base, 36)
     assert values == {"seq_len": 36, "segment": 24}
     chosen = tuning.trial_settings(base, space, values)
-    assert chosen.windows.seq_len == 36 and chosen.network.segment == 24 and base.network.segment == 0
+    assert chosen.windows.seq_len == 36 and chosen.network.segment == 24 and base.network.segment is None
 
 
 def test_a_pruned_trial_stops_at_the_epoch_its_pruner_says():
