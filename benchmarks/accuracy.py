@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -454,7 +455,7 @@ def environment() -> dict[str, str]:
         "torch": torch.__version__,
         "pandas": pd.__version__,
         "python": platform.python_version(),
-        "machine": f"{platform.machine()}, {torch.get_num_threads()} torch thread(s) default",
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores visible, cuda {torch.cuda.is_available()}",
     }
 
 
