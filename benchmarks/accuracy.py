@@ -16,7 +16,7 @@ Protocols: ../shared/data/README.md.
 - A generated hourly panel (sines with daily and weekly cycles, trends, noise; fixed seed): one
   global fit, pooled validation MASE.
 
-    make bench-accuracy                      # every row (about an hour on 2 CPU cores)
+    make bench-accuracy                      # every row (about 25 minutes on 2 CPU cores)
     make bench-accuracy ARGS=--quick         # ETTh1 at 96, 60 M4 series, the small files, a 40-series panel
     python benchmarks/accuracy.py --only ett --horizons 96 --val-only --set hidden_size=128   # compare defaults
 
@@ -183,6 +183,14 @@ def epochs_run(result: FitResult) -> int | None:
     return getattr(getattr(result, "training", None), "epochs_run", None)
 
 
+def fit_detail(result: FitResult, seconds: float, **more) -> dict:
+    """What a fit chose and how it went, for --json (best_epoch 1: validation never improved after epoch 1)."""
+    p, training = result.plan, getattr(result, "training", None)
+    return {"seq_len": p.seq_len, "season": p.season, "window_norm_base": p.base, "train_windows": p.n_train,
+            "epochs": epochs_run(result), "best_epoch": getattr(training, "best_epoch", None),
+            "fit_seconds": seconds, **more}  # fmt: skip
+
+
 # ---------------------------------------------------------------------------- ETTh1 / ETTh2
 
 
@@ -205,8 +213,7 @@ def ett(name: str, horizons: tuple[int, ...], overrides: dict, val_only: bool, t
         assert member.split.cut == TRAIN_END, f"validation targets start at row {member.split.cut}, not {TRAIN_END}"
         assert np.isclose(member.scaling.shift[0], mean) and np.isclose(member.scaling.scale[0], std), "not z-score"
         val_mse = [(v.rmse / std) ** 2 if v else None for v in by_role(validation(result))]  # network, naive, seasonal
-        detail = {"seq_len": result.plan.seq_len, "val_frac": val_frac, "epochs": epochs_run(result),
-                  "fit_seconds": seconds, "val_mse": val_mse}  # fmt: skip
+        detail = fit_detail(result, seconds, val_frac=val_frac, val_mse=val_mse)
         say(f"{name} {horizon}: fit {seconds:.0f} s, seq_len {result.plan.seq_len}, {epochs_run(result)} epochs, "
             f"val MSE {val_mse[0]:.4f} (naive {val_mse[1]:.4f})")  # fmt: skip
         rows = []
@@ -300,8 +307,7 @@ def m4(n_series: int | None, overrides: dict, val_only: bool, tmp: Path, report:
     m4_long_csv(history, csv)
     s = settings(overrides, layout=Layout(id_col="id"), horizon=M4_HORIZON)
     result, seconds = timed(api.fit, csv, s, model_path=model)
-    detail = {"series": len(ids), "fitted": len(result.plan.ids), "seq_len": result.plan.seq_len,
-              "season": result.plan.season, "epochs": epochs_run(result), "fit_seconds": seconds}  # fmt: skip
+    detail = fit_detail(result, seconds, series=len(ids), fitted=len(result.plan.ids))
     say(f"{label}: fit {seconds:.0f} s, {len(result.plan.ids)} of {len(ids)} series fitted, seq_len "
         f"{result.plan.seq_len}, {epochs_run(result)} epochs")  # fmt: skip
     if val_only:  # rnncast's own validation metrics (MASE with its season), never the test file
@@ -358,8 +364,7 @@ def small(name: str, overrides: dict, val_only: bool, report: Report) -> None:
             seconds=secs(seconds)),
         Row(target, horizon, "val MASE", net.mase, naive.mase, seasonal.mase if seasonal else None),
     ]  # fmt: skip
-    detail = {"seq_len": result.plan.seq_len, "season": result.plan.season, "window_norm_base": result.plan.base,
-              "epochs": epochs_run(result), "fit_seconds": seconds}  # fmt: skip
+    detail = fit_detail(result, seconds)
     say(f"{target}: fit {seconds:.1f} s, val MASE {net.mase:.3f} (naive {naive.mase:.3f})")
     if not val_only:
         ev, back_seconds = timed(api.backtest_file, path, s, folds=FOLDS, levels=())
@@ -408,9 +413,7 @@ def panel(n_series: int, overrides: dict, tmp: Path, report: Report) -> None:
     label = f"hourly panel ({n_series} series)"
     report.rows.append(Row(label, result.plan.horizon, "val MASE (mean over series)", net.mase, naive.mase,
                            seasonal.mase if seasonal else None, seconds=secs(seconds)))  # fmt: skip
-    report.details[label] = {"series": n_series, "seq_len": result.plan.seq_len, "season": result.plan.season,
-                             "train_windows": result.plan.n_train, "epochs": epochs_run(result),
-                             "fit_seconds": seconds}  # fmt: skip
+    report.details[label] = fit_detail(result, seconds, series=n_series)
     say(f"{label}: fit {seconds:.0f} s, {result.plan.n_train} training windows, {epochs_run(result)} epochs, "
         f"val MASE {net.mase:.3f} (naive {naive.mase:.3f})")  # fmt: skip
 
@@ -423,13 +426,14 @@ def secs(seconds: float) -> str:
 
 
 def number(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4g}"
+    return "-" if value is None else f"{value:#.4g}"  # 4 significant digits, trailing zeros kept: 0.1000
 
 
 def table(rows: list[Row], overridden: bool = False) -> str:
     """The scoreboard as a Markdown table (lower is better in every metric column)."""
-    head = ["dataset", "horizon", "metric", "rnncast (--set)" if overridden else "rnncast (defaults)", "rnncast (best of tune)", "naive",
-            "seasonal naive", "AutoETS / AutoTheta", "published (MSE)", "fit seconds"]  # fmt: skip
+    rnncast_head = "rnncast (--set)" if overridden else "rnncast (defaults)"
+    head = ["dataset", "horizon", "metric", rnncast_head, "rnncast (best of tune)", "naive", "seasonal naive",
+            "AutoETS / AutoTheta", "published (MSE)", "fit seconds"]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|---|---:|---|" + "---:|" * 5 + "---|---:|"]
     for r in rows:
         stats = "-" if r.ets_theta is None else f"{number(r.ets_theta[0])} / {number(r.ets_theta[1])}"
@@ -461,14 +465,14 @@ def environment() -> dict[str, str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="a ~5 minute subset (see above)")
+    ap.add_argument("--quick", action="store_true", help="a ~6 minute subset (see above)")
     ap.add_argument("--only", nargs="+", choices=("ett", "m4", "small", "panel"), help="run only these rows")
     ap.add_argument("--ett", nargs="+", default=None, help="ETT files (default ETTh1 ETTh2)")
     ap.add_argument("--horizons", type=int, nargs="+", default=None, help="ETT horizons (default 24 96 192 336 720)")
     ap.add_argument("--m4-series", type=int, default=None, help="M4 Weekly series, evenly spaced (default all 359)")
     ap.add_argument("--panel-series", type=int, default=None, help="generated hourly series (default 300)")
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                    help="override a WindowConfig / NetworkOptions / TrainConfig field for every fit (repeatable)")  # fmt: skip
+                    help="a WindowConfig / NetworkOptions / TrainConfig field for every fit (repeatable)")  # fmt: skip
     ap.add_argument("--val-only", action="store_true", help="validation scores only: no test window is scored")
     ap.add_argument("--json", type=Path, help="also write every number here")
     args = ap.parse_args()
@@ -500,8 +504,9 @@ def main() -> None:
     print(table(report.rows, overridden=bool(args.overrides)))
     print(f"\nseconds per section: {', '.join(f'{k} {v:.0f}' for k, v in seconds.items())}")
     if args.json:
+        rows = [dataclasses.asdict(r) for r in report.rows]
         payload = {"environment": env, "args": vars(args) | {"json": str(args.json)}, "overrides": overrides,
-                   "seconds": seconds, "rows": [dataclasses.asdict(r) for r in report.rows], "details": report.details}  # fmt: skip
+                   "seconds": seconds, "rows": rows, "details": report.details}  # fmt: skip
         args.json.write_text(json.dumps(payload, indent=2, default=str) + "\n")
 
 
