@@ -24,7 +24,7 @@ test: install
 	$(BIN)/python -m pytest -q
 
 # The accuracy scoreboard (docs/accuracy.md; not part of make test): ETTh1/ETTh2, M4 Weekly, the sample
-# files and a generated panel, ~25 min on 2 CPU cores; `make bench-accuracy ARGS=--quick` takes ~6 min.
+# files and a generated panel, ~25 min on 2 CPU cores; `make bench-accuracy ARGS=--quick` 6-9 min.
 # statsforecast (AutoETS / AutoTheta baselines) requires pandas<3, so it gets a venv of its own rather than
 # downgrading pandas in the one `make test` uses.
 BENCH_VENV ?= .venv-bench

@@ -465,7 +465,7 @@ def environment() -> dict[str, str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="a ~6 minute subset (see above)")
+    ap.add_argument("--quick", action="store_true", help="a subset, 6-9 minutes on 2 busy cores (see above)")
     ap.add_argument("--only", nargs="+", choices=("ett", "m4", "small", "panel"), help="run only these rows")
     ap.add_argument("--ett", nargs="+", default=None, help="ETT files (default ETTh1 ETTh2)")
     ap.add_argument("--horizons", type=int, nargs="+", default=None, help="ETT horizons (default 24 96 192 336 720)")
