@@ -9,7 +9,7 @@ The score is locally adaptive: |actual − forecast| divided by the input window
 (the mean absolute one-step change of the target over the window), and the half-width is that
 quantile times the volatility of the window being forecast. Plain |actual − forecast| quantiles
 assume that the validation months are as volatile as the future; on ETTh1 they are not, and plain
-80% intervals cover 91% of the standard test period, adaptive ones 81% (see README, Accuracy).
+80% intervals cover 91% of the standard test period, adaptive ones 81% (docs/accuracy.md).
 Model files without `val_scales` fall back to the plain quantile of |actual − forecast|.
 Validation windows overlap and follow each other in time, so the guarantee is approximate; the
 backtest and `evaluate` report the coverage actually seen.
