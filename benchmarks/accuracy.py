@@ -46,6 +46,7 @@ import torch
 
 import rnncast
 from rnncast import api
+from rnncast import tune as tuning
 from rnncast.fitting import FitResult
 from rnncast.metrics import POOLED
 from rnncast.prepare import window_lengths
@@ -98,7 +99,7 @@ class Row:
     ets_theta: tuple[float, float] | None = None
     published: str = "-"
     seconds: str = "-"  # fit seconds (per method where several fit)
-    tuned: float | None = None  # rnncast with the best settings `tune` finds (not built yet)
+    tuned: float | None = None  # rnncast with the best settings `tune` found on validation (--tune; ETT only)
 
 
 @dataclass
@@ -194,8 +195,14 @@ def fit_detail(result: FitResult, seconds: float, **more) -> dict:
 # ---------------------------------------------------------------------------- ETTh1 / ETTh2
 
 
-def ett(name: str, horizons: tuple[int, ...], overrides: dict, val_only: bool, tmp: Path, report: Report) -> None:
-    """The standard univariate protocol on one ETT file's OT column, one default fit per horizon."""
+def ett(
+    name: str, horizons: tuple[int, ...], overrides: dict, val_only: bool, tmp: Path, report: Report, trials: int = 0
+) -> None:
+    """The standard univariate protocol on one ETT file's OT column, one default fit per horizon.
+
+    With `trials`, `rnncast tune` also searches every setting but seq_len (fixed: the validation
+    split depends on it) on the same validation windows, and its best model is scored on test.
+    """
     frame = pd.read_csv(DATA / "ett" / f"{name}.csv", usecols=["date", "OT"])
     ot = frame["OT"].to_numpy(np.float64)
     mean, std = ot[:TRAIN_END].mean(), ot[:TRAIN_END].std()  # z-score of the protocol: population std
@@ -232,6 +239,24 @@ def ett(name: str, horizons: tuple[int, ...], overrides: dict, val_only: bool, t
                 Row(name, horizon, "test MAE", *mae),
             ]
         rows.append(Row(name, horizon, "val MSE", *val_mse))
+        if trials:
+            tuned_model = tmp / f"{name}-{horizon}-tuned.rnncast"
+            s_tuned = settings(overrides, ReadOptions(targets=("OT",)), horizon=horizon, val_frac=val_frac,
+                               seq_len=result.plan.seq_len)  # fmt: skip
+            found, tune_seconds = timed(tuning.tune, fit_csv, s_tuned, {"seq_len"}, trials, None, None, tuned_model)
+            assert found.fit.plan.members[0].split.cut == TRAIN_END
+            tuned_val = [(v.rmse / std) ** 2 if v else None for v in by_role(validation(found.fit))][0]
+            rows[-1].tuned = tuned_val
+            detail.update(tune={"trials": len(found.trials), "seconds": tune_seconds, "best": found.best.params,
+                                "val_mse": tuned_val})  # fmt: skip
+            say(f"{name} {horizon}: tune {len(found.trials)} trials in {tune_seconds:.0f} s, best {found.best.params}, "
+                f"val MSE {tuned_val:.4f}")  # fmt: skip
+            if not val_only:
+                ev = api.evaluate_file(tuned_model, test_csv, levels=(80.0,), every=True)
+                err = (next(iter(ev.forecasts.values())) - ev.actual) / std
+                rows[-3].tuned, rows[-2].tuned = float(np.mean(err**2)), float(np.mean(np.abs(err)))
+                detail["tune"].update(test_mse=rows[-3].tuned, test_mae=rows[-2].tuned)
+                say(f"{name} {horizon}: tuned test MSE {rows[-3].tuned:.4f}")
         if val_only:
             rows[-1].seconds = secs(seconds)
         report.rows += rows
@@ -475,6 +500,8 @@ def main() -> None:
                     help="a WindowConfig / NetworkOptions / TrainConfig field for every fit (repeatable)")  # fmt: skip
     ap.add_argument("--val-only", action="store_true", help="validation scores only: no test window is scored")
     ap.add_argument("--json", type=Path, help="also write every number here")
+    ap.add_argument("--tune", type=int, default=0, metavar="N",
+                    help="ETT rows: also run `rnncast tune` with N trials per horizon (best-of-tune column)")  # fmt: skip
     args = ap.parse_args()
     overrides = parse_overrides(args.overrides)
     quick = QUICK if args.quick else {}
@@ -490,7 +517,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="rnncast-bench-") as tmp_name:
         tmp = Path(tmp_name)
         steps = {
-            "ett": lambda: [ett(name, horizons, overrides, args.val_only, tmp, report) for name in ett_files],
+            "ett": lambda: [
+                ett(name, horizons, overrides, args.val_only, tmp, report, args.tune) for name in ett_files
+            ],
             "m4": lambda: m4(m4_n, overrides, args.val_only, tmp, report),
             "small": lambda: [small(name, overrides, args.val_only, report) for name in SMALL],
             "panel": lambda: panel(panel_n, overrides, tmp, report),
