@@ -87,14 +87,17 @@ def backtest_file(
     source: Source,
     settings: Settings | None = None,
     folds: int = 3,
-    levels: tuple[float, ...] = ev.DEFAULT_LEVELS,
+    levels: tuple[float, ...] | None = None,
     on_plan: Callable[[Plan], None] | None = None,
     on_fold: Callable[[int, ev.Fold], None] | None = None,
 ) -> ev.Evaluation:
-    """Read a file and backtest one network on all its series (see `evaluation.backtest`)."""
+    """Read a file and backtest one network on all its series (see `evaluation.backtest`).
+
+    `levels` None: the default 80 and 95, each skipped with a note where the data has too few validation windows.
+    """
     settings = settings or Settings()
     validate(settings)
-    levels = validate_levels(levels)
+    levels = None if levels is None else validate_levels(levels)
     if folds < 1:
         raise UsageError("--folds must be at least 1")
     coll = reading.read_collection(source, settings.read, settings.layout)
@@ -107,11 +110,14 @@ def evaluate_file(
     model_path: str | Path,
     source: Source,
     read: ReadOptions | None = None,
-    levels: tuple[float, ...] = ev.DEFAULT_LEVELS,
+    levels: tuple[float, ...] | None = None,
     every: bool = False,
 ) -> ev.Evaluation:
-    """Load a model, read new data in its layout and columns, and score it (see `evaluation.evaluate`)."""
-    levels = validate_levels(levels)
+    """Load a model, read new data in its layout and columns, and score it (see `evaluation.evaluate`).
+
+    `levels` None: the default 80 and 95, each skipped with a note where the model has too few validation windows.
+    """
+    levels = None if levels is None else validate_levels(levels)
     art = artifact.load(model_path)
     return ev.evaluate(art, fc.read_like_model(art, source, read), levels, every)
 

@@ -105,6 +105,12 @@ output_options = _options(
            help="More detail on stderr (each epoch); tracebacks for internal errors."),
 )  # fmt: skip
 
+# The same for commands that use a model without training one.
+use_output_options = _options(
+    option("--quiet", "-q", is_flag=True, help="Print nothing on stderr but errors."),
+    option("--verbose", "-v", is_flag=True, callback=_remember_verbose, help="Tracebacks for internal errors."),
+)  # fmt: skip
+
 format_options = _options(
     option("--format", "fmt", type=click.Choice(FORMATS), help="Output format. Default: table on a terminal, else csv."),
     option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True),
@@ -113,7 +119,7 @@ format_options = _options(
 
 model_option = option(
     "--model", "model_path", default="model.rnncast", show_default=True,
-    type=click.Path(dir_okay=False), help="Model file.",
+    type=click.Path(), help="Model file.",  # a folder is refused where the file is opened (exit 66) or written (73)
 )  # fmt: skip
 
 read_options = _options(
@@ -205,6 +211,11 @@ def _warn(err, warnings: list[str], strict: bool) -> None:
 EPILOG = """\b
 Exit codes: 0 ok, 1 training failed, 2 usage, 65 bad data, 66 input missing,
 70 internal error, 73 cannot write, 75 model locked by another run, 130 interrupted."""
+
+# Commands that use a saved model: they neither train nor lock it.
+USE_EPILOG = """\b
+Exit codes: 0 ok, 2 usage, 65 bad data, 66 input missing, 70 internal error,
+73 cannot write, 130 interrupted."""
 
 
 @click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
@@ -376,6 +387,14 @@ class _progress:
             self.bar.stop()
 
 
+def _given_levels(levels: tuple[float, ...]) -> tuple[float, ...] | None:
+    """The levels the user asked for (on the command line or in RNNCAST_LEVEL); None: the defaults, never a refusal."""
+    from click.core import ParameterSource
+
+    source = click.get_current_context().get_parameter_source("levels")
+    return None if source in (ParameterSource.DEFAULT, None) else tuple(levels)
+
+
 def level_option(default: tuple[float, ...], help: str) -> Callable:
     return option(
         "--level",
@@ -389,7 +408,7 @@ def level_option(default: tuple[float, ...], help: str) -> Callable:
     )
 
 
-@cli.command(epilog=EPILOG)
+@cli.command(epilog=USE_EPILOG)
 @click.argument("data", required=False, type=click.Path(allow_dash=True))
 @model_option
 @option("--horizon", type=click.IntRange(min=1), help="Steps to forecast (at most the trained horizon).")
@@ -397,7 +416,7 @@ def level_option(default: tuple[float, ...], help: str) -> Callable:
 @option("--id", "ids", multiple=True, help="Many-series models: forecast only this series (repeatable). Default: all.")
 @option("--strict", is_flag=True, help="Refuse (exit 65) instead of warning: stale data, filled gaps or blanks.")
 @format_options
-@output_options
+@use_output_options
 def forecast(data, model_path, horizon, levels, ids, strict, fmt, output, quiet, verbose) -> None:
     """Forecast the steps after the saved data, or after the tail of DATA (a CSV, or - for stdin).
 
@@ -458,20 +477,20 @@ def backtest(data, folds, levels, fmt, output, quiet, verbose, **training) -> No
         where = "at the end of each series" if p.layout.many else f"from {s.index[len(s) - folds * p.horizon]}"
         err.print(f"{folds} fold(s) of {p.horizon} steps {where}, each refitted on the rows before it")
 
-    result = api.backtest_file(data, settings, folds, tuple(levels), on_plan, on_fold)
+    result = api.backtest_file(data, settings, folds, _given_levels(levels), on_plan, on_fold)
     _warn(err, result.notes, strict=False)
     _report_coverage(err, result)
     many = ", mean over series then each series" if settings.layout.many else ""
-    render.emit(result.frame(), fmt, output, title=f"Backtest, {folds} fold(s){many}")
+    render.emit(_scores(result, fmt, output), fmt, output, title=f"Backtest, {folds} fold(s){many}")
 
 
-@cli.command(epilog=EPILOG)
+@cli.command(epilog=USE_EPILOG)
 @click.argument("data", type=click.Path(allow_dash=True, dir_okay=True))
 @model_option
 @option("--all-windows", is_flag=True, help="Score every window of DATA, training rows included.")
 @level_option((80.0, 95.0), "Prediction interval level in percent whose coverage is reported (repeatable).")
 @format_options
-@output_options
+@use_output_options
 def evaluate(data, model_path, all_windows, levels, fmt, output, quiet, verbose) -> None:
     """Score a saved model on DATA (a CSV, or - for stdin) once the actual values are known.
 
@@ -483,11 +502,18 @@ def evaluate(data, model_path, all_windows, levels, fmt, output, quiet, verbose)
     from rnncast import api, render
 
     err = render.console(stderr=True, quiet=quiet)
-    result = api.evaluate_file(model_path, data, levels=tuple(levels), every=all_windows)
+    result = api.evaluate_file(model_path, data, levels=_given_levels(levels), every=all_windows)
     _warn(err, result.notes, strict=False)
     err.print(result.summary)
     _report_coverage(err, result)
-    render.emit(result.frame(), fmt, output, title=f"Evaluation of {model_path}")
+    render.emit(_scores(result, fmt, output), fmt, output, title=f"Evaluation of {model_path}")
+
+
+def _scores(result, fmt: str | None, output: str | None):
+    """The score table; in json `step` is a number (null over all steps, which `all_steps` marks)."""
+    from rnncast import render
+
+    return result.frame(typed=render.resolve_format(fmt, output) == "json")
 
 
 class Duration(click.ParamType):
@@ -619,10 +645,10 @@ def _report_coverage(err, result) -> None:
         err.print(f"{level:g}% interval: {result.coverage(level):.1f}% of {result.actual.size} actual values inside")
 
 
-@cli.command(epilog=EPILOG)
+@cli.command(epilog=USE_EPILOG)
 @model_option
 @format_options
-@output_options
+@use_output_options
 def info(model_path, fmt, output, quiet, verbose) -> None:
     """Show what a model file holds: network, data, settings, training, validation metrics, versions.
 

@@ -42,6 +42,7 @@ class Evaluation:
     bounds: dict[float, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # level % → (lower, upper)
     notes: list[str] = field(default_factory=list)  # warnings for the user (stderr)
     summary: str = ""  # what was scored, for the user (stderr)
+    pct_names: list[str] | None = None  # per target: MAPE or sMAPE; None: sMAPE where the actual values reach zero
 
     @property
     def windows(self) -> int:
@@ -52,11 +53,28 @@ class Evaluation:
         lower, upper = self.bounds[level]
         return float(100 * intervals.coverage(self.actual, lower, upper).mean())
 
-    def frame(self) -> pd.DataFrame:
-        """One row per (series,) target, horizon step ('all', 1, 2, …) and model; coverage_{level} in percent."""
+    def pct_name(self, j: int) -> str:
+        """The percentage error of target j: the one chosen for it, or sMAPE where its actual values reach zero."""
+        if self.pct_names is not None:
+            return self.pct_names[j]
+        return "sMAPE" if metrics.uses_smape(self.actual[..., j]) else "MAPE"
+
+    def frame(self, typed: bool = False) -> pd.DataFrame:
+        """One row per (series,) target, horizon step ('all', 1, 2, …) and model; coverage_{level} in percent.
+
+        `typed` (for json): `step` is a number, None on the rows over all steps, which `all_steps` marks.
+        """
+        frame = self._frame()
+        if typed:
+            overall = frame["step"] == "all"
+            frame["step"] = [None if o else int(v) for o, v in zip(overall, frame["step"], strict=True)]
+            frame.insert(frame.columns.get_loc("step") + 1, "all_steps", overall)
+        return frame
+
+    def _frame(self) -> pd.DataFrame:
         rows = []
         for j, target in enumerate(self.targets):
-            pct_name = "sMAPE" if metrics.uses_smape(self.actual[..., j]) else "MAPE"
+            pct_name = self.pct_name(j)
             groups = {sid: self.series == k for k, sid in enumerate(self.ids)}
             per_series = {sid: self._rows(mask, j, target, pct_name) for sid, mask in groups.items()}
             if self.id_name is None:
@@ -143,7 +161,7 @@ def backtest(
     coll: Collection,
     settings: Settings,
     folds: int = 3,
-    levels: tuple[float, ...] = DEFAULT_LEVELS,
+    levels: tuple[float, ...] | None = None,
     on_plan: Callable[[Plan], None] | None = None,
     on_fold: Callable[[int, Fold], None] | None = None,
 ) -> Evaluation:
@@ -153,7 +171,8 @@ def backtest(
     each, a fresh network is trained (with its own validation split and early stopping) on the rows
     before the block only, then forecasts the block from the `seq_len` rows before it; the baselines
     forecast the same block from the same rows, and the new model's validation residuals give its
-    intervals. `settings` must have passed `settings.validate`, `levels` `settings.validate_levels`.
+    intervals. `settings` must have passed `settings.validate`, `levels` `settings.validate_levels`;
+    None: DEFAULT_LEVELS, each skipped with a note where the first fold has too few validation windows.
     """
     wc = settings.windows
     horizon = plan(coll, wc).horizon  # the frequency's default, or --horizon
@@ -165,8 +184,8 @@ def backtest(
         )
     # seq_len and season are chosen once, on the shortest histories, and kept for every fold.
     fixed = plan(coll.head(folds * horizon), replace(wc, horizon=horizon))
-    for level in levels:  # the first fold has the fewest validation windows: refuse now, not after training
-        intervals.rank(fixed.n_val, level)
+    # the first fold has the fewest validation windows: refuse (or skip a default level) now, not after training
+    levels, notes = intervals.supported(levels, fixed.n_val, DEFAULT_LEVELS)
     whole = dict(zip(coll.ids, coll.series, strict=True))
     if on_plan is not None:  # the first fold's plan, shown with the whole series
         on_plan(replace(fixed, members=[replace(m, series=whole[m.id]) for m in fixed.members]))
@@ -198,7 +217,7 @@ def backtest(
             t_ = result.training
             on_fold(i, Fold(s0.index[len(s0) - back], t_.epochs_run, t_.seconds, float(np.mean(errors))))
     return scored.evaluation(fixed.first.targets, kept.ids, coll.layout, settings.network.cell, horizon,
-                             fixed.season)  # fmt: skip
+                             fixed.season, notes=notes)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------- evaluate
@@ -213,13 +232,16 @@ def first_new_row(art: Artifact, series: Series, end: object) -> int:
     return int(np.searchsorted(np.asarray(series.index), np.asarray(end, dtype=series.index.dtype), side="right"))
 
 
-def evaluate(art: Artifact, coll: Collection, levels: tuple[float, ...] = DEFAULT_LEVELS, every: bool = False):
+def evaluate(art: Artifact, coll: Collection, levels: tuple[float, ...] | None = None, every: bool = False):
     """Score a saved model on every stride-1 window of each series whose targets are all after its training data.
 
     Each window's input is the `seq_len` rows before its first target (they may be training rows);
-    `every` scores every complete window instead, training rows included.
+    `every` scores every complete window instead, training rows included. `levels` None: DEFAULT_LEVELS,
+    each skipped with a note where the model has too few validation windows for it.
     """
+    levels, skipped = intervals.supported(levels, len(art.val_residuals), DEFAULT_LEVELS)
     _, notes = fc.contexts_from(art, coll)  # same columns and frequency, at least seq_len rows
+    notes += skipped
     sm, meta = art.meta["series"], art.meta["data"]
     seq_len, horizon, t = art.meta["model_seq_len"], art.meta["model"]["horizon"], len(meta["targets"])
     model, many = fc.build_model(art), coll.layout.many
@@ -263,5 +285,25 @@ def evaluate(art: Artifact, coll: Collection, levels: tuple[float, ...] = DEFAUL
     else:
         summary = f"scored {total} window(s) with targets from {spans[0][2]} to {spans[0][3]}"
     layout = Layout(sm["id_col"], sm["wide"])
-    return scored.evaluation(list(meta["targets"]), [sid for sid, *_ in spans], layout, art.meta["model"]["cell"],
-                             horizon, meta["season"], notes=notes, summary=summary)  # fmt: skip
+    result = scored.evaluation(list(meta["targets"]), [sid for sid, *_ in spans], layout, art.meta["model"]["cell"],
+                               horizon, meta["season"], notes=notes, summary=summary)  # fmt: skip
+    result.pct_names = pct_names_like_fit(meta, result)
+    return result
+
+
+def pct_names_like_fit(meta: dict, result: Evaluation) -> list[str] | None:
+    """The percentage error `fit` chose for each target, so a model's scores keep one column name.
+
+    New actual values that reach zero still switch a target to sMAPE (MAPE is undefined there), with a note.
+    """
+    saved = meta.get("pct_names")
+    if not saved:  # files from before the choice was saved
+        return None
+    names = []
+    for j, (name, target) in enumerate(zip(saved, result.targets, strict=True)):
+        if name == "MAPE" and metrics.uses_smape(result.actual[..., j]):
+            result.notes.append(f"{target!r} reaches zero or below in the scored rows, where MAPE is undefined; "
+                                "sMAPE is reported instead of fit's MAPE")  # fmt: skip
+            name = "sMAPE"
+        names.append(name)
+    return names

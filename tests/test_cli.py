@@ -215,7 +215,8 @@ def test_backtest_on_real_data_in_every_format(shared_data):
     assert "80% interval:" in result.stderr
 
     records = json.loads(run(*args, "--epochs", "1", "--format", "json", "--level", "90").stdout)
-    assert records[0]["step"] == "all" and records[3]["step"] == 1
+    assert records[0]["step"] is None and records[0]["all_steps"] is True  # json: a number, or null over all steps
+    assert records[3]["step"] == 1 and records[3]["all_steps"] is False
     assert records[0]["MAE"] == pytest.approx(frame.MAE[0])  # same seed, same numbers
     assert 0 <= records[0]["coverage_90"] <= 100 and records[1]["coverage_90"] is None
     table = run(*args, "--epochs", "1", "--format", "table").stdout
