@@ -90,18 +90,22 @@ def backtest_file(
     levels: tuple[float, ...] | None = None,
     on_plan: Callable[[Plan], None] | None = None,
     on_fold: Callable[[int, ev.Fold], None] | None = None,
+    step: int | None = None,
 ) -> ev.Evaluation:
     """Read a file and backtest one network on all its series (see `evaluation.backtest`).
 
-    `levels` None: the default 80 and 95, each skipped with a note where the data has too few validation windows.
+    `levels` None: the default 80 and 95, each skipped with a note where the data has too few validation windows;
+    `step`: rows between fold origins (None: the horizon).
     """
     settings = settings or Settings()
     validate(settings)
     levels = None if levels is None else validate_levels(levels)
     if folds < 1:
         raise UsageError("--folds must be at least 1")
+    if step is not None and step < 1:
+        raise UsageError("--step must be at least 1")
     coll = reading.read_collection(source, settings.read, settings.layout)
-    result = ev.backtest(coll, settings, folds, levels, on_plan, on_fold)
+    result = ev.backtest(coll, settings, folds, levels, on_plan, on_fold, step)
     result.notes[:0] = reading.collection_notes(coll)
     return result
 

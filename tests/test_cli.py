@@ -20,7 +20,7 @@ def run(*args, **kw):
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False, **kw)
 
 
-@pytest.mark.parametrize("command", [[], ["fit"], ["forecast"], ["info"], ["backtest"], ["evaluate"]])
+@pytest.mark.parametrize("command", [[], ["fit"], ["forecast"], ["info"], ["backtest"], ["evaluate"], ["history"]])
 def test_help_for_every_command(command):
     result = run(*command, "--help")
     assert result.exit_code == 0
@@ -255,7 +255,7 @@ def test_evaluate_new_actuals_in_every_format(tmp_path):
     assert "coverage_50" in records[0] and "coverage_80" not in records[0]
     assert "Evaluation of" in run("evaluate", new, "--model", model, "--format", "table").stdout
     stale = run("evaluate", old, "--model", model, "--quiet")
-    assert stale.exit_code == 65 and stale.stderr.startswith("Error: data has no complete window to score")
+    assert stale.exit_code == 65 and stale.stderr.startswith("Error: data has no actual value to score")
 
 
 def test_threads_and_precision_options(tmp_path):

@@ -148,3 +148,70 @@ def test_evaluate_keeps_fit_s_smape_on_new_rows_without_zeros(tmp_path):
     assert load(model).meta["data"]["pct_names"] == ["sMAPE"]
     result = api.evaluate_file(model, data, levels=())
     assert "sMAPE" in result.frame().columns  # the new rows alone would allow MAPE
+
+
+def test_backtest_predictions_hold_every_fold_and_step_with_the_baselines_and_bounds(short, tmp_path):
+    out = tmp_path / "pred.csv"
+    result = run("backtest", short, "--horizon", "6", "--folds", "3", "--step", "3", "--level", "80",
+                 "--predictions", out, "--format", "csv", *FAST)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "3 fold(s) of 6 steps from 2006-01-01 00:00:00, origins 3 apart" in result.stderr
+    pred = pd.read_csv(out)
+    assert list(pred.columns) == ["cutoff", "DATE", "actual", "rnn", "naive", "seasonal_naive", "lower_80", "upper_80"]
+    assert len(pred) == 3 * 6
+    assert pred["cutoff"].unique().tolist() == ["2005-12-01T00:00:00", "2006-03-01T00:00:00", "2006-06-01T00:00:00"]
+    assert pred["DATE"].iloc[-1] == "2006-12-01T00:00:00" and pred["DATE"].iloc[0] == "2006-01-01T00:00:00"
+    series = pd.read_csv(short).iloc[:, 1].to_numpy()
+    assert pred["actual"].tolist() == pytest.approx(list(series[-12:-6]) + list(series[-9:-3]) + list(series[-6:]))
+    # naive: the last value before each cutoff; seasonal naive: the same month a year before
+    assert pred["naive"].tolist()[:6] == pytest.approx([series[-13]] * 6)
+    assert pred["seasonal_naive"].tolist()[:6] == pytest.approx(list(series[-24:-18]))
+    assert (pred["lower_80"] <= pred["rnn"]).all() and (pred["rnn"] <= pred["upper_80"]).all()
+    # the score table is made from the same numbers
+    scores = pd.read_csv(io.StringIO(result.stdout))
+    naive_mae = scores[(scores.step == "all") & (scores.model == "naive")].MAE.iloc[0]
+    assert naive_mae == pytest.approx((pred["actual"] - pred["naive"]).abs().mean())
+
+
+def test_backtest_predictions_of_many_series_name_the_id_column_and_follow_the_extension(tmp_path):
+    frame = pd.read_csv(ELEC).iloc[-120:]
+    value = frame.columns[1]
+    long = pd.concat([frame.assign(shop="a"), frame.assign(shop="b", **{value: frame[value] * 2})])
+    data = tmp_path / "long.csv"
+    long.to_csv(data, index=False)
+    out = tmp_path / "pred.json"
+    result = run("backtest", data, "--id-col", "shop", "--horizon", "4", "--folds", "2", "--seq-len", "12",
+                 "--predictions", out, "--format", "csv", *FAST)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "pred.json").read_text().startswith("shop,")  # --format wins over the extension
+    run("backtest", data, "--id-col", "shop", "--horizon", "4", "--folds", "2", "--seq-len", "12", "--level", "80",
+        "--predictions", out, "-o", tmp_path / "scores.csv", *FAST)  # fmt: skip
+    records = json.loads(out.read_text())
+    assert len(records) == 2 * 2 * 4 and records[0]["shop"] == "a" and records[-1]["shop"] == "b"
+    assert list(records[0]) == ["shop", "cutoff", "DATE", "actual", "rnn", "naive", "seasonal_naive", "lower_80",
+                                "upper_80"]  # fmt: skip
+    assert records[0]["cutoff"].startswith("2015-09-01") and records[0]["DATE"].startswith("2015-10-01")
+    b = [r for r in records if r["shop"] == "b"]
+    a = [r for r in records if r["shop"] == "a"]
+    assert [r["actual"] for r in b] == pytest.approx([2 * r["actual"] for r in a])
+
+
+def test_evaluate_scores_the_steps_that_exist_when_fewer_than_the_horizon(short, short_model, tmp_path):
+    more = tmp_path / "more.csv"
+    lines = ELEC.read_text().splitlines()
+    more.write_text("\n".join(lines[:150]) + "\n")  # 5 months after the model's training end, horizon 12
+    result = run("evaluate", more, "--model", short_model, "--format", "csv", "--level", "80")
+    assert result.exit_code == 0, result.output
+    assert "Warning: only 5 of the 12 horizon steps have actual values after the model's training end" in result.stderr
+    scores = pd.read_csv(io.StringIO(result.stdout))
+    assert scores["step"].unique().tolist() == ["all", "1", "2", "3", "4", "5"]
+    values = pd.read_csv(more).iloc[:, 1].to_numpy()
+    naive = scores[(scores.step == "all") & (scores.model == "naive")].MAE.iloc[0]
+    assert naive == pytest.approx(abs(values[144:149] - values[143]).mean())
+    none_new = run("evaluate", short, "--model", short_model)
+    assert none_new.exit_code == 65 and "no actual value to score after the model's training end" in none_new.stderr
+
+
+def test_all_windows_help_says_it_scores_training_windows():
+    text = " ".join(run("evaluate", "--help").output.split())
+    assert "--all-windows" in text and "training windows too" in text
