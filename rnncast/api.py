@@ -173,6 +173,7 @@ def model_card(meta: dict) -> dict:
         card.update(series=len(sm["ids"]), id_col=sm["id_col"] or "(wide)", series_ids=sm["ids"],
                     id_embedding=m.get("id_embedding", 0))  # fmt: skip
     card["calendar"] = sm.get("calendar", [])
+    card["non_negative"] = meta.get("non_negative", False)
     guard = meta.get("guard")
     card["guard_base"] = guard["base"] if guard else "none"  # forecast = base + alpha (network - base), per step
     if guard:

@@ -224,6 +224,9 @@ model_options = _options(
     option("--ensemble", type=click.IntRange(min=1),
            help="Member networks trained together from different initial weights; the forecast is their median. "
                 "Default: 5 up to 5,000 training windows, else 1."),
+    option("--non-negative/--allow-negative", "non_negative", default=None,
+           help="Clip forecasts and interval bounds at zero (count data). Default: on when every value of the "
+                "targets in the data is 0 or more."),
     option("--guard/--no-guard", default=True, show_default=True,
            help="Blend the forecast with the better naive forecast, one weight in [0, 1] per step fitted on the "
                 "validation windows (0: the naive forecast itself)."),
@@ -377,7 +380,7 @@ def _settings(params: dict):
         layout=st.Layout(p["id_col"], p["wide"]),
         windows=st.WindowConfig(p["seq_len"], p["horizon"], p["val_frac"], p["scaler"], p["season"], p["calendar"]),
         network=st.NetworkOptions(p["cell"], p["hidden_size"], p["layers"], p["dropout"], p["window_norm"],
-                                  p["id_embedding"] or 0, p["segment"], p["ensemble"], p["guard"]),
+                                  p["id_embedding"] or 0, p["segment"], p["ensemble"], p["guard"], p["non_negative"]),
         train=TrainConfig(p["epochs"], p["batch_size"], p["lr"], p["clip"], p["patience"], p["seed"], p["device"],
                           p["threads"], p["precision"], p["weight_decay"], p["schedule"]),
     )  # fmt: skip

@@ -319,11 +319,12 @@ def evaluate(art: Artifact, coll: Collection, levels: tuple[float, ...] | None =
         )
         windows = make_windows(torch.as_tensor(inputs, dtype=torch.float32), seq_len, steps, t).take(start, count)
         pred = scaling.inverse(tr.predict(model, windows).double().numpy(), slice(0, t))[:, :steps]  # (N, steps, T)
+        pred = fc.clipped(art, pred)
         targets = s.values[:, :t]
         history = original_windows(targets, start, count, seq_len)
         saved = sm["mase_scale"][number]
         scale = np.asarray(saved) if saved else metrics.mase_scale(targets[:first_target], meta["season"])
-        bounds = {lv: intervals.bounds(pred, art.val_residuals, lv, art.val_scales, history) for lv in levels}
+        bounds = {lv: fc.interval(art, pred, history, lv) for lv in levels}
         scored.add(len(spans), original_windows(targets, first_target, count, steps), pred, history, scale, bounds,
                    window_times(s.index, first_target - 1, count, 1)[:, 0],
                    window_times(s.index, first_target, count, steps))  # fmt: skip

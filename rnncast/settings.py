@@ -70,6 +70,7 @@ class NetworkOptions:
     segment: int | None = None  # points per recurrent step (SegRNN); 0: one point; None: seq_len // 8 (about 8 steps)
     ensemble: int | None = None  # members combined by their median; None: 5 on small data, else 1
     guard: bool = True  # blend the forecast with the better naive forecast, weights fitted on validation windows
+    non_negative: bool | None = None  # clip forecasts and bounds at 0; None: when every target value is >= 0
 
 
 def _train_config():

@@ -215,3 +215,58 @@ def test_evaluate_scores_the_steps_that_exist_when_fewer_than_the_horizon(short,
 def test_all_windows_help_says_it_scores_training_windows():
     text = " ".join(run("evaluate", "--help").output.split())
     assert "--all-windows" in text and "training windows too" in text
+
+
+def counts(tmp_path, values) -> str:
+    data = tmp_path / "counts.csv"
+    data.write_text("v\n" + "".join(f"{v}\n" for v in values))
+    return data
+
+
+# Sales of a slow-moving item: mostly 0, 1 or 2 a day, now and then a burst.
+SALES = [[0, 0, 1, 0, 2, 0, 0, 7, 0, 1][(i * 7 + i // 10) % 10] for i in range(200)]
+
+
+def test_count_data_is_forecast_non_negative_by_default_and_it_never_raises_the_errors(tmp_path):
+    from rnncast import api
+    from rnncast.artifact import load
+
+    data = counts(tmp_path, SALES)
+    common = ["--time-col", "none", "--seq-len", "20", "--horizon", "5", "--hidden-size", "8", "--epochs", "3",
+              "--ensemble", "1", "--no-guard", "--format", "csv"]  # fmt: skip
+    clipped = run("fit", data, "--model", tmp_path / "c.rnncast", *common)
+    free = run("fit", data, "--model", tmp_path / "f.rnncast", "--allow-negative", *common)
+    assert load(tmp_path / "c.rnncast").meta["non_negative"] is True
+    assert load(tmp_path / "f.rnncast").meta["non_negative"] is False
+    a, b = (pd.read_csv(io.StringIO(r.stdout)).set_index("model").loc["rnn"] for r in (clipped, free))
+    assert a["MAE"] <= b["MAE"] and a["RMSE"] <= b["RMSE"]  # same seed, same network: clipping only helps
+    forecast, _ = api.forecast_file(tmp_path / "c.rnncast", levels=(80,))
+    frame = forecast.frame()
+    assert (frame["v"] >= 0).all() and (frame["v_lower_80"] >= 0).all()
+    free_forecast, _ = api.forecast_file(tmp_path / "f.rnncast", levels=(80,))
+    assert (free_forecast.frame()["v_lower_80"] < 0).any()  # what the clipping removed
+    card = json.loads(run("info", "--model", tmp_path / "c.rnncast", "--format", "json").stdout)
+    assert card["non_negative"] is True
+
+
+def test_data_below_zero_is_not_clipped_unless_asked(tmp_path):
+    from rnncast import api
+    from rnncast.artifact import load
+
+    data = counts(tmp_path, [v - 1 for v in SALES])  # reaches -1
+    common = ["--time-col", "none", "--seq-len", "20", "--horizon", "5", *FAST, "-q"]
+    run("fit", data, "--model", tmp_path / "d.rnncast", *common)
+    assert load(tmp_path / "d.rnncast").meta["non_negative"] is False
+    run("fit", data, "--model", tmp_path / "n.rnncast", "--non-negative", *common)
+    forecast, _ = api.forecast_file(tmp_path / "n.rnncast", levels=(80,))
+    assert (forecast.frame()[["v", "v_lower_80", "v_upper_80"]] >= 0).all().all()
+
+
+def test_backtest_predictions_of_count_data_are_non_negative(tmp_path):
+    data = counts(tmp_path, SALES)
+    out = tmp_path / "p.csv"
+    result = run("backtest", data, "--time-col", "none", "--seq-len", "20", "--horizon", "5", "--folds", "2",
+                 "--level", "80", "--predictions", out, *FAST, "-q")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    pred = pd.read_csv(out)
+    assert (pred[["rnn", "lower_80", "upper_80"]] >= 0).all().all()
