@@ -87,18 +87,25 @@ def backtest_file(
     source: Source,
     settings: Settings | None = None,
     folds: int = 3,
-    levels: tuple[float, ...] = ev.DEFAULT_LEVELS,
+    levels: tuple[float, ...] | None = None,
     on_plan: Callable[[Plan], None] | None = None,
     on_fold: Callable[[int, ev.Fold], None] | None = None,
+    step: int | None = None,
 ) -> ev.Evaluation:
-    """Read a file and backtest one network on all its series (see `evaluation.backtest`)."""
+    """Read a file and backtest one network on all its series (see `evaluation.backtest`).
+
+    `levels` None: the default 80 and 95, each skipped with a note where the data has too few validation windows;
+    `step`: rows between fold origins (None: the horizon).
+    """
     settings = settings or Settings()
     validate(settings)
-    levels = validate_levels(levels)
+    levels = None if levels is None else validate_levels(levels)
     if folds < 1:
         raise UsageError("--folds must be at least 1")
+    if step is not None and step < 1:
+        raise UsageError("--step must be at least 1")
     coll = reading.read_collection(source, settings.read, settings.layout)
-    result = ev.backtest(coll, settings, folds, levels, on_plan, on_fold)
+    result = ev.backtest(coll, settings, folds, levels, on_plan, on_fold, step)
     result.notes[:0] = reading.collection_notes(coll)
     return result
 
@@ -107,11 +114,14 @@ def evaluate_file(
     model_path: str | Path,
     source: Source,
     read: ReadOptions | None = None,
-    levels: tuple[float, ...] = ev.DEFAULT_LEVELS,
+    levels: tuple[float, ...] | None = None,
     every: bool = False,
 ) -> ev.Evaluation:
-    """Load a model, read new data in its layout and columns, and score it (see `evaluation.evaluate`)."""
-    levels = validate_levels(levels)
+    """Load a model, read new data in its layout and columns, and score it (see `evaluation.evaluate`).
+
+    `levels` None: the default 80 and 95, each skipped with a note where the model has too few validation windows.
+    """
+    levels = None if levels is None else validate_levels(levels)
     art = artifact.load(model_path)
     return ev.evaluate(art, fc.read_like_model(art, source, read), levels, every)
 
@@ -163,6 +173,7 @@ def model_card(meta: dict) -> dict:
         card.update(series=len(sm["ids"]), id_col=sm["id_col"] or "(wide)", series_ids=sm["ids"],
                     id_embedding=m.get("id_embedding", 0))  # fmt: skip
     card["calendar"] = sm.get("calendar", [])
+    card["non_negative"] = meta.get("non_negative", False)
     guard = meta.get("guard")
     card["guard_base"] = guard["base"] if guard else "none"  # forecast = base + alpha (network - base), per step
     if guard:

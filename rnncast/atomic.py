@@ -56,6 +56,8 @@ def model_lock(path: str | Path) -> Iterator[None]:
     safe because a run that locked a file another run has just removed sees that its inode is no
     longer the one at PATH.lock, and starts over with the new file.
     """
+    if Path(path).is_dir():  # refused before any data is read or network trained
+        raise OutputError(f"{path} is a directory, not a model file; pass --model FILE")
     lock_path = Path(f"{path}.lock")
     while True:
         try:

@@ -17,7 +17,7 @@ import click
 
 from rnncast import __version__
 from rnncast.choices import CELLS, FILL_POLICIES, FORMATS, PRECISIONS, SCALERS, SCHEDULES, WINDOW_NORMS
-from rnncast.errors import EX_SOFTWARE, DataError, RnncastError
+from rnncast.errors import EX_DEGRADED, EX_SOFTWARE, DataError, RnncastError
 
 INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
@@ -26,6 +26,7 @@ class Cli(click.Group):
     """Turns every failure into one `Error: …` line on stderr and a documented exit code."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        self.arguments = [str(a) for a in (sys.argv[1:] if args is None else args)]  # for the run history
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
@@ -45,18 +46,28 @@ class Cli(click.Group):
         sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context):
+        code = 0
         try:
             return super().invoke(ctx)
         except RnncastError as exc:
             click.echo(f"Error: {exc}", err=True)
-            ctx.exit(exc.exit_code)
+            code = exc.exit_code
+            ctx.exit(code)
         except KeyboardInterrupt:
             click.echo("Error: interrupted; no model or output file was changed", err=True)
-            ctx.exit(INTERRUPTED)
+            code = INTERRUPTED
+            ctx.exit(code)
         except BrokenPipeError:  # the reader went away (`| head -1`): nothing more to say
             _silence_stdout()
             ctx.exit(0)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+        except click.exceptions.Exit as exc:
+            code = exc.exit_code
+            raise
+        except click.ClickException as exc:
+            code = exc.exit_code
+            raise
+        except click.Abort:
+            code = INTERRUPTED
             raise
         except Exception as exc:  # a bug of ours: say so; the traceback only on request
             if ctx.find_root().meta.get("rnncast.verbose"):
@@ -65,7 +76,57 @@ class Cli(click.Group):
                 f"Error: internal error ({type(exc).__name__}: {exc}); rerun with --verbose and report it",
                 err=True,
             )
-            ctx.exit(EX_SOFTWARE)
+            code = EX_SOFTWARE
+            ctx.exit(code)
+        finally:
+            _record_run(ctx, code)
+
+
+def _record_run(ctx: click.Context, code: int) -> None:
+    """Append the run begun by `_begin_run` to its --history; a history that cannot be written costs only a warning."""
+    run = ctx.meta.pop("rnncast.run", None)
+    if run is None:
+        return
+    from rnncast import history
+
+    try:
+        record = _run_record(run, code)
+        history.append(run["history"], record)
+    except Exception as exc:  # never cost the user the run itself: its output is already written
+        path = run["history"]
+        message = str(exc) if isinstance(exc, RnncastError) else f"cannot write the run history {path} ({exc})"
+        click.echo(f"Warning: {message}; this run is not in it", err=True)
+
+
+def _run_record(run: dict, code: int):
+    from datetime import datetime, timezone
+
+    from rnncast import history
+
+    facts = run["facts"]
+    model, data = facts.get("model"), facts.get("data")
+    model_sha, _ = history.file_facts(model)
+    data_sha, rows = history.file_facts(data)
+    return history.Run(
+        started=datetime.fromtimestamp(run["wall"], timezone.utc).isoformat(timespec="seconds"),
+        command=run["command"], arguments=run["arguments"],
+        seconds=round(time.perf_counter() - run["clock"], 3), exit_code=code,
+        model=history.model_key(model) if model else None, model_sha256=model_sha,
+        data=None if data is None else str(data), data_sha256=data_sha, data_rows=rows,
+        metrics=facts.get("metrics", {}),
+    )  # fmt: skip
+
+
+def _begin_run(command: str, history: str | None, **facts) -> dict:
+    """Start timing a run for --history; the command adds facts (metrics) to the dict returned as it goes."""
+    ctx = click.get_current_context()
+    if not history:
+        return {}
+    ctx.find_root().meta["rnncast.run"] = {
+        "history": history, "command": command, "arguments": getattr(ctx.find_root().command, "arguments", []),
+        "wall": time.time(), "clock": time.perf_counter(), "facts": facts,
+    }  # fmt: skip
+    return facts
 
 
 def _silence_stdout() -> None:
@@ -105,15 +166,27 @@ output_options = _options(
            help="More detail on stderr (each epoch); tracebacks for internal errors."),
 )  # fmt: skip
 
+# The same for commands that use a model without training one.
+use_output_options = _options(
+    option("--quiet", "-q", is_flag=True, help="Print nothing on stderr but errors."),
+    option("--verbose", "-v", is_flag=True, callback=_remember_verbose, help="Tracebacks for internal errors."),
+)  # fmt: skip
+
 format_options = _options(
     option("--format", "fmt", type=click.Choice(FORMATS), help="Output format. Default: table on a terminal, else csv."),
     option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True),
            help="Write the results to this file (atomically) instead of stdout."),
 )  # fmt: skip
 
+history_option = option(
+    "--history", type=click.Path(),
+    help="Append a record of this run (time, arguments, duration, exit code, model and data hashes, metrics) "
+         "to this SQLite file, created if missing. A history that cannot be written only warns.",
+)  # fmt: skip
+
 model_option = option(
     "--model", "model_path", default="model.rnncast", show_default=True,
-    type=click.Path(dir_okay=False), help="Model file.",
+    type=click.Path(), help="Model file.",  # a folder is refused where the file is opened (exit 66) or written (73)
 )  # fmt: skip
 
 read_options = _options(
@@ -151,6 +224,9 @@ model_options = _options(
     option("--ensemble", type=click.IntRange(min=1),
            help="Member networks trained together from different initial weights; the forecast is their median. "
                 "Default: 5 up to 5,000 training windows, else 1."),
+    option("--non-negative/--allow-negative", "non_negative", default=None,
+           help="Clip forecasts and interval bounds at zero (count data). Default: on when every value of the "
+                "targets in the data is 0 or more."),
     option("--guard/--no-guard", default=True, show_default=True,
            help="Blend the forecast with the better naive forecast, one weight in [0, 1] per step fitted on the "
                 "validation windows (0: the naive forecast itself)."),
@@ -206,6 +282,11 @@ EPILOG = """\b
 Exit codes: 0 ok, 1 training failed, 2 usage, 65 bad data, 66 input missing,
 70 internal error, 73 cannot write, 75 model locked by another run, 130 interrupted."""
 
+# Commands that use a saved model: they neither train nor lock it.
+USE_EPILOG = """\b
+Exit codes: 0 ok, 2 usage, 65 bad data, 66 input missing, 70 internal error,
+73 cannot write, 130 interrupted."""
+
 
 @click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
 @click.version_option(__version__, "--version", prog_name="rnncast")
@@ -225,9 +306,10 @@ def cli() -> None:
 @training_options
 @model_option
 @option("--report", type=click.Path(dir_okay=False), help="Write a JSON run report (metrics, timings, device, epochs).")
+@history_option
 @format_options
 @output_options
-def fit(data, model_path, report, fmt, output, quiet, verbose, **training) -> None:
+def fit(data, model_path, report, history, fmt, output, quiet, verbose, **training) -> None:
     """Train on DATA (a CSV, or - for stdin), save the model, print validation metrics.
 
     Metrics compare the network with naive (repeat the last value) and seasonal-naive
@@ -244,6 +326,7 @@ def fit(data, model_path, report, fmt, output, quiet, verbose, **training) -> No
     from rnncast import api, render
 
     started = time.perf_counter()
+    run = _begin_run("fit", history, model=model_path, data=data)
     err = render.console(stderr=True, quiet=quiet)
     settings = _settings(click.get_current_context().params)
     with _progress(err, verbose) as on_epoch:
@@ -254,7 +337,10 @@ def fit(data, model_path, report, fmt, output, quiet, verbose, **training) -> No
     if report:
         _write_report(report, result, model_path, time.perf_counter() - started)
     many = " (mean over series, then each series)" if settings.layout.many else ""
-    render.emit(result.frame(), fmt, output, title=f"Validation metrics{many}")
+    frame = result.frame()
+    if history:
+        run["metrics"] = {"scores": json.loads(frame.to_json(orient="records"))}
+    render.emit(frame, fmt, output, title=f"Validation metrics{many}")
 
 
 def _trained(err, result, model_path: str) -> None:
@@ -294,7 +380,7 @@ def _settings(params: dict):
         layout=st.Layout(p["id_col"], p["wide"]),
         windows=st.WindowConfig(p["seq_len"], p["horizon"], p["val_frac"], p["scaler"], p["season"], p["calendar"]),
         network=st.NetworkOptions(p["cell"], p["hidden_size"], p["layers"], p["dropout"], p["window_norm"],
-                                  p["id_embedding"] or 0, p["segment"], p["ensemble"], p["guard"]),
+                                  p["id_embedding"] or 0, p["segment"], p["ensemble"], p["guard"], p["non_negative"]),
         train=TrainConfig(p["epochs"], p["batch_size"], p["lr"], p["clip"], p["patience"], p["seed"], p["device"],
                           p["threads"], p["precision"], p["weight_decay"], p["schedule"]),
     )  # fmt: skip
@@ -376,6 +462,14 @@ class _progress:
             self.bar.stop()
 
 
+def _given_levels(levels: tuple[float, ...]) -> tuple[float, ...] | None:
+    """The levels the user asked for (on the command line or in RNNCAST_LEVEL); None: the defaults, never a refusal."""
+    from click.core import ParameterSource
+
+    source = click.get_current_context().get_parameter_source("levels")
+    return None if source in (ParameterSource.DEFAULT, None) else tuple(levels)
+
+
 def level_option(default: tuple[float, ...], help: str) -> Callable:
     return option(
         "--level",
@@ -389,16 +483,17 @@ def level_option(default: tuple[float, ...], help: str) -> Callable:
     )
 
 
-@cli.command(epilog=EPILOG)
+@cli.command(epilog=USE_EPILOG)
 @click.argument("data", required=False, type=click.Path(allow_dash=True))
 @model_option
 @option("--horizon", type=click.IntRange(min=1), help="Steps to forecast (at most the trained horizon).")
 @level_option((), "Add a prediction interval at this level in percent (repeat for several, e.g. 80 and 95).")
 @option("--id", "ids", multiple=True, help="Many-series models: forecast only this series (repeatable). Default: all.")
 @option("--strict", is_flag=True, help="Refuse (exit 65) instead of warning: stale data, filled gaps or blanks.")
+@history_option
 @format_options
-@output_options
-def forecast(data, model_path, horizon, levels, ids, strict, fmt, output, quiet, verbose) -> None:
+@use_output_options
+def forecast(data, model_path, horizon, levels, ids, strict, history, fmt, output, quiet, verbose) -> None:
     """Forecast the steps after the saved data, or after the tail of DATA (a CSV, or - for stdin).
 
     DATA must have the columns the model was trained on, at the same frequency; only its
@@ -416,9 +511,14 @@ def forecast(data, model_path, horizon, levels, ids, strict, fmt, output, quiet,
     """
     from rnncast import api, render
 
+    run = _begin_run("forecast", history, model=model_path, data=data)
     err = render.console(stderr=True, quiet=quiet)
     result, warnings = api.forecast_file(model_path, data, horizon, levels=tuple(levels), ids=_split_commas(ids))
     _warn(err, warnings, strict)
+    if history:
+        from rnncast.history import forecast_metrics
+
+        run["metrics"] = forecast_metrics(result)
     render.emit(result.frame(), fmt, output, title="Forecast")
 
 
@@ -428,13 +528,26 @@ def forecast(data, model_path, horizon, levels, ids, strict, fmt, output, quiet,
 @option(
     "--folds", type=click.IntRange(min=1), default=3, show_default=True, help="Forecast origins at the end of DATA."
 )
+@option(
+    "--step",
+    type=click.IntRange(min=1),
+    help="Rows between fold origins. Default: the horizon (blocks that tile the end).",
+)
 @level_option((80.0, 95.0), "Prediction interval level in percent whose coverage is reported (repeatable).")
+@option(
+    "--predictions",
+    type=click.Path(allow_dash=False),
+    help="Also write the forecasts themselves to this file: a row per (series,) fold and step with cutoff, "
+    "actual, one column per model and the interval bounds; json for .json, else csv (or --format).",
+)
+@history_option
 @format_options
 @output_options
-def backtest(data, folds, levels, fmt, output, quiet, verbose, **training) -> None:
+def backtest(data, folds, step, levels, predictions, history, fmt, output, quiet, verbose, **training) -> None:
     """Rolling-origin backtest on DATA: refit and forecast at each of the last --folds origins.
 
-    The last FOLDS x HORIZON rows are forecast block by block, oldest first. Each block gets a
+    The last fold ends with DATA; the origins are --step rows apart (default: the horizon, so the
+    last FOLDS x HORIZON rows are forecast block by block, oldest first). Each block gets a
     fresh network, trained as `fit` would on the rows before it only (so K folds cost K fits);
     naive and seasonal-naive forecasts are scored on the same targets. Prints MAE, RMSE,
     MAPE (sMAPE when values reach zero), MASE over all steps ('all') and per horizon step,
@@ -445,6 +558,7 @@ def backtest(data, folds, levels, fmt, output, quiet, verbose, **training) -> No
     """
     from rnncast import api, render
 
+    run = _begin_run("backtest", history, data=data)
     err = render.console(stderr=True, quiet=quiet)
     settings = _settings(click.get_current_context().params)
 
@@ -454,25 +568,39 @@ def backtest(data, folds, levels, fmt, output, quiet, verbose, **training) -> No
 
     def on_plan(p) -> None:
         _describe_plan(err, p, data, first_fold=True)
-        s = p.first
-        where = "at the end of each series" if p.layout.many else f"from {s.index[len(s) - folds * p.horizon]}"
-        err.print(f"{folds} fold(s) of {p.horizon} steps {where}, each refitted on the rows before it")
+        s, apart = p.first, step or p.horizon
+        span = p.horizon + (folds - 1) * apart
+        where = "at the end of each series" if p.layout.many else f"from {s.index[len(s) - span]}"
+        spacing = f", origins {apart} apart" if apart != p.horizon else ""
+        err.print(f"{folds} fold(s) of {p.horizon} steps {where}{spacing}, each refitted on the rows before it")
 
-    result = api.backtest_file(data, settings, folds, tuple(levels), on_plan, on_fold)
+    result = api.backtest_file(data, settings, folds, _given_levels(levels), on_plan, on_fold, step)
     _warn(err, result.notes, strict=False)
     _report_coverage(err, result)
+    if history:
+        from rnncast.history import score_metrics
+
+        run["metrics"] = score_metrics(result)
     many = ", mean over series then each series" if settings.layout.many else ""
-    render.emit(result.frame(), fmt, output, title=f"Backtest, {folds} fold(s){many}")
+    if predictions:
+        render.emit(result.predictions(), fmt, predictions, title="Backtest forecasts")
+    render.emit(_scores(result, fmt, output), fmt, output, title=f"Backtest, {folds} fold(s){many}")
 
 
-@cli.command(epilog=EPILOG)
+@cli.command(epilog=USE_EPILOG)
 @click.argument("data", type=click.Path(allow_dash=True, dir_okay=True))
 @model_option
-@option("--all-windows", is_flag=True, help="Score every window of DATA, training rows included.")
+@option(
+    "--all-windows",
+    is_flag=True,
+    help="Score every complete window of DATA, training windows too (the model has seen those: "
+    "optimistic scores); default: only windows whose targets come after the training end.",
+)
 @level_option((80.0, 95.0), "Prediction interval level in percent whose coverage is reported (repeatable).")
+@history_option
 @format_options
-@output_options
-def evaluate(data, model_path, all_windows, levels, fmt, output, quiet, verbose) -> None:
+@use_output_options
+def evaluate(data, model_path, all_windows, levels, history, fmt, output, quiet, verbose) -> None:
     """Score a saved model on DATA (a CSV, or - for stdin) once the actual values are known.
 
     Every stride-1 window whose targets all come after the model's training end is forecast
@@ -482,12 +610,25 @@ def evaluate(data, model_path, all_windows, levels, fmt, output, quiet, verbose)
     """
     from rnncast import api, render
 
+    run = _begin_run("evaluate", history, model=model_path, data=data)
     err = render.console(stderr=True, quiet=quiet)
-    result = api.evaluate_file(model_path, data, levels=tuple(levels), every=all_windows)
+    result = api.evaluate_file(model_path, data, levels=_given_levels(levels), every=all_windows)
     _warn(err, result.notes, strict=False)
     err.print(result.summary)
     _report_coverage(err, result)
-    render.emit(result.frame(), fmt, output, title=f"Evaluation of {model_path}")
+    if history:
+        from rnncast import artifact
+        from rnncast.history import score_metrics, validation_mase
+
+        run["metrics"] = score_metrics(result, validation_mase(artifact.load(model_path).meta))
+    render.emit(_scores(result, fmt, output), fmt, output, title=f"Evaluation of {model_path}")
+
+
+def _scores(result, fmt: str | None, output: str | None):
+    """The score table; in json `step` is a number (null over all steps, which `all_steps` marks)."""
+    from rnncast import render
+
+    return result.frame(typed=render.resolve_format(fmt, output) == "json")
 
 
 class Duration(click.ParamType):
@@ -619,10 +760,10 @@ def _report_coverage(err, result) -> None:
         err.print(f"{level:g}% interval: {result.coverage(level):.1f}% of {result.actual.size} actual values inside")
 
 
-@cli.command(epilog=EPILOG)
+@cli.command(epilog=USE_EPILOG)
 @model_option
 @format_options
-@output_options
+@use_output_options
 def info(model_path, fmt, output, quiet, verbose) -> None:
     """Show what a model file holds: network, data, settings, training, validation metrics, versions.
 
@@ -632,6 +773,67 @@ def info(model_path, fmt, output, quiet, verbose) -> None:
     from rnncast import api, artifact, render
 
     render.emit_record(api.model_card(artifact.load(model_path).meta), fmt, output, title=str(model_path))
+
+
+HISTORY_EPILOG = """\b
+Exit codes: 0 ok, 2 usage, 3 accuracy degraded (--check), 66 history missing or
+unreadable, 70 internal error, 73 cannot write, 130 interrupted."""
+
+
+@cli.command("history", epilog=HISTORY_EPILOG)
+@option("--history", "path", type=click.Path(), help="The run history (SQLite) that runs given --history write.")
+@option("--model", "model_path", type=click.Path(), help="Only the runs of this model file.")
+@option("--command", "command_name", type=click.Choice(("fit", "forecast", "evaluate", "backtest")),
+        help="Only the runs of this command.")  # fmt: skip
+@option("--last", type=click.IntRange(min=1), help="Only the last N runs (of those selected).")
+@option(
+    "--check",
+    is_flag=True,
+    help="Compare each model's latest evaluate with its validation MASE; exit 3 when one is degraded.",
+)
+@option("--tolerance", type=click.FloatRange(0), default=20.0, show_default=True, metavar="PCT",
+        help="--check: how much higher (percent) than the validation MASE an evaluated MASE may be.")  # fmt: skip
+@format_options
+@use_output_options
+def history_command(path, model_path, command_name, last, check, tolerance, fmt, output, quiet, verbose) -> None:
+    """List the runs recorded with --history, oldest first; or --check a model's accuracy for a cron alarm.
+
+    Each row: id, start time (UTC), command, seconds, exit code, model path and sha256, data path,
+    sha256 and rows, metrics (json) and the command line. With --check: one row per model and
+    target with the validation MASE (saved by fit), the MASE of the model's latest successful
+    evaluate, the change in percent and `ok`, `degraded` or `unknown`.
+
+    \b
+    Examples:
+      rnncast history --history runs.db --last 10
+      rnncast history --history runs.db --command evaluate --format json
+      rnncast evaluate new.csv --history runs.db -q && rnncast history --history runs.db --check -q
+    """
+    from rnncast import history, render
+    from rnncast.errors import UsageError
+
+    if not path:
+        raise UsageError("give --history PATH (or set RNNCAST_HISTORY): the file that runs given --history write")
+    err = render.console(stderr=True, quiet=quiet)
+    if not check:
+        records = history.runs(path, model_path, command_name, last)
+        render.emit(history.frame(records, typed=render.resolve_format(fmt, output) == "json"), fmt, output,
+                    title=f"{len(records)} run(s) in {path}")  # fmt: skip
+        return
+    result = history.check(path, tolerance, model_path)
+    if not result.rows:
+        err.print(f"Warning: no successful evaluate run in {path}{f' for {model_path}' if model_path else ''}; "
+                  "nothing to check")  # fmt: skip
+    import pandas as pd
+
+    render.emit(pd.DataFrame(result.rows, columns=["model", "target", "evaluated", "val_MASE", "MASE", "change_pct",
+                                                   "status"]), fmt, output, title=f"Accuracy check ({tolerance:g}%)")  # fmt: skip
+    for r in result.rows:
+        if r["status"] == "degraded":
+            err.print(f"degraded: {r['model']} {r['target']}: MASE {r['MASE']:.4g} against {r['val_MASE']:.4g} at "
+                      f"validation (+{r['change_pct']:.0f}%, tolerance {tolerance:g}%)")  # fmt: skip
+    if result.degraded:
+        click.get_current_context().exit(EX_DEGRADED)
 
 
 def main() -> None:

@@ -1,14 +1,15 @@
 """One exception family; the CLI turns each into a one-line `Error: …` and its exit code.
 
 Exit codes follow BSD sysexits, so cron jobs and scripts can tell faults apart:
-0 success, 1 other failure (e.g. training diverged), 2 usage, 65 bad data,
-66 input missing or unreadable, 70 internal error, 73 cannot write output, 75 try again later.
+0 success, 1 other failure (e.g. training diverged), 2 usage, 3 accuracy degraded (`history --check`),
+65 bad data, 66 input missing or unreadable, 70 internal error, 73 cannot write output, 75 try again later.
 """
 
 from __future__ import annotations
 
 EX_FAILURE = 1
 EX_USAGE = 2
+EX_DEGRADED = 3  # not in sysexits: `history --check` found a model's accuracy degraded (an alarm, not a fault)
 EX_DATAERR = 65
 EX_NOINPUT = 66
 EX_SOFTWARE = 70

@@ -42,6 +42,10 @@ class Evaluation:
     bounds: dict[float, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # level % → (lower, upper)
     notes: list[str] = field(default_factory=list)  # warnings for the user (stderr)
     summary: str = ""  # what was scored, for the user (stderr)
+    pct_names: list[str] | None = None  # per target: MAPE or sMAPE; None: sMAPE where the actual values reach zero
+    cutoffs: np.ndarray | None = None  # (N,) each window's last input time stamp (or step): its forecast origin
+    times: np.ndarray | None = None  # (N, H) the time stamps (or steps) of each window's targets
+    time_name: str = "step"  # header of the time column in `predictions`
 
     @property
     def windows(self) -> int:
@@ -52,11 +56,50 @@ class Evaluation:
         lower, upper = self.bounds[level]
         return float(100 * intervals.coverage(self.actual, lower, upper).mean())
 
-    def frame(self) -> pd.DataFrame:
-        """One row per (series,) target, horizon step ('all', 1, 2, …) and model; coverage_{level} in percent."""
+    def predictions(self) -> pd.DataFrame:
+        """The forecasts themselves: one row per (series,) window and step (and target, when several).
+
+        Columns: [id,] cutoff, time, [target,] actual, one per model (`rnn` or the cell, `naive`,
+        `seasonal_naive`), then `lower_PCT`, `upper_PCT` per level: the network's interval.
+        """
+        n, h, t = self.actual.shape
+        columns: dict[str, object] = {}
+        if self.id_name is not None:
+            columns[self.id_name] = np.repeat(np.asarray(self.ids, dtype=object)[self.series], h * t)
+        columns["cutoff"] = np.repeat(self.cutoffs, h * t)
+        columns[self.time_name] = np.repeat(self.times.reshape(-1), t)
+        if t > 1:
+            columns["target"] = np.tile(np.asarray(self.targets, dtype=object), n * h)
+        columns["actual"] = self.actual.reshape(-1)
+        for name, pred in self.forecasts.items():
+            columns[model_column(name)] = pred.reshape(-1)
+        for level, (lower, upper) in self.bounds.items():
+            columns[f"lower_{intervals.label(level)}"] = lower.reshape(-1)
+            columns[f"upper_{intervals.label(level)}"] = upper.reshape(-1)
+        return pd.DataFrame(columns)
+
+    def pct_name(self, j: int) -> str:
+        """The percentage error of target j: the one chosen for it, or sMAPE where its actual values reach zero."""
+        if self.pct_names is not None:
+            return self.pct_names[j]
+        return "sMAPE" if metrics.uses_smape(self.actual[..., j]) else "MAPE"
+
+    def frame(self, typed: bool = False) -> pd.DataFrame:
+        """One row per (series,) target, horizon step ('all', 1, 2, …) and model; coverage_{level} in percent.
+
+        `typed` (for json): `step` is a number, None on the rows over all steps, which `all_steps` marks.
+        """
+        frame = self._frame()
+        if typed:
+            overall = frame["step"] == "all"
+            frame["step"] = [None if o else int(v) for o, v in zip(overall, frame["step"], strict=True)]
+            frame.insert(frame.columns.get_loc("step") + 1, "all_steps", overall)
+        return frame
+
+    def _frame(self) -> pd.DataFrame:
         rows = []
         for j, target in enumerate(self.targets):
-            pct_name = "sMAPE" if metrics.uses_smape(self.actual[..., j]) else "MAPE"
+            pct_name = self.pct_name(j)
             groups = {sid: self.series == k for k, sid in enumerate(self.ids)}
             per_series = {sid: self._rows(mask, j, target, pct_name) for sid, mask in groups.items()}
             if self.id_name is None:
@@ -105,10 +148,15 @@ class Scored:
     history: list[np.ndarray] = field(default_factory=list)
     scale: list[np.ndarray] = field(default_factory=list)
     bounds: dict[float, tuple[list, list]] = field(default_factory=dict)
+    cutoffs: list[np.ndarray] = field(default_factory=list)
+    times: list[np.ndarray] = field(default_factory=list)
 
-    def add(self, number: int, actual, pred, history, scale, bounds: dict) -> None:
-        """Windows of one series: actual/pred (n, H, T), history (n, L, T), scale (T,), bounds level → (lo, hi)."""
+    def add(self, number: int, actual, pred, history, scale, bounds: dict, cutoffs, times) -> None:
+        """Windows of one series: actual/pred (n, H, T), history (n, L, T), scale (T,), bounds level → (lo, hi),
+        cutoffs (n,) the last input time stamps, times (n, H) those of the targets."""
         self.series.append(np.full(len(actual), number))
+        self.cutoffs.append(np.asarray(cutoffs))
+        self.times.append(np.asarray(times))
         self.actual.append(actual)
         self.pred.append(pred)
         self.history.append(history)
@@ -124,8 +172,20 @@ class Scored:
         bounds = {level: (np.concatenate(lo), np.concatenate(hi)) for level, (lo, hi) in self.bounds.items()}
         return Evaluation(
             targets, ids, layout.id_name, np.concatenate(self.series), np.concatenate(self.actual), forecasts,
-            np.concatenate(self.scale), bounds, **kw,
+            np.concatenate(self.scale), bounds, cutoffs=np.concatenate(self.cutoffs),
+            times=np.concatenate(self.times), **kw,
         )  # fmt: skip
+
+
+def model_column(name: str) -> str:
+    """A model's column in `predictions`: `seasonal naive (12)` → `seasonal_naive`; others as they are."""
+    return "seasonal_naive" if name.startswith("seasonal naive") else name
+
+
+def window_times(index: pd.Index, first: int, count: int, length: int) -> np.ndarray:
+    """(count, length) time stamps of `count` stride-1 windows of `length` rows, the first at row `first`."""
+    rows = first + np.arange(count)[:, None] + np.arange(length)[None, :]
+    return np.asarray(index)[rows]
 
 
 # ---------------------------------------------------------------------------- backtest
@@ -143,30 +203,37 @@ def backtest(
     coll: Collection,
     settings: Settings,
     folds: int = 3,
-    levels: tuple[float, ...] = DEFAULT_LEVELS,
+    levels: tuple[float, ...] | None = None,
     on_plan: Callable[[Plan], None] | None = None,
     on_fold: Callable[[int, Fold], None] | None = None,
+    step: int | None = None,
 ) -> Evaluation:
     """Rolling-origin evaluation, refitting at each origin.
 
-    The last `folds` blocks of `horizon` rows of every series are forecast one after the other. For
-    each, a fresh network is trained (with its own validation split and early stopping) on the rows
+    `folds` blocks of `horizon` rows of every series are forecast one after the other, their origins
+    `step` rows apart (default: the horizon, so the blocks tile the end of the data), the last
+    block ending with the data. For each, a fresh network is trained (with its own validation split and early stopping) on the rows
     before the block only, then forecasts the block from the `seq_len` rows before it; the baselines
     forecast the same block from the same rows, and the new model's validation residuals give its
-    intervals. `settings` must have passed `settings.validate`, `levels` `settings.validate_levels`.
+    intervals. `settings` must have passed `settings.validate`, `levels` `settings.validate_levels`;
+    None: DEFAULT_LEVELS, each skipped with a note where the first fold has too few validation windows.
     """
     wc = settings.windows
     horizon = plan(coll, wc).horizon  # the frequency's default, or --horizon
+    step = horizon if step is None else step
+    span = horizon + (folds - 1) * step  # rows from the first origin to the end
     longest = max(len(s) for s in coll.series)
-    if longest - folds * horizon < 1:
+    if longest - span < 1:
         which = "the longest series" if coll.layout.many else "series"
+        apart = f", {step} apart" if step != horizon else ""
         raise DataError(
-            f"{which} has {longest} rows, too few for {folds} folds of horizon {horizon}; lower --folds or --horizon"
+            f"{which} has {longest} rows, too few for {folds} folds of horizon {horizon}{apart}; "
+            "lower --folds or --horizon"
         )
     # seq_len and season are chosen once, on the shortest histories, and kept for every fold.
-    fixed = plan(coll.head(folds * horizon), replace(wc, horizon=horizon))
-    for level in levels:  # the first fold has the fewest validation windows: refuse now, not after training
-        intervals.rank(fixed.n_val, level)
+    fixed = plan(coll.head(span), replace(wc, horizon=horizon))
+    # the first fold has the fewest validation windows: refuse (or skip a default level) now, not after training
+    levels, notes = intervals.supported(levels, fixed.n_val, DEFAULT_LEVELS)
     whole = dict(zip(coll.ids, coll.series, strict=True))
     if on_plan is not None:  # the first fold's plan, shown with the whole series
         on_plan(replace(fixed, members=[replace(m, series=whole[m.id]) for m in fixed.members]))
@@ -175,7 +242,7 @@ def backtest(
     t = fixed.first.n_targets
     scored = Scored()
     for i in range(folds):
-        back = (folds - i) * horizon
+        back = horizon + (folds - 1 - i) * step  # rows from this fold's origin to the end
         result = fit_plan(plan(kept.head(back), wc), settings.network, settings.train)
         art = result.artifact
         contexts = []
@@ -189,16 +256,17 @@ def backtest(
             origin = len(s) - back
             actual = s.values[origin : origin + horizon, :t]
             bounds = {level: fc.interval(art, points[number], c.values, level) for level in levels}
-            scale = metrics.mase_scale(s.values[: len(s) - folds * horizon, :t], fixed.season)
+            scale = metrics.mase_scale(s.values[: len(s) - span, :t], fixed.season)
             scored.add(number, actual[None], points[number][None], c.values[None, :, :t], scale,
-                       {lv: (lo[None], hi[None]) for lv, (lo, hi) in bounds.items()})  # fmt: skip
+                       {lv: (lo[None], hi[None]) for lv, (lo, hi) in bounds.items()},
+                       window_times(s.index, origin - 1, 1, 1)[:, 0], window_times(s.index, origin, 1, horizon))  # fmt: skip
             errors.append(np.abs(points[number] - actual))
         if on_fold is not None:
             s0 = kept.series[0]
             t_ = result.training
             on_fold(i, Fold(s0.index[len(s0) - back], t_.epochs_run, t_.seconds, float(np.mean(errors))))
     return scored.evaluation(fixed.first.targets, kept.ids, coll.layout, settings.network.cell, horizon,
-                             fixed.season)  # fmt: skip
+                             fixed.season, notes=notes, time_name=fixed.first.time_col or "step")  # fmt: skip
 
 
 # ---------------------------------------------------------------------------- evaluate
@@ -213,55 +281,90 @@ def first_new_row(art: Artifact, series: Series, end: object) -> int:
     return int(np.searchsorted(np.asarray(series.index), np.asarray(end, dtype=series.index.dtype), side="right"))
 
 
-def evaluate(art: Artifact, coll: Collection, levels: tuple[float, ...] = DEFAULT_LEVELS, every: bool = False):
+def evaluate(art: Artifact, coll: Collection, levels: tuple[float, ...] | None = None, every: bool = False):
     """Score a saved model on every stride-1 window of each series whose targets are all after its training data.
 
     Each window's input is the `seq_len` rows before its first target (they may be training rows);
-    `every` scores every complete window instead, training rows included.
+    `every` scores every complete window instead, training rows included. `levels` None: DEFAULT_LEVELS,
+    each skipped with a note where the model has too few validation windows for it.
     """
+    levels, skipped = intervals.supported(levels, len(art.val_residuals), DEFAULT_LEVELS)
     _, notes = fc.contexts_from(art, coll)  # same columns and frequency, at least seq_len rows
+    notes += skipped
     sm, meta = art.meta["series"], art.meta["data"]
     seq_len, horizon, t = art.meta["model_seq_len"], art.meta["model"]["horizon"], len(meta["targets"])
     model, many = fc.build_model(art), coll.layout.many
+    known = [(sid, s, sm["ids"].index(sid)) for sid, s in zip(coll.ids, coll.series, strict=True) if sid in sm["ids"]]
+    firsts = [seq_len if every else max(seq_len, first_new_row(art, s, sm["ends"][n])) for _, s, n in known]
+    steps = scored_steps([len(s) - first for (_, s, _), first in zip(known, firsts, strict=True)], horizon)
+    if steps is None:
+        where = "no series of the data has" if many else "data has"
+        raise DataError(
+            f"{where} no actual value to score after the model's training end ({sm['ends'][known[0][2]]}"
+            f"{' for the first series' if many else ''}): it needs rows after it, with {seq_len} rows before them; "
+            "pass data that runs further, or --all-windows"
+        )
+    if steps < horizon:
+        notes.append(f"only {steps} of the {horizon} horizon steps have actual values after the model's training "
+                     f"end; scored steps 1-{steps} of one window per series")  # fmt: skip
     scored, spans = Scored(), []
-    for sid, s in zip(coll.ids, coll.series, strict=True):
-        if sid not in sm["ids"]:
-            continue
-        number = sm["ids"].index(sid)
-        first_target = seq_len if every else max(seq_len, first_new_row(art, s, sm["ends"][number]))
-        count = len(s) - horizon + 1 - first_target
+    for (sid, s, number), first_target in zip(known, firsts, strict=True):
+        count = len(s) - steps + 1 - first_target
         if count < 1:
-            if many:
-                notes.append(f"series {sid!r} has no complete window after the model's training end; skipped")
-                continue
-            raise DataError(
-                f"data has no complete window to score: it needs {horizon} rows of actuals after the model's "
-                f"training end ({sm['ends'][number]}) and {seq_len} rows before them; pass data that runs further, "
-                "or --all-windows"
-            )
+            notes.append(f"series {sid!r} has no complete window after the model's training end; skipped")
+            continue
         start, scaling = first_target - seq_len, fc.series_scaling(art, number)
         inputs = model_inputs(
             scaling.transform(s.values), s.index, sm["calendar"], number, model.config.id_embedding > 0
         )
-        windows = make_windows(torch.as_tensor(inputs, dtype=torch.float32), seq_len, horizon, t).take(start, count)
-        pred = scaling.inverse(tr.predict(model, windows).double().numpy(), slice(0, t))  # (N, H, T)
+        windows = make_windows(torch.as_tensor(inputs, dtype=torch.float32), seq_len, steps, t).take(start, count)
+        pred = scaling.inverse(tr.predict(model, windows).double().numpy(), slice(0, t))[:, :steps]  # (N, steps, T)
+        pred = fc.clipped(art, pred)
         targets = s.values[:, :t]
         history = original_windows(targets, start, count, seq_len)
         saved = sm["mase_scale"][number]
         scale = np.asarray(saved) if saved else metrics.mase_scale(targets[:first_target], meta["season"])
-        bounds = {lv: intervals.bounds(pred, art.val_residuals, lv, art.val_scales, history) for lv in levels}
-        scored.add(len(spans), original_windows(targets, first_target, count, horizon), pred, history, scale, bounds)
+        bounds = {lv: fc.interval(art, pred, history, lv) for lv in levels}
+        scored.add(len(spans), original_windows(targets, first_target, count, steps), pred, history, scale, bounds,
+                   window_times(s.index, first_target - 1, count, 1)[:, 0],
+                   window_times(s.index, first_target, count, steps))  # fmt: skip
         spans.append((sid, count, s.index[first_target], s.index[-1]))
-    if not spans:
-        raise DataError(
-            f"no series of the data has a complete window to score after the model's training end: each needs "
-            f"{horizon} rows of actuals and {seq_len} before them; pass data that runs further, or --all-windows"
-        )
     total = sum(n for _, n, _, _ in spans)
     if many:
         summary = f"scored {total} window(s) of {len(spans)} series"
     else:
         summary = f"scored {total} window(s) with targets from {spans[0][2]} to {spans[0][3]}"
     layout = Layout(sm["id_col"], sm["wide"])
-    return scored.evaluation(list(meta["targets"]), [sid for sid, *_ in spans], layout, art.meta["model"]["cell"],
-                             horizon, meta["season"], notes=notes, summary=summary)  # fmt: skip
+    result = scored.evaluation(list(meta["targets"]), [sid for sid, *_ in spans], layout, art.meta["model"]["cell"],
+                               steps, meta["season"], notes=notes, summary=summary,
+                               time_name=meta.get("time_col") or "step")  # fmt: skip
+    result.pct_names = pct_names_like_fit(meta, result)
+    return result
+
+
+def scored_steps(new_rows: list[int], horizon: int) -> int | None:
+    """How many horizon steps to score, from each series' rows of actuals: all of them when some series has a
+    complete window; else the fewest rows among the series that have any (those steps of one window each);
+    None when no series has any."""
+    if max(new_rows, default=0) >= horizon:
+        return horizon
+    some = [n for n in new_rows if n >= 1]
+    return min(some) if some else None
+
+
+def pct_names_like_fit(meta: dict, result: Evaluation) -> list[str] | None:
+    """The percentage error `fit` chose for each target, so a model's scores keep one column name.
+
+    New actual values that reach zero still switch a target to sMAPE (MAPE is undefined there), with a note.
+    """
+    saved = meta.get("pct_names")
+    if not saved:  # files from before the choice was saved
+        return None
+    names = []
+    for j, (name, target) in enumerate(zip(saved, result.targets, strict=True)):
+        if name == "MAPE" and metrics.uses_smape(result.actual[..., j]):
+            result.notes.append(f"{target!r} reaches zero or below in the scored rows, where MAPE is undefined; "
+                                "sMAPE is reported instead of fit's MAPE")  # fmt: skip
+            name = "sMAPE"
+        names.append(name)
+    return names

@@ -96,6 +96,9 @@ def fit_plan(p: Plan, network: NetworkOptions, train_cfg: tr.TrainConfig, on_epo
     result = tr.fit(model, windows.train, windows.val, train_cfg, on_epoch)
 
     t = p.first.n_targets
+    non_negative = network.non_negative
+    if non_negative is None:  # count data: a forecast below zero is never right, so never make one
+        non_negative = all(bool((m.series.values[:, :t] >= 0).all()) for m in p.members)
     pred_all = tr.predict(model, windows.val).double().cpu().numpy()  # (N_val_total, H, T) scaled
     guard = None
     if network.guard:
@@ -106,6 +109,7 @@ def fit_plan(p: Plan, network: NetworkOptions, train_cfg: tr.TrainConfig, on_epo
     for m in p.members:
         sp, values = m.split, m.series.values[:, :t]
         pred = m.scaling.inverse(pred_all[done : done + sp.n_val], slice(0, t))  # (N, H, T) original units
+        pred = np.maximum(pred, 0) if non_negative else pred
         done += sp.n_val
         actual = original_windows(values, sp.cut, sp.n_val, p.horizon)
         history = original_windows(values, sp.val_start, sp.n_val, p.seq_len)
@@ -123,7 +127,7 @@ def fit_plan(p: Plan, network: NetworkOptions, train_cfg: tr.TrainConfig, on_epo
 
     model.cpu()
     art = Artifact(
-        meta=meta(p, cfg, network, train_cfg, result, scores, guard),
+        meta=dict(meta(p, cfg, network, train_cfg, result, scores, guard), non_negative=non_negative),
         state_dict=model.state_dict(),
         scaling=Scaling(
             p.members[0].scaling.kind,

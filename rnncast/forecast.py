@@ -154,7 +154,14 @@ def predict(art: Artifact, model: Forecaster, contexts: list[Context]) -> np.nda
     ]
     scaled = model(torch.as_tensor(np.stack(rows), dtype=torch.float32)).double().numpy()  # (S, H, T)
     t = cfg.n_targets
-    return np.stack([series_scaling(art, c.number).inverse(scaled[k], slice(0, t)) for k, c in enumerate(contexts)])
+    return clipped(
+        art, np.stack([series_scaling(art, c.number).inverse(scaled[k], slice(0, t)) for k, c in enumerate(contexts)])
+    )
+
+
+def clipped(art: Artifact, values: np.ndarray) -> np.ndarray:
+    """Values (forecasts or bounds) at or above zero for a model fitted non-negative (count data), else as they are."""
+    return np.maximum(values, 0) if art.meta.get("non_negative", False) else values
 
 
 def future_index(data_meta: dict, last: object, horizon: int) -> pd.Index:
@@ -171,7 +178,8 @@ def future_index(data_meta: dict, last: object, horizon: int) -> pd.Index:
 def interval(art: Artifact, point: np.ndarray, context: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
     """Conformal (lower, upper) around point forecasts (..., H, T) made from context rows (..., L, F)."""
     history = context[..., : point.shape[-1]]  # the target columns come first
-    return intervals.bounds(point, art.val_residuals, level, art.val_scales, history)
+    lower, upper = intervals.bounds(point, art.val_residuals, level, art.val_scales, history)
+    return clipped(art, lower), clipped(art, upper)
 
 
 def check_horizon(art: Artifact, horizon: int | None) -> int:

@@ -66,6 +66,27 @@ def rank(n: int, level: float) -> int:
     return k
 
 
+def supported(levels: tuple[float, ...] | None, n: int, defaults: tuple[float, ...]) -> tuple[tuple, list[str]]:
+    """The levels to report with `n` validation windows, and notes for the user.
+
+    `levels` None means the defaults, which the user did not ask for: one the data cannot support is
+    skipped with a note, never a reason to stop. Levels the user gave are all kept: `rank` refuses them.
+    """
+    if levels is not None:
+        for level in levels:
+            rank(n, level)
+        return tuple(levels), []
+    kept, notes = [], []
+    for level in defaults:
+        try:
+            rank(n, level)
+        except UsageError as exc:
+            notes.append(f"{exc.args[0].split(';')[0]}; the default level {level:g} is skipped (choose with --level)")
+            continue
+        kept.append(level)
+    return tuple(kept), notes
+
+
 def bounds(
     point: np.ndarray,
     residuals: np.ndarray,

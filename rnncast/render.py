@@ -43,6 +43,15 @@ def default_format(stream: IO[str] | None = None) -> str:
     return "table" if getattr(stream, "isatty", lambda: False)() else "csv"
 
 
+def resolve_format(fmt: str | None, output: str | Path | None = None) -> str:
+    """The format given, else the output file's extension (.json → json, anything else csv), else `default_format`."""
+    if fmt:
+        return fmt
+    if output is not None and str(output) != "-":
+        return "json" if Path(output).suffix.lower() == ".json" else "csv"
+    return default_format()
+
+
 def number(value: object) -> str:
     """A float for a table cell: enough digits to compare, no more."""
     if isinstance(value, float):
@@ -86,11 +95,11 @@ def emit(
     output: str | Path | None = None,
     title: str | None = None,
 ) -> None:
-    """Write the frame to stdout, or atomically to the file `output`, in the chosen format."""
+    """Write the frame to stdout, or atomically to the file `output`, in the chosen format (see `resolve_format`)."""
+    fmt = resolve_format(fmt, output)
     if output is not None and str(output) != "-":
         from rnncast.atomic import write_atomic
 
-        fmt = fmt or "csv"
         if fmt == "table":
             buffer = io.StringIO()
             console(buffer).print(to_table(frame, title))
@@ -99,7 +108,6 @@ def emit(
             text = to_text(frame, fmt)
         write_atomic(Path(output), text.encode())
         return
-    fmt = fmt or default_format()
     if fmt == "table":
         console().print(to_table(frame, title))
     else:
@@ -109,7 +117,7 @@ def emit(
 
 def emit_record(record: dict, fmt: str | None = None, output: str | Path | None = None, title: str | None = None):
     """One record: json as one object with its typed values; csv and table as field/value rows."""
-    fmt = fmt or (default_format() if output is None or str(output) == "-" else "csv")
+    fmt = resolve_format(fmt, output)
     if fmt == "json":
         text = json.dumps(record, indent=2, default=str) + "\n"
         if output is not None and str(output) != "-":

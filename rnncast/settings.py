@@ -70,6 +70,7 @@ class NetworkOptions:
     segment: int | None = None  # points per recurrent step (SegRNN); 0: one point; None: seq_len // 8 (about 8 steps)
     ensemble: int | None = None  # members combined by their median; None: 5 on small data, else 1
     guard: bool = True  # blend the forecast with the better naive forecast, weights fitted on validation windows
+    non_negative: bool | None = None  # clip forecasts and bounds at 0; None: when every target value is >= 0
 
 
 def _train_config():
@@ -158,6 +159,10 @@ def validate_levels(levels: tuple[float, ...] | list[float]) -> tuple[float, ...
     """Levels in percent, each strictly between 0 and 100, without repeats, in the order given."""
     out: list[float] = []
     for level in levels:
+        if 0 < level < 1:  # 0.8 meant as 80%: a 0.8% interval is never what anyone wants, so say so
+            raise UsageError(
+                f"--level {level:g} looks like a fraction; levels are percentages: try --level {100 * level:g}"
+            )
         if not 0 < level < 100:
             raise UsageError(f"--level {level:g} is not a percentage between 0 and 100; try --level 80 --level 95")
         if level in out:

@@ -90,5 +90,5 @@ def test_evaluate_scores_only_windows_after_the_training_end(tmp_path):
     assert np.array_equal(result.forecasts["naive"][0, :, 0], np.repeat(values[236], 6))
     every = api.evaluate_file(model, all_csv, levels=(80,), every=True)
     assert every.windows == 257 - 36 - 6 + 1
-    with pytest.raises(DataError, match="no complete window to score"):
+    with pytest.raises(DataError, match="no actual value to score"):
         api.evaluate_file(model, train_csv)

@@ -444,11 +444,7 @@ def damage(workdir: Path, kind: str) -> tuple[str, int, str]:
     if kind == "directory":
         path.unlink()
         path.mkdir()
-        return (
-            "model.rnncast",
-            2,
-            "Invalid value for '--model' (env var: 'RNNCAST_MODEL'): File 'model.rnncast' is a directory.",
-        )
+        return "model.rnncast", 66, "model.rnncast is a directory, not a model file; pass --model FILE"
     if kind == "csv":
         path.write_text(GOOD)
     elif kind == "empty":

@@ -20,7 +20,7 @@ def run(*args, **kw):
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False, **kw)
 
 
-@pytest.mark.parametrize("command", [[], ["fit"], ["forecast"], ["info"], ["backtest"], ["evaluate"]])
+@pytest.mark.parametrize("command", [[], ["fit"], ["forecast"], ["info"], ["backtest"], ["evaluate"], ["history"]])
 def test_help_for_every_command(command):
     result = run(*command, "--help")
     assert result.exit_code == 0
@@ -215,7 +215,8 @@ def test_backtest_on_real_data_in_every_format(shared_data):
     assert "80% interval:" in result.stderr
 
     records = json.loads(run(*args, "--epochs", "1", "--format", "json", "--level", "90").stdout)
-    assert records[0]["step"] == "all" and records[3]["step"] == 1
+    assert records[0]["step"] is None and records[0]["all_steps"] is True  # json: a number, or null over all steps
+    assert records[3]["step"] == 1 and records[3]["all_steps"] is False
     assert records[0]["MAE"] == pytest.approx(frame.MAE[0])  # same seed, same numbers
     assert 0 <= records[0]["coverage_90"] <= 100 and records[1]["coverage_90"] is None
     table = run(*args, "--epochs", "1", "--format", "table").stdout
@@ -254,7 +255,7 @@ def test_evaluate_new_actuals_in_every_format(tmp_path):
     assert "coverage_50" in records[0] and "coverage_80" not in records[0]
     assert "Evaluation of" in run("evaluate", new, "--model", model, "--format", "table").stdout
     stale = run("evaluate", old, "--model", model, "--quiet")
-    assert stale.exit_code == 65 and stale.stderr.startswith("Error: data has no complete window to score")
+    assert stale.exit_code == 65 and stale.stderr.startswith("Error: data has no actual value to score")
 
 
 def test_threads_and_precision_options(tmp_path):
