@@ -134,6 +134,7 @@ def run_report(result: FitResult, model_path: str | Path, seconds: float) -> dic
         "best_epoch": t.best_epoch,
         "best_val_mse": t.best_val_loss,
         "timings": {"train_seconds": round(t.seconds, 3), "total_seconds": round(seconds, 3)},
+        "gradients": t.gradients,  # steps, clip, clip_rate, and p50/p90/p99/max of the pre-clip gradient norm
         "history": [{"epoch": h.epoch, "train_mse": h.train_loss, "val_mse": h.val_loss} for h in t.history],
         "metrics": [dict(s.to_dict(), **({"id": sid} if p.layout.many else {})) for sid, s in result.scores],
     }
@@ -147,6 +148,7 @@ def model_card(meta: dict) -> dict:
     d, m, t, sm = meta["data"], meta["model"], meta["training"], meta["series"]
     train, windows = meta.get("train", {}), meta.get("windows", {})
     many = sm.get("id_col") is not None or sm.get("wide", False)
+    g = t.get("gradients") or {}  # files before clip statistics hold none
     card = {
         "cell": m["cell"], "hidden_size": m["hidden_size"], "layers": m["layers"], "dropout": m["dropout"],
         "window_norm": m["window_norm"], "segment": m.get("segment", 0), "ensemble": m.get("ensemble", 1),
@@ -157,6 +159,8 @@ def model_card(meta: dict) -> dict:
         "epochs": train.get("epochs"), "batch_size": train.get("batch_size"), "lr": train.get("lr"),
         "clip": train.get("clip"), "patience": train.get("patience"), "seed": train.get("seed"),
         "epochs_run": t["epochs_run"], "best_epoch": t["best_epoch"], "best_val_mse": t["best_val_loss"],
+        "clip_rate": g.get("clip_rate"), "grad_norm_p50": g.get("p50"), "grad_norm_p90": g.get("p90"),
+        "grad_norm_p99": g.get("p99"), "grad_norm_max": g.get("max"),
         "device": t["device"], "created": meta["created"], "format_version": meta.get("format_version", 1),
     }  # fmt: skip
     if many:

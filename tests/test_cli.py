@@ -96,6 +96,8 @@ def test_info_shows_the_model_card(tmp_path):
     assert card["cell"] == "rnn" and card["seq_len"] == "24" and card["horizon"] == "12"
     assert card["frequency"] == "h" and card["targets"] == "OT"
     assert card["training_end"] == "2018-06-26T19:00:00"
+    meta = json.loads(run("info", "--model", model, "--format", "json").stdout)
+    assert 0 <= meta["clip_rate"] <= 1 and 0 < meta["grad_norm_p50"] <= meta["grad_norm_p90"] <= meta["grad_norm_max"]
 
 
 @pytest.mark.parametrize(
