@@ -19,6 +19,7 @@ from rnncast import artifact, atomic, reading
 from rnncast import evaluation as ev
 from rnncast import forecast as fc
 from rnncast import train as tr
+from rnncast.choices import CELLS
 from rnncast.errors import UsageError
 from rnncast.fitting import FitResult, fit_plan
 from rnncast.prepare import Plan, plan
@@ -33,7 +34,7 @@ from rnncast.settings import (
 )
 
 __all__ = ["Layout", "NetworkOptions", "ReadOptions", "Settings", "WindowConfig", "fit", "forecast_file",
-           "backtest_file", "evaluate_file", "model_card", "run_report"]  # fmt: skip
+           "backtest_file", "evaluate_file", "diagnose_file", "diagnose_model", "model_card", "run_report"]  # fmt: skip
 
 Source = str | Path | IO[str]
 
@@ -114,6 +115,39 @@ def evaluate_file(
     levels = validate_levels(levels)
     art = artifact.load(model_path)
     return ev.evaluate(art, fc.read_like_model(art, source, read), levels, every)
+
+
+def diagnose_file(
+    source: Source,
+    settings: Settings | None = None,
+    cells: tuple[str, ...] = ("rnn",),
+    on_plan: Callable[[Plan], None] | None = None,
+    on_fit: Callable[[str, FitResult], None] | None = None,
+) -> list:
+    """Read a file, train one network per cell as `fit` would (nothing saved), and diagnose each.
+
+    Returns a `diagnose.Diagnosis` per cell, in the order given.
+    """
+    from rnncast import diagnose
+
+    settings = settings or Settings()
+    validate(settings)
+    unknown = [c for c in cells if c not in CELLS]
+    if unknown or not cells:
+        raise UsageError(f"--cell {unknown[0] if unknown else '(none)'!r}: choose among {', '.join(CELLS)}")
+    coll = reading.read_collection(source, settings.read, settings.layout)
+    p = plan(coll, settings.windows)
+    if on_plan is not None:
+        on_plan(p)
+    return diagnose.diagnose_cells(p, settings.network, settings.train, tuple(dict.fromkeys(cells)), on_fit)
+
+
+def diagnose_model(model_path: str | Path, source: Source, read: ReadOptions | None = None):
+    """Diagnose a saved model on the latest windows of DATA (read in the model's layout and columns)."""
+    from rnncast import diagnose
+
+    art = artifact.load(model_path)
+    return diagnose.diagnose_saved(art, fc.read_like_model(art, source, read))
 
 
 def run_report(result: FitResult, model_path: str | Path, seconds: float) -> dict:

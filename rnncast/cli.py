@@ -134,8 +134,10 @@ window_options = _options(
     option("--season", type=click.IntRange(min=1), help="Seasonal period for the baseline and MASE. Default: from the frequency."),
 )  # fmt: skip
 
-model_options = _options(
-    option("--cell", type=click.Choice(CELLS), default="rnn", show_default=True, help="Recurrent cell: rnn (Elman, tanh), lstm or gru."),
+cell_option = option("--cell", type=click.Choice(CELLS), default="rnn", show_default=True,
+                     help="Recurrent cell: rnn (Elman, tanh), lstm or gru.")  # fmt: skip
+
+network_options = _options(
     option("--hidden-size", type=click.IntRange(min=1), default=64, show_default=True, help="Width of the hidden state."),
     option("--layers", type=click.IntRange(min=1), default=1, show_default=True, help="Stacked recurrent layers."),
     option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True, help="Dropout between stacked layers."),
@@ -155,6 +157,8 @@ model_options = _options(
            help="Blend the forecast with the better naive forecast, one weight in [0, 1] per step fitted on the "
                 "validation windows (0: the naive forecast itself)."),
 )  # fmt: skip
+
+model_options = _options(cell_option, network_options)
 
 layout_options = _options(
     option("--id-col", help="Long format: the column naming each row's series; one global model for all of them."),
@@ -488,6 +492,98 @@ def evaluate(data, model_path, all_windows, levels, fmt, output, quiet, verbose)
     err.print(result.summary)
     _report_coverage(err, result)
     render.emit(result.frame(), fmt, output, title=f"Evaluation of {model_path}")
+
+
+@cli.command(epilog=EPILOG)
+@click.argument("data", type=click.Path(allow_dash=True, dir_okay=True))
+@option("--cell", "cells", type=click.Choice(CELLS), multiple=True,
+        help="Cell to train and diagnose (repeat to compare: --cell rnn --cell gru). Default: rnn.")  # fmt: skip
+@_options(read_options, layout_options, window_options, network_options, train_options)
+@option("--model", "model_path", type=click.Path(dir_okay=False),
+        help="Diagnose this saved model on the latest windows of DATA instead of training.")  # fmt: skip
+@option("--plot", "plot_path", type=click.Path(dir_okay=False),
+        help="Also draw the gradient-by-lag curves of every cell (log scale) to this .png, .svg or .pdf file.")  # fmt: skip
+@format_options
+@output_options
+def diagnose(data, cells, model_path, plot_path, fmt, output, quiet, verbose, **training) -> None:
+    """How far back into its window each cell looks: train it on DATA as `fit` would, then measure.
+
+    On the validation windows: grad_norm_by_lag, the norm of the loss gradient with respect to
+    the input at each lag (lag 1 = most recent), averaged over windows; effective_memory, the
+    largest lag whose norm is at least 1% of the largest; the spectral radius and largest singular
+    value of each layer's recurrent matrix W_hh; clip_rate and pre-clip gradient norm percentiles
+    of the training; val_mse (scaled units); and a verdict. Nothing is saved.
+
+    With --model, the saved model is diagnosed on the latest 1,000 windows of each series of DATA
+    (training options and --cell do not apply).
+
+    json: one object per cell; csv: one row per cell, grad_norm_by_lag and the per-layer
+    values space-separated; table: the same without grad_norm_by_lag.
+
+    \b
+    Examples:
+      rnncast diagnose sample_data/ETTh1.csv --target OT --seq-len 96 --segment 0 --cell rnn --cell gru
+      rnncast diagnose sample_data/elec_equip.csv --cell rnn --cell lstm --plot lags.png
+      rnncast diagnose latest.csv --model model.rnncast --format json
+    """
+    from rnncast import api, render
+
+    err = render.console(stderr=True, quiet=quiet)
+    ctx = click.get_current_context()
+    if plot_path:
+        from rnncast.plot import image_format
+
+        image_format(plot_path)  # refuse a bad extension before training
+    if model_path:
+        given = [p.opts[0] for p in ctx.command.params if p.name not in _WITH_MODEL and _given(ctx, p.name)]
+        if given:
+            raise click.UsageError(f"{given[0]} does not apply with --model; drop one of them")
+        found = [api.diagnose_model(model_path, data)]
+    else:
+        cells = cells or ("rnn",)
+        settings = _settings(dict(ctx.params, cell=cells[0]))
+
+        def on_fit(cell, result) -> None:
+            t = result.training
+            err.print(f"{cell}: trained {t.epochs_run} epoch(s) in {t.seconds:.1f} s; validation MSE "
+                      f"{t.best_val_loss:.4g}; clipping engaged on {100 * t.gradients['clip_rate']:.0f}% of steps")  # fmt: skip
+
+        found = api.diagnose_file(data, settings, cells, on_plan=lambda p: _describe_plan(err, p, data), on_fit=on_fit)
+    if plot_path:
+        from rnncast.diagnose import plot_lags
+
+        plot_lags(found, plot_path)
+        err.print(f"drew {plot_path}")
+    _emit_diagnoses(found, fmt, output)
+
+
+_WITH_MODEL = ("data", "model_path", "plot_path", "fmt", "output", "quiet", "verbose")  # the rest is for training
+
+
+def _given(ctx: click.Context, name: str) -> bool:
+    from click.core import ParameterSource
+
+    return ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+
+
+def _emit_diagnoses(found: list, fmt: str | None, output: str | None) -> None:
+    import pandas as pd
+
+    from rnncast import render
+
+    fmt = fmt or (render.default_format() if output is None or output == "-" else "csv")
+    if fmt == "json":
+        render.emit_json([d.to_dict() for d in found], output)
+        return
+    rows = []
+    for d in found:
+        row = d.to_dict()
+        for key in ("grad_norm_by_lag", "spectral_radius", "max_singular_value"):
+            row[key] = " ".join(f"{v:.6g}" for v in row[key])
+        if fmt == "table":
+            del row["grad_norm_by_lag"]
+        rows.append(row)
+    render.emit(pd.DataFrame(rows), fmt, output, title="Diagnosis (validation windows)")
 
 
 class Duration(click.ParamType):

@@ -107,18 +107,23 @@ def emit(
     sys.stdout.flush()
 
 
+def emit_json(value: object, output: str | Path | None = None) -> None:
+    """Any JSON value (typed, indented) to stdout or atomically to the file `output`."""
+    text = json.dumps(value, indent=2, default=str) + "\n"
+    if output is not None and str(output) != "-":
+        from rnncast.atomic import write_atomic
+
+        write_atomic(Path(output), text.encode())
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
 def emit_record(record: dict, fmt: str | None = None, output: str | Path | None = None, title: str | None = None):
     """One record: json as one object with its typed values; csv and table as field/value rows."""
     fmt = fmt or (default_format() if output is None or str(output) == "-" else "csv")
     if fmt == "json":
-        text = json.dumps(record, indent=2, default=str) + "\n"
-        if output is not None and str(output) != "-":
-            from rnncast.atomic import write_atomic
-
-            write_atomic(Path(output), text.encode())
-        else:
-            sys.stdout.write(text)
-            sys.stdout.flush()
+        emit_json(record, output)
         return
 
     def cell(value: object) -> str:
