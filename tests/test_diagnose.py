@@ -58,7 +58,10 @@ def test_spectra_of_the_elman_matrix_and_of_the_gru_candidate_block():
 
 
 def test_verdicts_say_what_part_of_the_window_is_used():
-    assert diagnose.verdict("rnn", 9, 96, 0, 0.0) == "rnn uses about the last 9 of 96 steps; try --cell gru or --segment 24"
+    assert (
+        diagnose.verdict("rnn", 9, 96, 0, 0.0)
+        == "rnn uses about the last 9 of 96 steps; try --cell gru or --segment 24"
+    )
     assert diagnose.verdict("gru", 9, 96, 12, 0.0) == "gru uses about the last 9 of 96 steps; try --segment 24"
     assert diagnose.verdict("gru", 90, 96, 0, 0.0).startswith("gru uses the whole window (90 of 96 steps)")
     assert diagnose.verdict("lstm", 3, 4, 0, 0.9).endswith("clipping engaged on 90% of steps: try a lower --lr")
