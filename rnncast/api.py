@@ -20,7 +20,7 @@ from rnncast import evaluation as ev
 from rnncast import forecast as fc
 from rnncast import train as tr
 from rnncast.choices import CELLS
-from rnncast.errors import UsageError
+from rnncast.errors import DataError, UsageError
 from rnncast.fitting import FitResult, fit_plan
 from rnncast.prepare import Plan, plan
 from rnncast.settings import (
@@ -34,7 +34,7 @@ from rnncast.settings import (
 )
 
 __all__ = ["Layout", "NetworkOptions", "ReadOptions", "Settings", "WindowConfig", "fit", "forecast_file",
-           "backtest_file", "evaluate_file", "diagnose_file", "diagnose_model", "model_card", "run_report"]  # fmt: skip
+           "backtest_file", "evaluate_file", "diagnose_file", "diagnose_model", "plot_file", "plot_curves", "model_card", "run_report"]  # fmt: skip
 
 Source = str | Path | IO[str]
 
@@ -148,6 +148,79 @@ def diagnose_model(model_path: str | Path, source: Source, read: ReadOptions | N
 
     art = artifact.load(model_path)
     return diagnose.diagnose_saved(art, fc.read_like_model(art, source, read))
+
+
+PLOT_TAIL = 4  # the history drawn before a forecast: this many horizons, or seq_len rows if more
+
+
+def plot_file(
+    model_path: str | Path,
+    path: str | Path,
+    source: Source | None = None,
+    levels: tuple[float, ...] = ev.DEFAULT_LEVELS,
+    sid: str | None = None,
+) -> str:
+    """Draw the forecast after the training end with its intervals, the history before it and, when DATA
+    holds rows after the training end, the actual values. Returns the series id drawn."""
+    import numpy as np
+    import pandas as pd
+
+    from rnncast import plot
+
+    plot.image_format(path)
+    levels = validate_levels(levels)
+    art = artifact.load(model_path)
+    sm, meta = art.meta["series"], art.meta["data"]
+    fc.check_ids(art, (sid,) if sid is not None else ())
+    sid = sm["ids"][0] if sid is None else sid
+    number = sm["ids"].index(sid)
+    result, _ = fc.forecast(art, None, None, levels, (sid,) if len(sm["ids"]) > 1 else ())
+    t, horizon, seq_len = len(meta["targets"]), art.meta["model"]["horizon"], art.meta["model_seq_len"]
+    ctx = fc.saved_contexts(art)[number]
+    history_index, history = ctx.index, art.context[number][:, :t]
+    if meta.get("time_kind") != "datetime":  # saved contexts of step-numbered data: count back from the end
+        history_index = pd.Index(ctx.last - (meta.get("step") or 1) * np.arange(seq_len - 1, -1, -1))
+    actual_index = actual = None
+    if source is not None:
+        coll = fc.read_like_model(art, source, None, (sid,) if len(sm["ids"]) > 1 else ())
+        if sid not in coll.ids:
+            raise DataError(f"the data holds no series {sid!r}; pass data with it, or another --id")
+        s = coll.series[coll.ids.index(sid)]
+        end = pd.Timestamp(ctx.last) if meta.get("time_kind") == "datetime" else ctx.last
+        before = s.index <= end
+        keep = max(seq_len, PLOT_TAIL * horizon)
+        history_index, history = s.index[before][-keep:], s.values[before][-keep:, :t]
+        actual_index, actual = s.index[~before][:horizon], s.values[~before][:horizon, :t]
+    name = f"series {sid!r}: " if len(sm["ids"]) > 1 else ""
+    last = ctx.last
+    if isinstance(last, pd.Timestamp) and last == last.normalize():
+        last = last.strftime("%Y-%m-%d")  # a date reads better without its midnight
+    picture = plot.ForecastPicture(
+        title=f"{name}forecast after {last} ({Path(str(model_path)).name})",
+        targets=meta["targets"],
+        history_index=history_index,
+        history=history,
+        index=result.index[0],
+        forecast=result.values[0],
+        bounds={level: (lo[0], hi[0]) for level, (lo, hi) in result.bounds.items()},
+        actual_index=actual_index,
+        actual=actual,
+    )
+    plot.forecast_chart(picture, path)
+    return sid
+
+
+def plot_curves(model_path: str | Path, path: str | Path) -> None:
+    """Draw the training and validation loss per epoch kept in the model file."""
+    from rnncast import plot
+
+    plot.image_format(path)
+    meta = artifact.load(model_path).meta
+    history = meta["training"].get("history") or []
+    if not history:
+        raise DataError(f"{model_path} keeps no per-epoch losses (made by an older rnncast); refit to draw them")
+    t = meta["training"]
+    plot.loss_curves(history, path, f"{Path(str(model_path)).name}: {t['epochs_run']} epoch(s), best {t['best_epoch']}")
 
 
 def run_report(result: FitResult, model_path: str | Path, seconds: float) -> dict:

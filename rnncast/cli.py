@@ -586,6 +586,49 @@ def _emit_diagnoses(found: list, fmt: str | None, output: str | None) -> None:
     render.emit(pd.DataFrame(rows), fmt, output, title="Diagnosis (validation windows)")
 
 
+@cli.command(epilog=EPILOG)
+@click.argument("data", required=False, type=click.Path(allow_dash=True))
+@model_option
+@option("--output", "-o", type=click.Path(dir_okay=False),
+        help="The picture: a .png, .svg or .pdf file, written atomically.")  # fmt: skip
+@level_option((80.0, 95.0), "Draw the prediction interval at this level in percent (repeatable).")
+@option("--id", "sid", help="Many-series models: the series to draw. Default: the first.")
+@option("--curves", is_flag=True, help="Draw the training and validation loss per epoch instead of the forecast.")
+@output_options
+def plot(data, model_path, output, levels, sid, curves, quiet, verbose) -> None:
+    """Draw the forecast after the training end, its intervals and the history before it.
+
+    With DATA (a CSV, or - for stdin, in the model's columns), the history comes from DATA and the
+    actual values after the training end are drawn against the forecast. --curves draws the
+    per-epoch training and validation MSE kept in the model file instead.
+
+    \b
+    Examples:
+      rnncast plot -o forecast.png
+      rnncast plot newer.csv --model m.rnncast --level 50 --level 90 -o check.svg
+      rnncast plot --curves -o loss.png
+    """
+    from rnncast import api, render
+
+    err = render.console(stderr=True, quiet=quiet)
+    if not output:
+        where = "on a terminal no chart is drawn there" if sys.stdout.isatty() else "stdout is not a terminal"
+        raise click.UsageError(f"name the picture with -o FILE.png (or .svg, .pdf); {where}")
+    if curves:
+        if data is not None or sid is not None:
+            raise click.UsageError("--curves draws the losses kept in the model file; drop DATA and --id")
+        api.plot_curves(model_path, output)
+    else:
+        drawn = api.plot_file(model_path, output, data, tuple(levels), sid)
+        if sid is None and drawn:
+            from rnncast import artifact
+
+            known = artifact.load(model_path).meta["series"]["ids"]
+            if len(known) > 1:
+                err.print(f"drew series {drawn!r}, the first of {len(known)}; choose another with --id")
+    err.print(f"drew {output}")
+
+
 class Duration(click.ParamType):
     """A length of time: 90s, 10m, 1h, or plain seconds; converted to seconds."""
 

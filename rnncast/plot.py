@@ -7,7 +7,11 @@ Files are written atomically; the format follows the file's extension (png, svg 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
 
 from rnncast.errors import UsageError
 
@@ -26,15 +30,8 @@ def image_format(path: str | Path) -> str:
 
 def figure():
     """A fresh figure and axes on the Agg backend."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
-    ax = fig.add_subplot()
-    ax.grid(True, alpha=0.3)
-    return fig, ax
+    fig, axes = figure_rows(1)
+    return fig, axes[0]
 
 
 def save(fig, path: str | Path) -> None:
@@ -45,3 +42,78 @@ def save(fig, path: str | Path) -> None:
     buffer = io.BytesIO()
     fig.savefig(buffer, format=fmt)
     write_atomic(Path(path), buffer.getvalue())
+
+
+def figure_rows(rows: int):
+    """A fresh figure with `rows` axes stacked, sharing the x axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    matplotlib.rcParams["svg.fonttype"] = "none"  # SVG text stays text: searchable, selectable, smaller
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(SIZE[0], max(SIZE[1], 3.2 * rows)), dpi=DPI, layout="constrained")
+    axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]  # (rows,)
+    for ax in axes:
+        ax.grid(True, alpha=0.3)
+    return fig, list(axes)
+
+
+@dataclass
+class ForecastPicture:
+    """What a forecast chart shows for one series; values (n, T) in original units, one column per target."""
+
+    title: str
+    targets: list[str]
+    history_index: pd.Index
+    history: np.ndarray  # (n, T) the tail of the history up to the forecast origin
+    index: pd.Index
+    forecast: np.ndarray  # (H, T)
+    bounds: dict[float, tuple[np.ndarray, np.ndarray]]  # level % → (lower, upper), each (H, T)
+    actual_index: pd.Index | None = None
+    actual: np.ndarray | None = None  # (m, T) the values after the origin, when known
+
+
+def forecast_chart(pic: ForecastPicture, path: str | Path) -> None:
+    """History tail, forecast, its intervals (widest palest) and the actual values, one panel per target."""
+    fig, axes = figure_rows(len(pic.targets))
+    for j, (ax, target) in enumerate(zip(axes, pic.targets, strict=True)):
+        ax.plot(pic.history_index, pic.history[:, j], color="0.25", linewidth=1.2, label="history")
+        for k, level in enumerate(sorted(pic.bounds, reverse=True)):
+            lower, upper = pic.bounds[level]
+            ax.fill_between(pic.index, lower[:, j], upper[:, j], color="tab:blue", alpha=0.15 + 0.15 * k,
+                            linewidth=0, label=f"{level:g}% interval")  # fmt: skip
+        ax.plot(pic.index, pic.forecast[:, j], color="tab:blue", linewidth=1.8, marker=".", label="forecast")
+        if pic.actual is not None and len(pic.actual):
+            ax.plot(pic.actual_index, pic.actual[:, j], color="tab:orange", linewidth=1.4, marker=".", label="actual")
+        ax.axvline(pic.history_index[-1], color="0.5", linestyle=":", linewidth=1)
+        ax.set_ylabel(short(target, 30))
+        ax.legend(loc="upper left", fontsize="small")
+    axes[0].set_title(pic.title)
+    save(fig, path)
+
+
+def loss_curves(history: list[list[float]], path: str | Path, title: str) -> None:
+    """Training and validation MSE per epoch (log scale), the best validation epoch marked."""
+    fig, ax = figure()
+    epochs = np.arange(1, len(history) + 1)
+    train, val = np.asarray(history, dtype=float).T
+    ax.plot(epochs, train, marker=".", label="training MSE")
+    ax.plot(epochs, val, marker=".", label="validation MSE")
+    best = int(np.nanargmin(val)) + 1
+    ax.axvline(best, color="0.5", linestyle=":", linewidth=1, label=f"best epoch {best}")
+    ax.set_yscale("log")
+    ax.xaxis.get_major_locator().set_params(integer=True)  # epochs are whole numbers
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("MSE (scaled units)")
+    ax.set_title(title)
+    ax.legend()
+    save(fig, path)
+
+
+def short(name: str, width: int) -> str:
+    """A long name shortened in the middle: 'STS.M.I7.W.TOVT.NS0016.4.000' → 'STS.M.I7.…0016.4.000' at 20."""
+    if len(name) <= width:
+        return name
+    head = (width - 1) // 2
+    return name[:head] + "…" + name[len(name) - (width - 1 - head) :]

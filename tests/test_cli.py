@@ -20,7 +20,9 @@ def run(*args, **kw):
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False, **kw)
 
 
-@pytest.mark.parametrize("command", [[], ["fit"], ["forecast"], ["info"], ["backtest"], ["evaluate"], ["diagnose"]])
+@pytest.mark.parametrize(
+    "command", [[], ["fit"], ["forecast"], ["info"], ["backtest"], ["evaluate"], ["diagnose"], ["plot"]]
+)
 def test_help_for_every_command(command):
     result = run(*command, "--help")
     assert result.exit_code == 0
