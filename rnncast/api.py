@@ -91,17 +91,56 @@ def backtest_file(
     levels: tuple[float, ...] = ev.DEFAULT_LEVELS,
     on_plan: Callable[[Plan], None] | None = None,
     on_fold: Callable[[int, ev.Fold], None] | None = None,
+    plot_path: str | Path | None = None,
 ) -> ev.Evaluation:
-    """Read a file and backtest one network on all its series (see `evaluation.backtest`)."""
+    """Read a file and backtest one network on all its series (see `evaluation.backtest`).
+
+    `plot_path` (.png, .svg, .pdf): also draw each fold's forecast against the actual values (of the
+    first series, when there are several).
+    """
     settings = settings or Settings()
     validate(settings)
     levels = validate_levels(levels)
     if folds < 1:
         raise UsageError("--folds must be at least 1")
+    if plot_path is not None:
+        from rnncast import plot
+
+        plot.image_format(plot_path)  # refused before any training
     coll = reading.read_collection(source, settings.read, settings.layout)
     result = ev.backtest(coll, settings, folds, levels, on_plan, on_fold)
     result.notes[:0] = reading.collection_notes(coll)
+    if plot_path is not None:
+        draw_backtest(result, coll, folds, plot_path)
     return result
+
+
+def draw_backtest(result: ev.Evaluation, coll: reading.Collection, folds: int, path: str | Path) -> None:
+    """Each fold's forecast of the first series scored, with its intervals, over the actual values."""
+    from rnncast import plot
+
+    sid = result.ids[0]
+    s = coll.series[coll.ids.index(sid)]
+    mask = result.series == 0  # its windows, one per fold, oldest first
+    horizon, t = result.actual.shape[1], len(result.targets)
+    network = next(iter(result.forecasts))
+    shown = slice(max(0, len(s) - (folds + 3) * horizon), len(s))  # the backtested span and some history
+    drawn = []
+    for i in range(folds):
+        start = len(s) - (folds - i) * horizon
+        bounds = {lv: (lo[mask][i], hi[mask][i]) for lv, (lo, hi) in result.bounds.items()}
+        drawn.append((s.index[start : start + horizon], result.forecasts[network][mask][i], bounds))
+    name = f"series {sid!r}: " if result.id_name else ""
+    picture = plot.ForecastPicture(
+        title=f"{name}backtest, {folds} fold(s) of {horizon} steps",
+        targets=result.targets,
+        history_index=s.index[shown],
+        history=s.values[shown, :t],
+        index=drawn[0][0],
+        forecast=drawn[0][1],
+        bounds={},
+    )
+    plot.backtest_chart(picture, drawn, path)
 
 
 def evaluate_file(

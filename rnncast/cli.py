@@ -433,9 +433,12 @@ def forecast(data, model_path, horizon, levels, ids, strict, fmt, output, quiet,
     "--folds", type=click.IntRange(min=1), default=3, show_default=True, help="Forecast origins at the end of DATA."
 )
 @level_option((80.0, 95.0), "Prediction interval level in percent whose coverage is reported (repeatable).")
+@option("--plot", "plot_path", type=click.Path(dir_okay=False),
+        help="Also draw each fold's forecast and intervals against the actual values to this .png, .svg or .pdf "
+             "(the first series, when there are several).")  # fmt: skip
 @format_options
 @output_options
-def backtest(data, folds, levels, fmt, output, quiet, verbose, **training) -> None:
+def backtest(data, folds, levels, plot_path, fmt, output, quiet, verbose, **training) -> None:
     """Rolling-origin backtest on DATA: refit and forecast at each of the last --folds origins.
 
     The last FOLDS x HORIZON rows are forecast block by block, oldest first. Each block gets a
@@ -462,9 +465,11 @@ def backtest(data, folds, levels, fmt, output, quiet, verbose, **training) -> No
         where = "at the end of each series" if p.layout.many else f"from {s.index[len(s) - folds * p.horizon]}"
         err.print(f"{folds} fold(s) of {p.horizon} steps {where}, each refitted on the rows before it")
 
-    result = api.backtest_file(data, settings, folds, tuple(levels), on_plan, on_fold)
+    result = api.backtest_file(data, settings, folds, tuple(levels), on_plan, on_fold, plot_path)
     _warn(err, result.notes, strict=False)
     _report_coverage(err, result)
+    if plot_path:
+        err.print(f"drew {plot_path}")
     many = ", mean over series then each series" if settings.layout.many else ""
     render.emit(result.frame(), fmt, output, title=f"Backtest, {folds} fold(s){many}")
 

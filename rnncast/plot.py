@@ -117,3 +117,28 @@ def short(name: str, width: int) -> str:
         return name
     head = (width - 1) // 2
     return name[:head] + "…" + name[len(name) - (width - 1 - head) :]
+
+
+def backtest_chart(pic: ForecastPicture, folds: list[tuple[pd.Index, np.ndarray, dict]], path: str | Path) -> None:
+    """The actual values over the backtested span and each fold's forecast (H, T) with its intervals, per target.
+
+    `pic` gives the title, targets and the actual values (history_index, history); `folds` holds per fold
+    (time stamps, forecast, {level: (lower, upper)}).
+    """
+    fig, axes = figure_rows(len(pic.targets))
+    colours = ["tab:blue", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:cyan"]
+    for j, (ax, target) in enumerate(zip(axes, pic.targets, strict=True)):
+        ax.plot(pic.history_index, pic.history[:, j], color="0.25", linewidth=1.2, label="actual")
+        for i, (index, forecast, bounds) in enumerate(folds):
+            colour = colours[i % len(colours)]
+            for k, level in enumerate(sorted(bounds, reverse=True)):
+                lower, upper = bounds[level]
+                ax.fill_between(index, lower[:, j], upper[:, j], color=colour, alpha=0.12 + 0.12 * k, linewidth=0)
+            ax.plot(index, forecast[:, j], color=colour, linewidth=1.6, marker=".", label=f"fold {i + 1}")
+            ax.axvline(index[0], color="0.6", linestyle=":", linewidth=1)
+        ax.set_ylabel(short(target, 30))
+        ax.legend(loc="upper left", fontsize="small")
+    levels = sorted({lv for _, _, b in folds for lv in b})
+    shaded = f"; shaded: {', '.join(f'{lv:g}%' for lv in levels)} intervals" if levels else ""
+    axes[0].set_title(pic.title + shaded)
+    save(fig, path)

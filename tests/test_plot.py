@@ -68,3 +68,29 @@ def test_short_names_keep_both_ends():
 def test_plot_file_from_python_returns_the_series_drawn(elec_model, tmp_path):
     assert api.plot_file(elec_model, tmp_path / "p.png") == ""  # a single series has the empty id
     assert (tmp_path / "p.png").read_bytes()[:8] == PNG
+
+
+def test_backtest_draws_each_fold_against_the_actuals(tmp_path):
+    png = tmp_path / "bt.png"
+    args = [
+        "backtest",
+        ELEC,
+        "--horizon",
+        "3",
+        "--folds",
+        "2",
+        "--hidden-size",
+        "8",
+        "--epochs",
+        "2",
+        "--ensemble",
+        "1",
+    ]
+    result = run(*args, "--format", "csv", "--plot", png)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("target,step,model") and f"drew {png}" in result.stderr
+    data = png.read_bytes()
+    assert data[:8] == PNG and len(data) > 20_000
+    refused = run(*args, "--plot", tmp_path / "bt.gif")
+    assert refused.exit_code == 2 and refused.stderr.startswith("Error: cannot draw to")
+    assert "fold 1/2" not in refused.stderr  # refused before any training
