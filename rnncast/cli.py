@@ -423,7 +423,27 @@ def forecast(data, model_path, horizon, levels, ids, strict, fmt, output, quiet,
     err = render.console(stderr=True, quiet=quiet)
     result, warnings = api.forecast_file(model_path, data, horizon, levels=tuple(levels), ids=_split_commas(ids))
     _warn(err, warnings, strict)
-    render.emit(result.frame(), fmt, output, title="Forecast")
+    headers = _forecast_headers(result.targets, list(result.bounds))
+    shortened = [t for t in result.targets if headers[t] != t]
+    title = "Forecast" + (f" of {', '.join(result.targets)}" if shortened else "")  # the full names, once
+    render.emit(result.frame(), fmt, output, title=title, headers=headers)
+
+
+def _forecast_headers(targets: list[str], levels: list[float]) -> dict[str, str]:
+    """Table headers for a forecast: targets shortened in the middle, bounds as `lo 80` / `hi 80`
+    (after the target's name when there are several)."""
+    from rnncast.intervals import label
+    from rnncast.render import short
+
+    headers = {}
+    for target in targets:
+        name = short(target, 20 if len(targets) == 1 else 12)
+        headers[target] = name
+        prefix = f"{name} " if len(targets) > 1 else ""
+        for level in levels:
+            headers[f"{target}_lower_{label(level)}"] = f"{prefix}lo {label(level)}"
+            headers[f"{target}_upper_{label(level)}"] = f"{prefix}hi {label(level)}"
+    return headers
 
 
 @cli.command(epilog=EPILOG)
@@ -584,11 +604,17 @@ def _emit_diagnoses(found: list, fmt: str | None, output: str | None) -> None:
     for d in found:
         row = d.to_dict()
         for key in ("grad_norm_by_lag", "spectral_radius", "max_singular_value"):
-            row[key] = " ".join(f"{v:.6g}" for v in row[key])
-        if fmt == "table":
-            del row["grad_norm_by_lag"]
+            row[key] = " ".join(f"{v:.6g}" if fmt != "table" else f"{v:.3g}" for v in row[key])
+        if fmt == "table":  # 80 columns: the verdicts go below, the rest is in csv and json
+            for key in ("grad_norm_by_lag", "grad_norm_p50", "grad_norm_p90", "grad_norm_max", "verdict"):
+                del row[key]
         rows.append(row)
-    render.emit(pd.DataFrame(rows), fmt, output, title="Diagnosis (validation windows)")
+    render.emit(pd.DataFrame(rows), fmt, output, title="Diagnosis (validation windows)", headers=_DIAGNOSIS_HEADERS,
+                caption="\n".join(d.verdict for d in found))  # fmt: skip
+
+
+_DIAGNOSIS_HEADERS = {"effective_memory": "memory", "spectral_radius": "radius", "max_singular_value": "sigma",
+                      "clip_rate": "clipped", "grad_norm_p99": "norm p99", "val_mse": "val MSE"}  # fmt: skip
 
 
 @cli.command(epilog=EPILOG)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rnncast import render
 from rnncast.errors import UsageError
 
 FORMATS = ("png", "svg", "pdf")
@@ -87,7 +88,7 @@ def forecast_chart(pic: ForecastPicture, path: str | Path) -> None:
         if pic.actual is not None and len(pic.actual):
             ax.plot(pic.actual_index, pic.actual[:, j], color="tab:orange", linewidth=1.4, marker=".", label="actual")
         ax.axvline(pic.history_index[-1], color="0.5", linestyle=":", linewidth=1)
-        ax.set_ylabel(short(target, 30))
+        ax.set_ylabel(render.short(target, 30))
         ax.legend(loc="upper left", fontsize="small")
     axes[0].set_title(pic.title)
     save(fig, path)
@@ -111,14 +112,6 @@ def loss_curves(history: list[list[float]], path: str | Path, title: str) -> Non
     save(fig, path)
 
 
-def short(name: str, width: int) -> str:
-    """A long name shortened in the middle: 'STS.M.I7.W.TOVT.NS0016.4.000' → 'STS.M.I7.…0016.4.000' at 20."""
-    if len(name) <= width:
-        return name
-    head = (width - 1) // 2
-    return name[:head] + "…" + name[len(name) - (width - 1 - head) :]
-
-
 def backtest_chart(pic: ForecastPicture, folds: list[tuple[pd.Index, np.ndarray, dict]], path: str | Path) -> None:
     """The actual values over the backtested span and each fold's forecast (H, T) with its intervals, per target.
 
@@ -136,7 +129,7 @@ def backtest_chart(pic: ForecastPicture, folds: list[tuple[pd.Index, np.ndarray,
                 ax.fill_between(index, lower[:, j], upper[:, j], color=colour, alpha=0.12 + 0.12 * k, linewidth=0)
             ax.plot(index, forecast[:, j], color=colour, linewidth=1.6, marker=".", label=f"fold {i + 1}")
             ax.axvline(index[0], color="0.6", linestyle=":", linewidth=1)
-        ax.set_ylabel(short(target, 30))
+        ax.set_ylabel(render.short(target, 30))
         ax.legend(loc="upper left", fontsize="small")
     levels = sorted({lv for _, _, b in folds for lv in b})
     shaded = f"; shaded: {', '.join(f'{lv:g}%' for lv in levels)} intervals" if levels else ""

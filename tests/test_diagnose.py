@@ -95,5 +95,8 @@ def test_diagnose_a_saved_model_on_new_data(elec_model):
     (d,) = json.loads(result.stdout)
     assert set(d) == KEYS and d["cell"] == "rnn" and len(d["grad_norm_by_lag"]) == 36  # seq_len from the file
     assert d["clip_rate"] is not None and d["val_mse"] > 0
+    table = run("diagnose", ELEC, "--model", elec_model, "--format", "table").stdout.splitlines()
+    assert table[2].split() == ["cell", "memory", "radius", "sigma", "clipped", "norm", "p99", "val", "MSE"]
+    assert table[4].split()[:2] == ["rnn", str(d["effective_memory"])] and table[-1] == d["verdict"]
     refused = run("diagnose", ELEC, "--model", elec_model, "--cell", "gru")
     assert refused.exit_code == 2 and refused.stderr.startswith("Error: --cell does not apply with --model")

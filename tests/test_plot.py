@@ -2,7 +2,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import ELEC
 
-from rnncast import api, plot
+from rnncast import api, render
 from rnncast.cli import cli
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -61,8 +61,8 @@ def test_plot_refusals_are_one_line(older_model, tmp_path):
 
 
 def test_short_names_keep_both_ends():
-    assert plot.short(ELEC_COL, 20) == "STS.M.I7.…0016.4.000"
-    assert len(plot.short(ELEC_COL, 20)) == 20 and plot.short("OT", 20) == "OT"
+    assert render.short(ELEC_COL, 20) == "STS.M.I7.…0016.4.000"
+    assert len(render.short(ELEC_COL, 20)) == 20 and render.short("OT", 20) == "OT"
 
 
 def test_plot_file_from_python_returns_the_series_drawn(elec_model, tmp_path):
