@@ -643,8 +643,8 @@ def plot(data, model_path, output, levels, sid, curves, quiet, verbose) -> None:
 
     err = render.console(stderr=True, quiet=quiet)
     if not output:
-        where = "on a terminal no chart is drawn there" if sys.stdout.isatty() else "stdout is not a terminal"
-        raise click.UsageError(f"name the picture with -o FILE.png (or .svg, .pdf); {where}")
+        why = "no terminal chart is drawn" if sys.stdout.isatty() else "stdout is not a terminal"
+        raise click.UsageError(f"{why}: name a picture file with -o FILE.png (or .svg, .pdf)")
     if curves:
         if data is not None or sid is not None:
             raise click.UsageError("--curves draws the losses kept in the model file; drop DATA and --id")

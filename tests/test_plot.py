@@ -48,7 +48,7 @@ def test_plot_curves_from_the_kept_history(older_model, tmp_path):
 
 def test_plot_refusals_are_one_line(older_model, tmp_path):
     cases = [
-        (["plot", "--model", older_model], 2, "Error: name the picture with -o FILE.png (or .svg, .pdf); stdout is"),
+        (["plot", "--model", older_model], 2, "Error: stdout is not a terminal: name a picture file with -o FILE.png"),
         (["plot", "--model", older_model, "-o", tmp_path / "x.jpg"], 2, "Error: cannot draw to"),
         (["plot", ELEC, "--model", older_model, "--curves", "-o", tmp_path / "c.png"], 2, "Error: --curves draws"),
         (["plot", "--model", older_model, "--id", "x", "-o", tmp_path / "i.png"], 2, "Error: --id is for models"),
