@@ -201,12 +201,26 @@ def plot_file(
 ) -> str:
     """Draw the forecast after the training end with its intervals, the history before it and, when DATA
     holds rows after the training end, the actual values. Returns the series id drawn."""
+    from rnncast import plot
+
+    plot.image_format(path)
+    picture, sid = forecast_picture(model_path, source, levels, sid)
+    plot.forecast_chart(picture, path)
+    return sid
+
+
+def forecast_picture(
+    model_path: str | Path,
+    source: Source | None = None,
+    levels: tuple[float, ...] = ev.DEFAULT_LEVELS,
+    sid: str | None = None,
+):
+    """What `plot_file` draws (a `plot.ForecastPicture`), and the series id it shows."""
     import numpy as np
     import pandas as pd
 
     from rnncast import plot
 
-    plot.image_format(path)
     levels = validate_levels(levels)
     art = artifact.load(model_path)
     sm, meta = art.meta["series"], art.meta["data"]
@@ -245,8 +259,7 @@ def plot_file(
         actual_index=actual_index,
         actual=actual,
     )
-    plot.forecast_chart(picture, path)
-    return sid
+    return picture, sid
 
 
 def plot_curves(model_path: str | Path, path: str | Path) -> None:

@@ -631,7 +631,8 @@ def plot(data, model_path, output, levels, sid, curves, quiet, verbose) -> None:
 
     With DATA (a CSV, or - for stdin, in the model's columns), the history comes from DATA and the
     actual values after the training end are drawn against the forecast. --curves draws the
-    per-epoch training and validation MSE kept in the model file instead.
+    per-epoch training and validation MSE kept in the model file instead. Without -o, on a
+    terminal, the first target is drawn as text; off a terminal -o is required.
 
     \b
     Examples:
@@ -643,8 +644,16 @@ def plot(data, model_path, output, levels, sid, curves, quiet, verbose) -> None:
 
     err = render.console(stderr=True, quiet=quiet)
     if not output:
-        why = "no terminal chart is drawn" if sys.stdout.isatty() else "stdout is not a terminal"
-        raise click.UsageError(f"{why}: name a picture file with -o FILE.png (or .svg, .pdf)")
+        if not sys.stdout.isatty() or curves:
+            why = "--curves draws no terminal chart" if curves else "stdout is not a terminal"
+            raise click.UsageError(f"{why}: name a picture file with -o FILE.png (or .svg, .pdf)")
+        import shutil
+
+        from rnncast.plot import terminal_chart
+
+        picture, _ = api.forecast_picture(model_path, data, tuple(levels), sid)
+        click.echo(terminal_chart(picture, width=min(shutil.get_terminal_size().columns, 160)))
+        return
     if curves:
         if data is not None or sid is not None:
             raise click.UsageError("--curves draws the losses kept in the model file; drop DATA and --id")

@@ -135,3 +135,57 @@ def backtest_chart(pic: ForecastPicture, folds: list[tuple[pd.Index, np.ndarray,
     shaded = f"; shaded: {', '.join(f'{lv:g}%' for lv in levels)} intervals" if levels else ""
     axes[0].set_title(pic.title + shaded)
     save(fig, path)
+
+
+def terminal_chart(pic: ForecastPicture, width: int = 80, height: int = 16) -> str:
+    """The first target of a forecast picture as text: history `·`, forecast `●`, actual `×`, the widest
+    interval `░`, on a grid `width` characters wide (y labels included) and `height` rows high."""
+    j, label_width = 0, 10
+    columns = max(10, width - label_width - 1)
+    n_hist, horizon = len(pic.history), len(pic.forecast)
+    actual = pic.actual[:horizon, j] if pic.actual is not None else np.empty(0)
+    lower = upper = None
+    if pic.bounds:
+        lower, upper = (b[:, j] for b in pic.bounds[max(pic.bounds)])
+    # the history gets what the forecast (one column per step, at most half the width) leaves
+    step_cols = max(1, min(columns // 2 // horizon, 4))
+    fore_cols = step_cols * horizon
+    hist_shown = min(n_hist, columns - fore_cols)
+    history = pic.history[n_hist - hist_shown :, j]
+    values = [history, pic.forecast[:, j], actual] + ([lower, upper] if lower is not None else [])
+    finite = np.concatenate([v[np.isfinite(v)] for v in values])
+    low, high = float(finite.min()), float(finite.max())
+    high = high if high > low else low + 1.0
+    grid = [[" "] * columns for _ in range(height)]
+
+    def row(v: float) -> int:
+        return int(round((high - v) / (high - low) * (height - 1)))
+
+    def put(col: int, v: float, mark: str) -> None:
+        if np.isfinite(v) and 0 <= col < columns:
+            grid[row(v)][col] = mark
+
+    for k in range(horizon):
+        col = hist_shown + k * step_cols
+        if lower is not None:
+            for r in range(row(upper[k]), row(lower[k]) + 1):
+                grid[r][col] = "░"
+    for c, v in enumerate(history):
+        put(c, v, "·")
+    for k in range(horizon):
+        col = hist_shown + k * step_cols
+        if k < len(actual):
+            put(col, actual[k], "×")
+        put(col, pic.forecast[k, j], "●")
+    lines = []
+    for r in range(height):
+        v = high - r * (high - low) / (height - 1)
+        label = (f"{v:,.0f}" if abs(v) >= 1e4 else f"{v:.4g}") if r in (0, height // 2, height - 1) else ""
+        lines.append(f"{label:>{label_width}} " + "".join(grid[r]).rstrip())
+    legend = "· history  ● forecast" + ("  × actual" if len(actual) else "")
+    if lower is not None:
+        legend += f"  ░ {max(pic.bounds):g}% interval"
+    name = render.short(pic.targets[j], 30) + (
+        f" (first of {len(pic.targets)} targets)" if len(pic.targets) > 1 else ""
+    )
+    return "\n".join([f"{pic.title}: {name}", *lines, " " * (label_width + 1) + legend])

@@ -94,3 +94,31 @@ def test_backtest_draws_each_fold_against_the_actuals(tmp_path):
     refused = run(*args, "--plot", tmp_path / "bt.gif")
     assert refused.exit_code == 2 and refused.stderr.startswith("Error: cannot draw to")
     assert "fold 1/2" not in refused.stderr  # refused before any training
+
+
+def test_terminal_chart_draws_history_forecast_actuals_and_the_widest_interval(older_model):
+    from rnncast.plot import terminal_chart
+
+    picture, sid = api.forecast_picture(older_model, ELEC, (80.0, 95.0))
+    assert sid == "" and len(picture.forecast) == 12 and len(picture.actual) == 12
+    lines = terminal_chart(picture, width=80, height=16).splitlines()
+    assert lines[0] == f"forecast after 2014-05-01 (old.rnncast): {ELEC_COL}"
+    assert len(lines) == 1 + 16 + 1 and all(len(line) <= 80 for line in lines)
+    body = "\n".join(lines[1:-1])
+    assert body.count("●") == 12 and "·" in body and "×" in body and "░" in body  # one ● per step
+    assert lines[-1].split() == ["·", "history", "●", "forecast", "×", "actual", "░", "95%", "interval"]
+    top = max(picture.history.max(), picture.bounds[95.0][1].max(), picture.actual.max())
+    assert lines[1].split()[0] == f"{top:.4g}"  # the y axis ends at the highest value drawn
+
+
+def test_plot_without_output_on_a_terminal_draws_text(older_model, tmp_path):
+    import sys
+
+    from test_pipelines import _on_a_terminal
+
+    args = [sys.executable, "-m", "rnncast", "plot", "--model", str(older_model), "--quiet"]
+    shown = _on_a_terminal(args, tmp_path, {"TERM": "dumb", "COLUMNS": "80"})
+    assert shown.startswith(f"forecast after 2014-05-01 (old.rnncast): {ELEC_COL}")
+    assert "● forecast" in shown and not list(tmp_path.iterdir())  # no file written
+    curves = _on_a_terminal([*args, "--curves"], tmp_path, {"TERM": "dumb"})
+    assert curves.strip().startswith("Error: --curves draws no terminal chart: name a picture file with -o")
