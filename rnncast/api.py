@@ -19,7 +19,8 @@ from rnncast import artifact, atomic, reading
 from rnncast import evaluation as ev
 from rnncast import forecast as fc
 from rnncast import train as tr
-from rnncast.errors import UsageError
+from rnncast.choices import CELLS
+from rnncast.errors import DataError, UsageError
 from rnncast.fitting import FitResult, fit_plan
 from rnncast.prepare import Plan, plan
 from rnncast.settings import (
@@ -33,7 +34,7 @@ from rnncast.settings import (
 )
 
 __all__ = ["Layout", "NetworkOptions", "ReadOptions", "Settings", "WindowConfig", "fit", "forecast_file",
-           "backtest_file", "evaluate_file", "model_card", "run_report"]  # fmt: skip
+           "backtest_file", "evaluate_file", "diagnose_file", "diagnose_model", "plot_file", "plot_curves", "model_card", "run_report"]  # fmt: skip
 
 Source = str | Path | IO[str]
 
@@ -91,11 +92,13 @@ def backtest_file(
     on_plan: Callable[[Plan], None] | None = None,
     on_fold: Callable[[int, ev.Fold], None] | None = None,
     step: int | None = None,
+    plot_path: str | Path | None = None,
 ) -> ev.Evaluation:
     """Read a file and backtest one network on all its series (see `evaluation.backtest`).
 
     `levels` None: the default 80 and 95, each skipped with a note where the data has too few validation windows;
-    `step`: rows between fold origins (None: the horizon).
+    `step`: rows between fold origins (None: the horizon); `plot_path` (.png, .svg, .pdf): also draw each
+    fold's forecast against the actual values (of the first series, when there are several).
     """
     settings = settings or Settings()
     validate(settings)
@@ -104,10 +107,44 @@ def backtest_file(
         raise UsageError("--folds must be at least 1")
     if step is not None and step < 1:
         raise UsageError("--step must be at least 1")
+    if plot_path is not None:
+        from rnncast import plot
+
+        plot.image_format(plot_path)  # refused before any training
     coll = reading.read_collection(source, settings.read, settings.layout)
     result = ev.backtest(coll, settings, folds, levels, on_plan, on_fold, step)
     result.notes[:0] = reading.collection_notes(coll)
+    if plot_path is not None:
+        draw_backtest(result, coll, folds, plot_path)
     return result
+
+
+def draw_backtest(result: ev.Evaluation, coll: reading.Collection, folds: int, path: str | Path) -> None:
+    """Each fold's forecast of the first series scored, with its intervals, over the actual values."""
+    from rnncast import plot
+
+    sid = result.ids[0]
+    s = coll.series[coll.ids.index(sid)]
+    mask = result.series == 0  # its windows, one per fold, oldest first
+    horizon, t = result.actual.shape[1], len(result.targets)
+    network = next(iter(result.forecasts))
+    shown = slice(max(0, len(s) - (folds + 3) * horizon), len(s))  # the backtested span and some history
+    drawn = []
+    for i in range(folds):
+        start = len(s) - (folds - i) * horizon
+        bounds = {lv: (lo[mask][i], hi[mask][i]) for lv, (lo, hi) in result.bounds.items()}
+        drawn.append((s.index[start : start + horizon], result.forecasts[network][mask][i], bounds))
+    name = f"series {sid!r}: " if result.id_name else ""
+    picture = plot.ForecastPicture(
+        title=f"{name}backtest, {folds} fold(s) of {horizon} steps",
+        targets=result.targets,
+        history_index=s.index[shown],
+        history=s.values[shown, :t],
+        index=drawn[0][0],
+        forecast=drawn[0][1],
+        bounds={},
+    )
+    plot.backtest_chart(picture, drawn, path)
 
 
 def evaluate_file(
@@ -124,6 +161,125 @@ def evaluate_file(
     levels = None if levels is None else validate_levels(levels)
     art = artifact.load(model_path)
     return ev.evaluate(art, fc.read_like_model(art, source, read), levels, every)
+
+
+def diagnose_file(
+    source: Source,
+    settings: Settings | None = None,
+    cells: tuple[str, ...] = ("rnn",),
+    on_plan: Callable[[Plan], None] | None = None,
+    on_fit: Callable[[str, FitResult], None] | None = None,
+) -> list:
+    """Read a file, train one network per cell as `fit` would (nothing saved), and diagnose each.
+
+    Returns a `diagnose.Diagnosis` per cell, in the order given.
+    """
+    from rnncast import diagnose
+
+    settings = settings or Settings()
+    validate(settings)
+    unknown = [c for c in cells if c not in CELLS]
+    if unknown or not cells:
+        raise UsageError(f"--cell {unknown[0] if unknown else '(none)'!r}: choose among {', '.join(CELLS)}")
+    coll = reading.read_collection(source, settings.read, settings.layout)
+    p = plan(coll, settings.windows)
+    if on_plan is not None:
+        on_plan(p)
+    return diagnose.diagnose_cells(p, settings.network, settings.train, tuple(dict.fromkeys(cells)), on_fit)
+
+
+def diagnose_model(model_path: str | Path, source: Source, read: ReadOptions | None = None):
+    """Diagnose a saved model on the latest windows of DATA (read in the model's layout and columns)."""
+    from rnncast import diagnose
+
+    art = artifact.load(model_path)
+    return diagnose.diagnose_saved(art, fc.read_like_model(art, source, read))
+
+
+PLOT_TAIL = 4  # the history drawn before a forecast: this many horizons, or seq_len rows if more
+
+
+def plot_file(
+    model_path: str | Path,
+    path: str | Path,
+    source: Source | None = None,
+    levels: tuple[float, ...] = ev.DEFAULT_LEVELS,
+    sid: str | None = None,
+) -> str:
+    """Draw the forecast after the training end with its intervals, the history before it and, when DATA
+    holds rows after the training end, the actual values. Returns the series id drawn."""
+    from rnncast import plot
+
+    plot.image_format(path)
+    picture, sid = forecast_picture(model_path, source, levels, sid)
+    plot.forecast_chart(picture, path)
+    return sid
+
+
+def forecast_picture(
+    model_path: str | Path,
+    source: Source | None = None,
+    levels: tuple[float, ...] = ev.DEFAULT_LEVELS,
+    sid: str | None = None,
+):
+    """What `plot_file` draws (a `plot.ForecastPicture`), and the series id it shows."""
+    import numpy as np
+    import pandas as pd
+
+    from rnncast import plot
+
+    levels = validate_levels(levels)
+    art = artifact.load(model_path)
+    sm, meta = art.meta["series"], art.meta["data"]
+    fc.check_ids(art, (sid,) if sid is not None else ())
+    sid = sm["ids"][0] if sid is None else sid
+    number = sm["ids"].index(sid)
+    result, _ = fc.forecast(art, None, None, levels, (sid,) if len(sm["ids"]) > 1 else ())
+    t, horizon, seq_len = len(meta["targets"]), art.meta["model"]["horizon"], art.meta["model_seq_len"]
+    ctx = fc.saved_contexts(art)[number]
+    history_index, history = ctx.index, art.context[number][:, :t]
+    if meta.get("time_kind") != "datetime":  # saved contexts of step-numbered data: count back from the end
+        history_index = pd.Index(ctx.last - (meta.get("step") or 1) * np.arange(seq_len - 1, -1, -1))
+    actual_index = actual = None
+    if source is not None:
+        coll = fc.read_like_model(art, source, None, (sid,) if len(sm["ids"]) > 1 else ())
+        if sid not in coll.ids:
+            raise DataError(f"the data holds no series {sid!r}; pass data with it, or another --id")
+        s = coll.series[coll.ids.index(sid)]
+        end = pd.Timestamp(ctx.last) if meta.get("time_kind") == "datetime" else ctx.last
+        before = s.index <= end
+        keep = max(seq_len, PLOT_TAIL * horizon)
+        history_index, history = s.index[before][-keep:], s.values[before][-keep:, :t]
+        actual_index, actual = s.index[~before][:horizon], s.values[~before][:horizon, :t]
+    name = f"series {sid!r}: " if len(sm["ids"]) > 1 else ""
+    last = ctx.last
+    if isinstance(last, pd.Timestamp) and last == last.normalize():
+        last = last.strftime("%Y-%m-%d")  # a date reads better without its midnight
+    picture = plot.ForecastPicture(
+        title=f"{name}forecast after {last} ({Path(str(model_path)).name})",
+        targets=meta["targets"],
+        history_index=history_index,
+        history=history,
+        index=result.index[0],
+        forecast=result.values[0],
+        bounds={level: (lo[0], hi[0]) for level, (lo, hi) in result.bounds.items()},
+        actual_index=actual_index,
+        actual=actual,
+    )
+    return picture, sid
+
+
+def plot_curves(model_path: str | Path, path: str | Path) -> None:
+    """Draw the training and validation loss per epoch kept in the model file."""
+    from rnncast import plot
+
+    plot.image_format(path)
+    meta = artifact.load(model_path).meta
+    history = meta["training"].get("history") or []
+    if not history:
+        raise DataError(f"{model_path} keeps no per-epoch losses (made by an older rnncast); refit to draw them")
+    t = meta["training"]
+    plot.loss_curves(history, path, f"{Path(str(model_path)).name}: {t['epochs_run']} epoch(s), best {t['best_epoch']}")
 
 
 def run_report(result: FitResult, model_path: str | Path, seconds: float) -> dict:
@@ -144,6 +300,7 @@ def run_report(result: FitResult, model_path: str | Path, seconds: float) -> dic
         "best_epoch": t.best_epoch,
         "best_val_mse": t.best_val_loss,
         "timings": {"train_seconds": round(t.seconds, 3), "total_seconds": round(seconds, 3)},
+        "gradients": t.gradients,  # steps, clip, clip_rate, and p50/p90/p99/max of the pre-clip gradient norm
         "history": [{"epoch": h.epoch, "train_mse": h.train_loss, "val_mse": h.val_loss} for h in t.history],
         "metrics": [dict(s.to_dict(), **({"id": sid} if p.layout.many else {})) for sid, s in result.scores],
     }
@@ -157,6 +314,7 @@ def model_card(meta: dict) -> dict:
     d, m, t, sm = meta["data"], meta["model"], meta["training"], meta["series"]
     train, windows = meta.get("train", {}), meta.get("windows", {})
     many = sm.get("id_col") is not None or sm.get("wide", False)
+    g = t.get("gradients") or {}  # files before clip statistics hold none
     card = {
         "cell": m["cell"], "hidden_size": m["hidden_size"], "layers": m["layers"], "dropout": m["dropout"],
         "window_norm": m["window_norm"], "segment": m.get("segment", 0), "ensemble": m.get("ensemble", 1),
@@ -167,6 +325,8 @@ def model_card(meta: dict) -> dict:
         "epochs": train.get("epochs"), "batch_size": train.get("batch_size"), "lr": train.get("lr"),
         "clip": train.get("clip"), "patience": train.get("patience"), "seed": train.get("seed"),
         "epochs_run": t["epochs_run"], "best_epoch": t["best_epoch"], "best_val_mse": t["best_val_loss"],
+        "clip_rate": g.get("clip_rate"), "grad_norm_p50": g.get("p50"), "grad_norm_p90": g.get("p90"),
+        "grad_norm_p99": g.get("p99"), "grad_norm_max": g.get("max"),
         "device": t["device"], "created": meta["created"], "format_version": meta.get("format_version", 1),
     }  # fmt: skip
     if many:

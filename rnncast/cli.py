@@ -207,8 +207,10 @@ window_options = _options(
     option("--season", type=click.IntRange(min=1), help="Seasonal period for the baseline and MASE. Default: from the frequency."),
 )  # fmt: skip
 
-model_options = _options(
-    option("--cell", type=click.Choice(CELLS), default="rnn", show_default=True, help="Recurrent cell: rnn (Elman, tanh), lstm or gru."),
+cell_option = option("--cell", type=click.Choice(CELLS), default="rnn", show_default=True,
+                     help="Recurrent cell: rnn (Elman, tanh), lstm or gru.")  # fmt: skip
+
+network_options = _options(
     option("--hidden-size", type=click.IntRange(min=1), default=64, show_default=True, help="Width of the hidden state."),
     option("--layers", type=click.IntRange(min=1), default=1, show_default=True, help="Stacked recurrent layers."),
     option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True, help="Dropout between stacked layers."),
@@ -231,6 +233,8 @@ model_options = _options(
            help="Blend the forecast with the better naive forecast, one weight in [0, 1] per step fitted on the "
                 "validation windows (0: the naive forecast itself)."),
 )  # fmt: skip
+
+model_options = _options(cell_option, network_options)
 
 layout_options = _options(
     option("--id-col", help="Long format: the column naming each row's series; one global model for all of them."),
@@ -515,11 +519,31 @@ def forecast(data, model_path, horizon, levels, ids, strict, history, fmt, outpu
     err = render.console(stderr=True, quiet=quiet)
     result, warnings = api.forecast_file(model_path, data, horizon, levels=tuple(levels), ids=_split_commas(ids))
     _warn(err, warnings, strict)
+    headers = _forecast_headers(result.targets, list(result.bounds))
+    shortened = [t for t in result.targets if headers[t] != t]
+    title = "Forecast" + (f" of {', '.join(result.targets)}" if shortened else "")  # the full names, once
     if history:
         from rnncast.history import forecast_metrics
 
         run["metrics"] = forecast_metrics(result)
-    render.emit(result.frame(), fmt, output, title="Forecast")
+    render.emit(result.frame(), fmt, output, title=title, headers=headers)
+
+
+def _forecast_headers(targets: list[str], levels: list[float]) -> dict[str, str]:
+    """Table headers for a forecast: targets shortened in the middle, bounds as `lo 80` / `hi 80`
+    (after the target's name when there are several)."""
+    from rnncast.intervals import label
+    from rnncast.render import short
+
+    headers = {}
+    for target in targets:
+        name = short(target, 20 if len(targets) == 1 else 12)
+        headers[target] = name
+        prefix = f"{name} " if len(targets) > 1 else ""
+        for level in levels:
+            headers[f"{target}_lower_{label(level)}"] = f"{prefix}lo {label(level)}"
+            headers[f"{target}_upper_{label(level)}"] = f"{prefix}hi {label(level)}"
+    return headers
 
 
 @cli.command(epilog=EPILOG)
@@ -540,10 +564,15 @@ def forecast(data, model_path, horizon, levels, ids, strict, history, fmt, outpu
     help="Also write the forecasts themselves to this file: a row per (series,) fold and step with cutoff, "
     "actual, one column per model and the interval bounds; json for .json, else csv (or --format).",
 )
+@option("--plot", "plot_path", type=click.Path(dir_okay=False),
+        help="Also draw each fold's forecast and intervals against the actual values to this .png, .svg or .pdf "
+             "(the first series, when there are several).")  # fmt: skip
 @history_option
 @format_options
 @output_options
-def backtest(data, folds, step, levels, predictions, history, fmt, output, quiet, verbose, **training) -> None:
+def backtest(
+    data, folds, step, levels, predictions, plot_path, history, fmt, output, quiet, verbose, **training
+) -> None:
     """Rolling-origin backtest on DATA: refit and forecast at each of the last --folds origins.
 
     The last fold ends with DATA; the origins are --step rows apart (default: the horizon, so the
@@ -574,9 +603,11 @@ def backtest(data, folds, step, levels, predictions, history, fmt, output, quiet
         spacing = f", origins {apart} apart" if apart != p.horizon else ""
         err.print(f"{folds} fold(s) of {p.horizon} steps {where}{spacing}, each refitted on the rows before it")
 
-    result = api.backtest_file(data, settings, folds, _given_levels(levels), on_plan, on_fold, step)
+    result = api.backtest_file(data, settings, folds, _given_levels(levels), on_plan, on_fold, step, plot_path)
     _warn(err, result.notes, strict=False)
     _report_coverage(err, result)
+    if plot_path:
+        err.print(f"drew {plot_path}")
     if history:
         from rnncast.history import score_metrics
 
@@ -629,6 +660,156 @@ def _scores(result, fmt: str | None, output: str | None):
     from rnncast import render
 
     return result.frame(typed=render.resolve_format(fmt, output) == "json")
+
+
+@cli.command(epilog=EPILOG)
+@click.argument("data", type=click.Path(allow_dash=True, dir_okay=True))
+@option("--cell", "cells", type=click.Choice(CELLS), multiple=True,
+        help="Cell to train and diagnose (repeat to compare: --cell rnn --cell gru). Default: rnn.")  # fmt: skip
+@_options(read_options, layout_options, window_options, network_options, train_options)
+@option("--model", "model_path", type=click.Path(dir_okay=False),
+        help="Diagnose this saved model on the latest windows of DATA instead of training.")  # fmt: skip
+@option("--plot", "plot_path", type=click.Path(dir_okay=False),
+        help="Also draw the gradient-by-lag curves of every cell (log scale) to this .png, .svg or .pdf file.")  # fmt: skip
+@format_options
+@output_options
+def diagnose(data, cells, model_path, plot_path, fmt, output, quiet, verbose, **training) -> None:
+    """How far back into its window each cell looks: train it on DATA as `fit` would, then measure.
+
+    On the validation windows: grad_norm_by_lag, the norm of the loss gradient with respect to
+    the input at each lag (lag 1 = most recent), averaged over windows; effective_memory, the
+    largest lag whose norm is at least 1% of the largest; the spectral radius and largest singular
+    value of each layer's recurrent matrix W_hh; clip_rate and pre-clip gradient norm percentiles
+    of the training; val_mse (scaled units); and a verdict. Nothing is saved.
+
+    With --model, the saved model is diagnosed on the latest 1,000 windows of each series of DATA
+    (training options and --cell do not apply).
+
+    json: one object per cell; csv: one row per cell, grad_norm_by_lag and the per-layer
+    values space-separated; table: the same without grad_norm_by_lag.
+
+    \b
+    Examples:
+      rnncast diagnose sample_data/ETTh1.csv --target OT --seq-len 96 --segment 0 --cell rnn --cell gru
+      rnncast diagnose sample_data/elec_equip.csv --cell rnn --cell lstm --plot lags.png
+      rnncast diagnose latest.csv --model model.rnncast --format json
+    """
+    from rnncast import api, render
+
+    err = render.console(stderr=True, quiet=quiet)
+    ctx = click.get_current_context()
+    if plot_path:
+        from rnncast.plot import image_format
+
+        image_format(plot_path)  # refuse a bad extension before training
+    if model_path:
+        given = [p.opts[0] for p in ctx.command.params if p.name not in _WITH_MODEL and _given(ctx, p.name)]
+        if given:
+            raise click.UsageError(f"{given[0]} does not apply with --model; drop one of them")
+        found = [api.diagnose_model(model_path, data)]
+    else:
+        cells = cells or ("rnn",)
+        settings = _settings(dict(ctx.params, cell=cells[0]))
+
+        def on_fit(cell, result) -> None:
+            t = result.training
+            err.print(f"{cell}: trained {t.epochs_run} epoch(s) in {t.seconds:.1f} s; validation MSE "
+                      f"{t.best_val_loss:.4g}; clipping engaged on {100 * t.gradients['clip_rate']:.0f}% of steps")  # fmt: skip
+
+        found = api.diagnose_file(data, settings, cells, on_plan=lambda p: _describe_plan(err, p, data), on_fit=on_fit)
+    if plot_path:
+        from rnncast.diagnose import plot_lags
+
+        plot_lags(found, plot_path)
+        err.print(f"drew {plot_path}")
+    _emit_diagnoses(found, fmt, output)
+
+
+_WITH_MODEL = ("data", "model_path", "plot_path", "fmt", "output", "quiet", "verbose")  # the rest is for training
+
+
+def _given(ctx: click.Context, name: str) -> bool:
+    from click.core import ParameterSource
+
+    return ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+
+
+def _emit_diagnoses(found: list, fmt: str | None, output: str | None) -> None:
+    import pandas as pd
+
+    from rnncast import render
+
+    fmt = fmt or (render.default_format() if output is None or output == "-" else "csv")
+    if fmt == "json":
+        render.emit_json([d.to_dict() for d in found], output)
+        return
+    rows = []
+    for d in found:
+        row = d.to_dict()
+        for key in ("grad_norm_by_lag", "spectral_radius", "max_singular_value"):
+            row[key] = " ".join(f"{v:.6g}" if fmt != "table" else f"{v:.3g}" for v in row[key])
+        if fmt == "table":  # 80 columns: the verdicts go below, the rest is in csv and json
+            for key in ("grad_norm_by_lag", "grad_norm_p50", "grad_norm_p90", "grad_norm_max", "verdict"):
+                del row[key]
+        rows.append(row)
+    render.emit(pd.DataFrame(rows), fmt, output, title="Diagnosis (validation windows)", headers=_DIAGNOSIS_HEADERS,
+                caption="\n".join(d.verdict for d in found))  # fmt: skip
+
+
+_DIAGNOSIS_HEADERS = {"effective_memory": "memory", "spectral_radius": "radius", "max_singular_value": "sigma",
+                      "clip_rate": "clipped", "grad_norm_p99": "norm p99", "val_mse": "val MSE"}  # fmt: skip
+
+
+@cli.command(epilog=EPILOG)
+@click.argument("data", required=False, type=click.Path(allow_dash=True))
+@model_option
+@option("--output", "-o", type=click.Path(dir_okay=False),
+        help="The picture: a .png, .svg or .pdf file, written atomically.")  # fmt: skip
+@level_option((80.0, 95.0), "Draw the prediction interval at this level in percent (repeatable).")
+@option("--id", "sid", help="Many-series models: the series to draw. Default: the first.")
+@option("--curves", is_flag=True, help="Draw the training and validation loss per epoch instead of the forecast.")
+@output_options
+def plot(data, model_path, output, levels, sid, curves, quiet, verbose) -> None:
+    """Draw the forecast after the training end, its intervals and the history before it.
+
+    With DATA (a CSV, or - for stdin, in the model's columns), the history comes from DATA and the
+    actual values after the training end are drawn against the forecast. --curves draws the
+    per-epoch training and validation MSE kept in the model file instead. Without -o, on a
+    terminal, the first target is drawn as text; off a terminal -o is required.
+
+    \b
+    Examples:
+      rnncast plot -o forecast.png
+      rnncast plot newer.csv --model m.rnncast --level 50 --level 90 -o check.svg
+      rnncast plot --curves -o loss.png
+    """
+    from rnncast import api, render
+
+    err = render.console(stderr=True, quiet=quiet)
+    if not output:
+        if not sys.stdout.isatty() or curves:
+            why = "--curves draws no terminal chart" if curves else "stdout is not a terminal"
+            raise click.UsageError(f"{why}: name a picture file with -o FILE.png (or .svg, .pdf)")
+        import shutil
+
+        from rnncast.plot import terminal_chart
+
+        picture, _ = api.forecast_picture(model_path, data, tuple(levels), sid)
+        click.echo(terminal_chart(picture, width=min(shutil.get_terminal_size().columns, 160)))
+        return
+    if curves:
+        if data is not None or sid is not None:
+            raise click.UsageError("--curves draws the losses kept in the model file; drop DATA and --id")
+        api.plot_curves(model_path, output)
+    else:
+        drawn = api.plot_file(model_path, output, data, tuple(levels), sid)
+        if sid is None and drawn:
+            from rnncast import artifact
+
+            known = artifact.load(model_path).meta["series"]["ids"]
+            if len(known) > 1:
+                err.print(f"drew series {drawn!r}, the first of {len(known)}; choose another with --id")
+    err.print(f"drew {output}")
 
 
 class Duration(click.ParamType):

@@ -283,6 +283,7 @@ def meta(
             "device": result.device,
             "threads": torch.get_num_threads(),
             "history": [[h.train_loss, h.val_loss] for h in result.history],
+            "gradients": result.gradients,  # clip_rate and pre-clip norm percentiles over every step
         },
         "metrics": [
             dict(sc.to_dict(), **({"series": sid} if p.layout.many else {}))

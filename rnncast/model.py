@@ -16,6 +16,7 @@ Three options change what the cell reads or how many cells there are, never the 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -62,6 +63,16 @@ def build(cfg: ModelConfig) -> Forecaster:
             f"not enough memory for a network with --hidden-size {cfg.hidden_size} and --layers {cfg.layers}; "
             "lower them"
         ) from None
+
+
+class Normalised(NamedTuple):
+    """A batch as the member networks read it, and what `Forecaster.from_cells` needs to undo it."""
+
+    x: torch.Tensor  # (B, L, F') window-normalised values, then the known inputs
+    ids: torch.Tensor | None  # (B,) series numbers for the id embedding
+    level: torch.Tensor | None  # (B, 1, F) subtracted from every step
+    spread: torch.Tensor | None  # (B, 1, F) divided out (window_norm scale)
+    base: torch.Tensor | None  # (B, H, T) the last cycle the network corrects (window_norm season)
 
 
 class Network(nn.Module):
@@ -113,6 +124,11 @@ class Forecaster(nn.Module):
 
     def members(self, x: torch.Tensor) -> torch.Tensor:
         """Every member's forecast: (B, L, F) → (B, K, H, T), window normalisation undone."""
+        n = self.normalise(x)
+        return self.from_cells(n.x, n)
+
+    def normalise(self, x: torch.Tensor) -> Normalised:
+        """What the member networks read, and what undoes their normalisation: (B, L, F) → Normalised."""
         c = self.config
         ids = None
         if c.id_embedding:
@@ -137,13 +153,18 @@ class Forecaster(nn.Module):
             x = x / spread
         if known is not None:
             x = torch.cat([x, known], dim=-1)  # (B, L, F')
-        y = torch.stack([net(x, ids) for net in self.nets], dim=1).view(-1, c.ensemble, c.horizon, c.n_targets)
-        if spread is not None:
-            y = y * spread[:, None, :, : c.n_targets]
-        if base is not None:
-            return y + base[:, None]
-        if level is not None:
-            y = y + level[:, None, :, : c.n_targets]
+        return Normalised(x, ids, level, spread, base)
+
+    def from_cells(self, x: torch.Tensor, n: Normalised) -> torch.Tensor:
+        """Run every member on normalised inputs x (B, L, F') and undo the normalisation: (B, K, H, T)."""
+        c = self.config
+        y = torch.stack([net(x, n.ids) for net in self.nets], dim=1).view(-1, c.ensemble, c.horizon, c.n_targets)
+        if n.spread is not None:
+            y = y * n.spread[:, None, :, : c.n_targets]
+        if n.base is not None:
+            return y + n.base[:, None]
+        if n.level is not None:
+            y = y + n.level[:, None, :, : c.n_targets]
         return y  # (B, K, H, T)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

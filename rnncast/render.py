@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import IO
 
 import pandas as pd
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -52,30 +53,69 @@ def resolve_format(fmt: str | None, output: str | Path | None = None) -> str:
     return default_format()
 
 
-def number(value: object) -> str:
-    """A float for a table cell: enough digits to compare, no more."""
+SIGNIFICANT = 4  # digits a table shows of a column's typical value; csv and json keep full precision
+SHORT_TARGET = 24  # table cells of a `target` column longer than this are shortened in the middle
+
+
+def decimals(values: pd.Series) -> int | None:
+    """Decimals that show a numeric column's largest absolute value to SIGNIFICANT digits, the same for the
+    whole column so that its points line up; None: magnitudes that read better as %g (below 0.001, from
+    10 million)."""
+    finite = pd.to_numeric(values, errors="coerce").abs()
+    finite = finite[finite.notna() & (finite != float("inf")) & (finite > 0)]
+    if finite.empty:
+        return 3
+    typical = float(finite.max())
+    if typical < 1e-3 or typical >= 1e7:
+        return None
+    return max(0, SIGNIFICANT - 1 - math.floor(math.log10(typical)))
+
+
+def number(value: object, places: int | None = 3) -> str:
+    """A value for a table cell: floats with `places` decimals (None: 4 significant digits), thousands grouped."""
     if isinstance(value, float):
         if math.isnan(value):
             return "-"
-        if abs(value) >= 1000:
-            return f"{value:,.1f}"
-        return f"{value:.4g}" if abs(value) < 0.01 else f"{value:.3f}"
+        if places is None or math.isinf(value):
+            return f"{value:.4g}"
+        return f"{value:,.{places}f}"
     if isinstance(value, pd.Timestamp):
         return value.isoformat(sep=" ")
     return str(value)
 
 
-def to_table(frame: pd.DataFrame, title: str | None = None) -> Table:
-    table = Table(title=title, title_justify="left")
+def short(name: str, width: int) -> str:
+    """A long name shortened in the middle: 'STS.M.I7.W.TOVT.NS0016.4.000' → 'STS.M.I7.…0016.4.000' at 20."""
+    if len(name) <= width:
+        return name
+    head = (width - 1) // 2
+    return name[:head] + "…" + name[len(name) - (width - 1 - head) :]
+
+
+def to_table(frame: pd.DataFrame, title: str | None = None, headers: dict[str, str] | None = None) -> Table:
+    """A rich table: `headers` renames columns (the table only); no cell wraps; long target names are shortened
+    in the middle; each float column gets the decimals of its largest value (`decimals`)."""
+    headers = dict(headers or {})
+    if "target" in frame.columns and frame["target"].nunique() == 1 and len(frame.columns) > 2:
+        title = f"{title or ''}: {frame['target'].iloc[0]}".lstrip(": ")  # one target: named once, in full
+        frame = frame.drop(columns="target")
+    for col in frame.columns:
+        if str(col).startswith("coverage_"):  # backtest and evaluate: `cov 80`, like the bounds' `lo 80`
+            headers.setdefault(col, "cov " + str(col)[len("coverage_") :])
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    places = {}
     for col in frame.columns:
         numeric = pd.api.types.is_numeric_dtype(frame[col])
-        table.add_column(str(col), justify="right" if numeric else "left")
+        table.add_column(headers.get(col, str(col)), justify="right" if numeric else "left", no_wrap=True)
+        places[col] = decimals(frame[col]) if pd.api.types.is_float_dtype(frame[col]) else 3
     shown = frame.copy()
     for col in shown.columns:  # dates at midnight read better without the time
         if pd.api.types.is_datetime64_any_dtype(shown[col]) and (shown[col].dt.normalize() == shown[col]).all():
             shown[col] = shown[col].dt.strftime("%Y-%m-%d")
+    if "target" in shown.columns:
+        shown["target"] = [short(v, SHORT_TARGET) if isinstance(v, str) else v for v in shown["target"]]
     for row in shown.itertuples(index=False):
-        table.add_row(*(number(v) for v in row))
+        table.add_row(*(number(v, places[c]) for c, v in zip(frame.columns, row, strict=True)))
     return table
 
 
@@ -94,39 +134,53 @@ def emit(
     fmt: str | None = None,
     output: str | Path | None = None,
     title: str | None = None,
+    headers: dict[str, str] | None = None,
+    caption: str | None = None,
 ) -> None:
-    """Write the frame to stdout, or atomically to the file `output`, in the chosen format (see `resolve_format`)."""
+    """Write the frame to stdout, or atomically to the file `output`, in the chosen format.
+
+    `headers` rename columns and `caption` (lines) follows, in the table only; csv and json keep the frame's
+    names and have no caption."""
     fmt = resolve_format(fmt, output)
     if output is not None and str(output) != "-":
         from rnncast.atomic import write_atomic
 
         if fmt == "table":
             buffer = io.StringIO()
-            console(buffer).print(to_table(frame, title))
+            console(buffer).print(to_table(frame, title, headers))
+            if caption:
+                console(buffer).print(caption)
             text = buffer.getvalue()
         else:
             text = to_text(frame, fmt)
         write_atomic(Path(output), text.encode())
         return
     if fmt == "table":
-        console().print(to_table(frame, title))
+        console().print(to_table(frame, title, headers))
+        if caption:
+            console().print(caption)
     else:
         sys.stdout.write(to_text(frame, fmt))
     sys.stdout.flush()
+
+
+def emit_json(value: object, output: str | Path | None = None) -> None:
+    """Any JSON value (typed, indented) to stdout or atomically to the file `output`."""
+    text = json.dumps(value, indent=2, default=str) + "\n"
+    if output is not None and str(output) != "-":
+        from rnncast.atomic import write_atomic
+
+        write_atomic(Path(output), text.encode())
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
 
 
 def emit_record(record: dict, fmt: str | None = None, output: str | Path | None = None, title: str | None = None):
     """One record: json as one object with its typed values; csv and table as field/value rows."""
     fmt = resolve_format(fmt, output)
     if fmt == "json":
-        text = json.dumps(record, indent=2, default=str) + "\n"
-        if output is not None and str(output) != "-":
-            from rnncast.atomic import write_atomic
-
-            write_atomic(Path(output), text.encode())
-        else:
-            sys.stdout.write(text)
-            sys.stdout.flush()
+        emit_json(record, output)
         return
 
     def cell(value: object) -> str:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -53,6 +54,28 @@ class TrainResult:
     device: str
     history: list[EpochLog] = field(default_factory=list)
     config: TrainConfig | None = None  # what ran: epochs and patience resolved
+    gradients: dict = field(default_factory=dict)  # clip statistics of every step run (see `clip_stats`)
+
+
+def clip_stats(norms: np.ndarray, clip: float) -> dict:
+    """How often clipping engaged and how large the gradients were before it, over every step run.
+
+    `norms` are the pre-clip global gradient norms (all parameters, every ensemble member together),
+    one per optimizer step. `clip_rate` is the share of steps whose norm exceeded --clip (0 with --clip 0).
+    """
+    norms = np.asarray(norms, dtype=np.float64)
+    if norms.size == 0:
+        return {"steps": 0, "clip": clip, "clip_rate": 0.0, "p50": None, "p90": None, "p99": None, "max": None}
+    p50, p90, p99 = np.percentile(norms, [50, 90, 99])
+    return {
+        "steps": int(norms.size),
+        "clip": clip,
+        "clip_rate": float((norms > clip).mean()) if clip > 0 else 0.0,
+        "p50": float(p50),
+        "p90": float(p90),
+        "p99": float(p99),
+        "max": float(norms.max()),
+    }
 
 
 def resolve_device(name: str) -> torch.device:
@@ -184,11 +207,13 @@ def fit(
     n = len(train)
     best_loss, best_epoch, best_state = math.inf, 0, copy.deepcopy(model.state_dict())
     history: list[EpochLog] = []
+    norms: list[np.ndarray] = []  # pre-clip gradient norm of every step, brought to the host once per epoch
     started = time.perf_counter()
     for epoch in range(1, cfg.epochs + 1):
         model.train()
         order = torch.randperm(n, device=device, generator=generator)
         running = torch.zeros((), device=device)  # summed on the device: no sync per step
+        epoch_norms: list[torch.Tensor] = []  # (), on the device: read once, after the epoch
         for start in range(0, n, cfg.batch_size):
             idx = order[start : start + cfg.batch_size]
             x, y = train.batch(idx)  # (B, L, F), (B, H, T)
@@ -197,13 +222,14 @@ def fit(
                 out = model(x).float()  # (B, H, T), or (B, K, H, T): every member of an ensemble
                 loss = loss_fn(out, y.unsqueeze(1).expand_as(out) if out.dim() > y.dim() else y)
             loss.backward()
-            if cfg.clip > 0:
-                nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+            # clip_grad_norm_ returns the norm before clipping; with --clip 0 (max inf) it only measures it
+            epoch_norms.append(nn.utils.clip_grad_norm_(model.parameters(), cfg.clip if cfg.clip > 0 else math.inf))
             optimizer.step()
             if cfg.schedule == "onecycle":
                 scheduler.step()
             running += loss.detach() * len(idx)
         train_loss = running.item() / n
+        norms.append(torch.stack(epoch_norms).float().cpu().numpy())
         val_loss = mse(model, val, precision=cfg.precision)
         if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
             raise TrainingError(
@@ -232,4 +258,5 @@ def fit(
         device=str(device),
         history=history,
         config=cfg,
+        gradients=clip_stats(np.concatenate(norms) if norms else np.empty(0), cfg.clip),
     )

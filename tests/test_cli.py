@@ -20,7 +20,10 @@ def run(*args, **kw):
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False, **kw)
 
 
-@pytest.mark.parametrize("command", [[], ["fit"], ["forecast"], ["info"], ["backtest"], ["evaluate"], ["history"]])
+@pytest.mark.parametrize(
+    "command",
+    [[], ["fit"], ["forecast"], ["info"], ["backtest"], ["evaluate"], ["history"], ["diagnose"], ["plot"], ["tune"]],
+)
 def test_help_for_every_command(command):
     result = run(*command, "--help")
     assert result.exit_code == 0
@@ -96,6 +99,8 @@ def test_info_shows_the_model_card(tmp_path):
     assert card["cell"] == "rnn" and card["seq_len"] == "24" and card["horizon"] == "12"
     assert card["frequency"] == "h" and card["targets"] == "OT"
     assert card["training_end"] == "2018-06-26T19:00:00"
+    meta = json.loads(run("info", "--model", model, "--format", "json").stdout)
+    assert 0 <= meta["clip_rate"] <= 1 and 0 < meta["grad_norm_p50"] <= meta["grad_norm_p90"] <= meta["grad_norm_max"]
 
 
 @pytest.mark.parametrize(
@@ -152,7 +157,10 @@ def test_fit_then_forecast_as_a_real_pipeline(tmp_path):
 
 
 def test_help_does_not_import_torch():
-    code = "import sys; from rnncast.cli import cli; assert 'torch' not in sys.modules and 'pandas' not in sys.modules"
+    code = (
+        "import sys; from rnncast.cli import cli; "
+        "assert not {'torch', 'pandas', 'matplotlib'} & set(sys.modules), sorted(sys.modules)"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
@@ -177,9 +185,11 @@ def test_forecast_with_levels_in_every_format(elec_model):
     assert records[0][f"{col}_lower_90"] < records[0][col] < records[0][f"{col}_upper_90"]
     args = ["forecast", "--model", elec_model, "--level", "90", "--horizon", "2"]
     two = pd.read_csv(io.StringIO(run(*args, "--format", "csv").stdout))
-    table = run(*args, "--format", "table", env={"COLUMNS": "200"}).stdout
-    assert f"{col}_lower_90" in table and f"{col}_upper_90" in table
-    assert f"{two[f'{col}_upper_90'][1]:.3f}" in table and f"{two[f'{col}_lower_90'][0]:.3f}" in table
+    table = run(*args, "--format", "table", env={"COLUMNS": "80"}).stdout
+    assert f"Forecast of {col}" in table  # the full name once; the column shortened in the middle
+    header = next(line for line in table.splitlines() if "DATE" in line).split()
+    assert header == ["DATE", "STS.M.I7.…0016.4.000", "lo", "90", "hi", "90"]
+    assert f"{two[f'{col}_upper_90'][1]:.1f}" in table and f"{two[f'{col}_lower_90'][0]:.1f}" in table  # ~100: 4 digits
     assert "2016-06-01" in table
 
 
@@ -273,3 +283,20 @@ def test_threads_and_precision_options(tmp_path):
         assert refused.exit_code == 2
         assert refused.stderr.startswith("Error: --precision bf16 needs a CUDA GPU")
         assert not (tmp_path / "b.rnncast").exists()
+
+
+def test_tables_fit_80_columns_with_one_target_named_once():
+    from rich.console import Console
+
+    from rnncast import render
+
+    frame = pd.DataFrame({"target": [ELEC_COL] * 2, "step": ["all", "1"], "model": ["seasonal naive (12)", "rnn"],
+                          "MAE": [3.68912, 10.4613], "MASE": [0.46271, 1.0], "coverage_80": [float("nan"), 66.6667]})  # fmt: skip
+    out = io.StringIO()
+    Console(file=out, width=80, color_system=None).print(render.to_table(frame, "Backtest"))
+    lines = out.getvalue().splitlines()
+    assert lines[0].strip() == f"Backtest: {ELEC_COL}" and all(len(line) <= 80 for line in lines)
+    assert lines[2].split() == ["step", "model", "MAE", "MASE", "cov", "80"]
+    assert lines[4].split() == ["all", "seasonal", "naive", "(12)", "3.69", "0.463", "-"]  # one line, not wrapped
+    assert lines[5].split() == ["1", "rnn", "10.46", "1.000", "66.67"]  # 4 digits of each column's largest
+    assert render.short(ELEC_COL, 20) == "STS.M.I7.…0016.4.000" and render.short("OT", 20) == "OT"

@@ -196,6 +196,8 @@ def test_output_file_and_report(tmp_path):
     assert report["device"] == "cpu" and report["seq_len"] == 36 and report["horizon"] == 12
     assert len(report["history"]) == 2 and report["timings"]["total_seconds"] >= report["timings"]["train_seconds"] > 0
     assert report["best_val_mse"] == min(h["val_mse"] for h in report["history"])
+    g = report["gradients"]  # clip statistics over every step of both epochs
+    assert g["clip"] == 1.0 and g["steps"] > 2 and 0 <= g["clip_rate"] <= 1 and g["p50"] <= g["p99"] <= g["max"]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp files left
 
 

@@ -66,8 +66,9 @@ def test_clipping_bounds_the_gradient_norm(monkeypatch):
 
     def spy(params, max_norm):
         params = list(params)
-        real(params, max_norm)
+        before = real(params, max_norm)  # the pre-clip norm, which fit records
         seen.append(math.sqrt(sum(float((p.grad**2).sum()) for p in params)))
+        return before
 
     monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", spy)
     tr_w, val_w = sine_windows()
@@ -163,3 +164,26 @@ def test_no_host_sync_per_step(monkeypatch):
 def test_config_values_torch_cannot_use_are_usage_errors(field, value, message):
     with pytest.raises(UsageError, match=message):
         validate_training(train.TrainConfig(**{field: value}))
+
+
+def test_clip_stats_count_the_steps_where_clipping_engaged():
+    stats = train.clip_stats(np.array([0.5, 2.0, 1.0, 3.0]), clip=1.0)
+    assert stats["steps"] == 4 and stats["clip_rate"] == 0.5  # 1.0 itself is not above the limit
+    assert stats["p50"] == 1.5 and stats["max"] == 3.0
+    assert stats["p90"] == pytest.approx(2.7) and stats["p99"] == pytest.approx(2.97)
+    assert train.clip_stats(np.array([5.0]), clip=0)["clip_rate"] == 0.0  # --clip 0: never clipped
+
+
+def test_fit_records_the_pre_clip_norm_of_every_step():
+    tr_w, val_w = sine_windows()
+    steps_per_epoch = math.ceil(len(tr_w) / 16)
+    torch.manual_seed(0)
+    model = Forecaster(ModelConfig(horizon=6, hidden_size=8))
+    tight = train.fit(model, tr_w, val_w, train.TrainConfig(epochs=3, batch_size=16, clip=1e-3, patience=99))
+    g = tight.gradients
+    assert g["steps"] == 3 * steps_per_epoch and g["clip"] == 1e-3
+    assert g["clip_rate"] == 1.0 and 1e-3 < g["p50"] <= g["p90"] <= g["p99"] <= g["max"]  # every step clipped
+    torch.manual_seed(0)
+    model = Forecaster(ModelConfig(horizon=6, hidden_size=8))
+    free = train.fit(model, tr_w, val_w, train.TrainConfig(epochs=3, batch_size=16, clip=0, patience=99))
+    assert free.gradients["clip_rate"] == 0.0 and free.gradients["max"] > 0  # measured though never clipped

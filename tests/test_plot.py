@@ -1,0 +1,124 @@
+import pytest
+from click.testing import CliRunner
+from conftest import ELEC
+
+from rnncast import api, render
+from rnncast.cli import cli
+
+PNG = b"\x89PNG\r\n\x1a\n"
+ELEC_COL = "STS.M.I7.W.TOVT.NS0016.4.000"
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def older_model(tmp_path_factory):
+    """A model fitted on all but the last 24 months of the sample, so that DATA holds actuals after its end."""
+    folder = tmp_path_factory.mktemp("plot")
+    lines = ELEC.read_text().splitlines()
+    old = folder / "old.csv"
+    old.write_text("\n".join(lines[:-24]) + "\n")
+    model = folder / "old.rnncast"
+    done = run("fit", old, "--model", model, "--hidden-size", "8", "--epochs", "2", "--ensemble", "1", "--quiet")
+    assert done.exit_code == 0, done.stderr
+    return model
+
+
+def test_plot_forecast_with_actuals_to_png_and_svg(older_model, tmp_path):
+    png = tmp_path / "f.png"
+    result = run("plot", ELEC, "--model", older_model, "-o", png, "--level", "80")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "" and f"drew {png}" in result.stderr
+    data = png.read_bytes()
+    assert data[:8] == PNG and len(data) > 20_000
+    svg = tmp_path / "f.svg"
+    assert run("plot", "--model", older_model, "-o", svg, "--quiet").exit_code == 0
+    text = svg.read_text()
+    assert text.lstrip().startswith("<?xml") and ELEC_COL in text and "80% interval" in text
+    assert "forecast after 2014-05-01" in text  # the training end, a date without its midnight
+
+
+def test_plot_curves_from_the_kept_history(older_model, tmp_path):
+    out = tmp_path / "loss.pdf"
+    assert run("plot", "--model", older_model, "--curves", "-o", out).exit_code == 0
+    assert out.read_bytes()[:5] == b"%PDF-"
+
+
+def test_plot_refusals_are_one_line(older_model, tmp_path):
+    cases = [
+        (["plot", "--model", older_model], 2, "Error: stdout is not a terminal: name a picture file with -o FILE.png"),
+        (["plot", "--model", older_model, "-o", tmp_path / "x.jpg"], 2, "Error: cannot draw to"),
+        (["plot", ELEC, "--model", older_model, "--curves", "-o", tmp_path / "c.png"], 2, "Error: --curves draws"),
+        (["plot", "--model", older_model, "--id", "x", "-o", tmp_path / "i.png"], 2, "Error: --id is for models"),
+    ]
+    for args, code, message in cases:
+        result = run(*args)
+        assert result.exit_code == code and result.stderr.startswith(message), result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_short_names_keep_both_ends():
+    assert render.short(ELEC_COL, 20) == "STS.M.I7.…0016.4.000"
+    assert len(render.short(ELEC_COL, 20)) == 20 and render.short("OT", 20) == "OT"
+
+
+def test_plot_file_from_python_returns_the_series_drawn(elec_model, tmp_path):
+    assert api.plot_file(elec_model, tmp_path / "p.png") == ""  # a single series has the empty id
+    assert (tmp_path / "p.png").read_bytes()[:8] == PNG
+
+
+def test_backtest_draws_each_fold_against_the_actuals(tmp_path):
+    png = tmp_path / "bt.png"
+    args = [
+        "backtest",
+        ELEC,
+        "--horizon",
+        "3",
+        "--folds",
+        "2",
+        "--hidden-size",
+        "8",
+        "--epochs",
+        "2",
+        "--ensemble",
+        "1",
+    ]
+    result = run(*args, "--format", "csv", "--plot", png)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("target,step,model") and f"drew {png}" in result.stderr
+    data = png.read_bytes()
+    assert data[:8] == PNG and len(data) > 20_000
+    refused = run(*args, "--plot", tmp_path / "bt.gif")
+    assert refused.exit_code == 2 and refused.stderr.startswith("Error: cannot draw to")
+    assert "fold 1/2" not in refused.stderr  # refused before any training
+
+
+def test_terminal_chart_draws_history_forecast_actuals_and_the_widest_interval(older_model):
+    from rnncast.plot import terminal_chart
+
+    picture, sid = api.forecast_picture(older_model, ELEC, (80.0, 95.0))
+    assert sid == "" and len(picture.forecast) == 12 and len(picture.actual) == 12
+    lines = terminal_chart(picture, width=80, height=16).splitlines()
+    assert lines[0] == f"forecast after 2014-05-01 (old.rnncast): {ELEC_COL}"
+    assert len(lines) == 1 + 16 + 1 and all(len(line) <= 80 for line in lines)
+    body = "\n".join(lines[1:-1])
+    assert body.count("●") == 12 and "·" in body and "×" in body and "░" in body  # one ● per step
+    assert lines[-1].split() == ["·", "history", "●", "forecast", "×", "actual", "░", "95%", "interval"]
+    top = max(picture.history.max(), picture.bounds[95.0][1].max(), picture.actual.max())
+    assert lines[1].split()[0] == f"{top:.4g}"  # the y axis ends at the highest value drawn
+
+
+def test_plot_without_output_on_a_terminal_draws_text(older_model, tmp_path):
+    import sys
+
+    from test_pipelines import _on_a_terminal
+
+    args = [sys.executable, "-m", "rnncast", "plot", "--model", str(older_model), "--quiet"]
+    shown = _on_a_terminal(args, tmp_path, {"TERM": "dumb", "COLUMNS": "80"})
+    assert shown.startswith(f"forecast after 2014-05-01 (old.rnncast): {ELEC_COL}")
+    assert "● forecast" in shown and not list(tmp_path.iterdir())  # no file written
+    curves = _on_a_terminal([*args, "--curves"], tmp_path, {"TERM": "dumb"})
+    assert curves.strip().startswith("Error: --curves draws no terminal chart: name a picture file with -o")
