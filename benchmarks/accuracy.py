@@ -195,6 +195,9 @@ def fit_detail(result: FitResult, seconds: float, **more) -> dict:
 # ---------------------------------------------------------------------------- ETTh1 / ETTh2
 
 
+TUNE_BUDGET = 300.0
+
+
 def ett(
     name: str, horizons: tuple[int, ...], overrides: dict, val_only: bool, tmp: Path, report: Report, trials: int = 0
 ) -> None:
@@ -243,7 +246,8 @@ def ett(
             tuned_model = tmp / f"{name}-{horizon}-tuned.rnncast"
             s_tuned = settings(overrides, ReadOptions(targets=("OT",)), horizon=horizon, val_frac=val_frac,
                                seq_len=result.plan.seq_len)  # fmt: skip
-            found, tune_seconds = timed(tuning.tune, fit_csv, s_tuned, {"seq_len"}, trials, None, None, tuned_model)
+            budget = TUNE_BUDGET  # seconds per horizon: the search stops starting trials after it
+            found, tune_seconds = timed(tuning.tune, fit_csv, s_tuned, {"seq_len"}, trials, budget, None, tuned_model)
             assert found.fit.plan.members[0].split.cut == TRAIN_END
             tuned_val = [(v.rmse / std) ** 2 if v else None for v in by_role(validation(found.fit))][0]
             rows[-1].tuned = tuned_val

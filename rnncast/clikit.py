@@ -1,0 +1,437 @@
+"""What every command shares: the error-to-exit-code group, the option stacks, settings from options,
+progress and plan lines on stderr, and the run-history record. No torch at import time.
+
+Every option can also be set from the environment: `--some-option` reads RNNCAST_SOME_OPTION.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+import traceback
+from collections.abc import Callable
+
+import click
+
+from rnncast.choices import CELLS, FILL_POLICIES, FORMATS, PRECISIONS, SCALERS, SCHEDULES, WINDOW_NORMS
+from rnncast.errors import EX_SOFTWARE, DataError, RnncastError
+
+INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+
+
+class Cli(click.Group):
+    """Turns every failure into one `Error: …` line on stderr and a documented exit code."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        self.arguments = [str(a) for a in (sys.argv[1:] if args is None else args)]  # for the run history
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:  # bare `rnncast`: the help, as click shows it
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:  # a bad option or argument: one line, like our own errors
+            ctx = getattr(exc, "ctx", None)
+            hint = f"; see '{ctx.command_path} --help'" if ctx is not None else ""
+            message = " ".join(exc.format_message().split()).rstrip(".")
+            click.echo(f"Error: {message}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:  # Ctrl-C while click itself was prompting or parsing
+            click.echo("Error: interrupted", err=True)
+            sys.exit(INTERRUPTED)
+        sys.exit(code if isinstance(code, int) else 0)
+
+    def invoke(self, ctx: click.Context):
+        code = 0
+        try:
+            return super().invoke(ctx)
+        except RnncastError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            code = exc.exit_code
+            ctx.exit(code)
+        except KeyboardInterrupt:
+            click.echo("Error: interrupted; no model or output file was changed", err=True)
+            code = INTERRUPTED
+            ctx.exit(code)
+        except BrokenPipeError:  # the reader went away (`| head -1`): nothing more to say
+            _silence_stdout()
+            ctx.exit(0)
+        except click.exceptions.Exit as exc:
+            code = exc.exit_code
+            raise
+        except click.ClickException as exc:
+            code = exc.exit_code
+            raise
+        except click.Abort:
+            code = INTERRUPTED
+            raise
+        except Exception as exc:  # a bug of ours: say so; the traceback only on request
+            if ctx.find_root().meta.get("rnncast.verbose"):
+                traceback.print_exc()
+            click.echo(
+                f"Error: internal error ({type(exc).__name__}: {exc}); rerun with --verbose and report it",
+                err=True,
+            )
+            code = EX_SOFTWARE
+            ctx.exit(code)
+        finally:
+            _record_run(ctx, code)
+
+
+def _record_run(ctx: click.Context, code: int) -> None:
+    """Append the run begun by `_begin_run` to its --history; a history that cannot be written costs only a warning."""
+    run = ctx.meta.pop("rnncast.run", None)
+    if run is None:
+        return
+    from rnncast import history
+
+    try:
+        record = _run_record(run, code)
+        history.append(run["history"], record)
+    except Exception as exc:  # never cost the user the run itself: its output is already written
+        path = run["history"]
+        message = str(exc) if isinstance(exc, RnncastError) else f"cannot write the run history {path} ({exc})"
+        click.echo(f"Warning: {message}; this run is not in it", err=True)
+
+
+def _run_record(run: dict, code: int):
+    from datetime import datetime, timezone
+
+    from rnncast import history
+
+    facts = run["facts"]
+    model, data = facts.get("model"), facts.get("data")
+    model_sha, _ = history.file_facts(model)
+    data_sha, rows = history.file_facts(data)
+    return history.Run(
+        started=datetime.fromtimestamp(run["wall"], timezone.utc).isoformat(timespec="seconds"),
+        command=run["command"], arguments=run["arguments"],
+        seconds=round(time.perf_counter() - run["clock"], 3), exit_code=code,
+        model=history.model_key(model) if model else None, model_sha256=model_sha,
+        data=None if data is None else str(data), data_sha256=data_sha, data_rows=rows,
+        metrics=facts.get("metrics", {}),
+    )  # fmt: skip
+
+
+def _begin_run(command: str, history: str | None, **facts) -> dict:
+    """Start timing a run for --history; the command adds facts (metrics) to the dict returned as it goes."""
+    ctx = click.get_current_context()
+    if not history:
+        return {}
+    ctx.find_root().meta["rnncast.run"] = {
+        "history": history, "command": command, "arguments": getattr(ctx.find_root().command, "arguments", []),
+        "wall": time.time(), "clock": time.perf_counter(), "facts": facts,
+    }  # fmt: skip
+    return facts
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the flush at exit cannot fail on a closed pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+def option(*decls: str, **kw) -> Callable:
+    """click.option whose value can also come from RNNCAST_<LONG_NAME>, shown in --help."""
+    long = next(d for d in decls if d.startswith("--"))
+    kw.setdefault("envvar", "RNNCAST_" + long[2:].upper().replace("-", "_"))
+    kw.setdefault("show_envvar", True)
+    return click.option(*decls, **kw)
+
+
+def _options(*decorators: Callable) -> Callable:
+    def apply(f: Callable) -> Callable:
+        for d in reversed(decorators):
+            f = d(f)
+        return f
+
+    return apply
+
+
+def _remember_verbose(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    ctx.find_root().meta["rnncast.verbose"] = value
+    return value
+
+
+output_options = _options(
+    option("--quiet", "-q", is_flag=True, help="Print nothing on stderr but errors."),
+    option("--verbose", "-v", is_flag=True, callback=_remember_verbose,
+           help="More detail on stderr (each epoch); tracebacks for internal errors."),
+)  # fmt: skip
+
+
+# The same for commands that use a model without training one.
+use_output_options = _options(
+    option("--quiet", "-q", is_flag=True, help="Print nothing on stderr but errors."),
+    option("--verbose", "-v", is_flag=True, callback=_remember_verbose, help="Tracebacks for internal errors."),
+)  # fmt: skip
+
+
+format_options = _options(
+    option("--format", "fmt", type=click.Choice(FORMATS), help="Output format. Default: table on a terminal, else csv."),
+    option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True),
+           help="Write the results to this file (atomically) instead of stdout."),
+)  # fmt: skip
+
+
+history_option = option(
+    "--history", type=click.Path(),
+    help="Append a record of this run (time, arguments, duration, exit code, model and data hashes, metrics) "
+         "to this SQLite file, created if missing. A history that cannot be written only warns.",
+)  # fmt: skip
+
+
+model_option = option(
+    "--model", "model_path", default="model.rnncast", show_default=True,
+    type=click.Path(), help="Model file.",  # a folder is refused where the file is opened (exit 66) or written (73)
+)  # fmt: skip
+
+
+read_options = _options(
+    option("--time-col", help="Time column. Default: the one column of dates (or year + quarter); 'none' for row numbers."),
+    option("--target", "targets", multiple=True, help="Column to forecast (repeat for several). Default: the only numeric column."),
+    option("--features", "features", multiple=True, help="Extra input column(s), comma-separated or repeated."),
+    option("--fill", type=click.Choice(FILL_POLICIES), default="interpolate", show_default=True,
+           help="Blank values: interpolate, carry forward, drop rows, or fail."),
+    option("--strict", is_flag=True,
+           help="Refuse missing periods and irregular time stamps instead of filling them on the inferred grid."),
+)  # fmt: skip
+
+
+window_options = _options(
+    option("--seq-len", type=click.IntRange(min=1), help="Past steps per window. Default: from the frequency (hourly 96, monthly 36, ...)."),
+    option("--horizon", type=click.IntRange(min=1), help="Steps to forecast. Default: from the frequency (hourly 24, monthly 12, ...)."),
+    option("--val-frac", type=float, default=0.2, show_default=True, help="Share of the latest windows held out for validation."),
+    option("--scaler", type=click.Choice(SCALERS), default="standard", show_default=True, help="scikit-learn scaler, fitted on training rows only."),
+    option("--season", type=click.IntRange(min=1), help="Seasonal period for the baseline and MASE. Default: from the frequency."),
+)  # fmt: skip
+
+
+cell_option = option("--cell", type=click.Choice(CELLS), default="rnn", show_default=True,
+                     help="Recurrent cell: rnn (Elman, tanh), lstm or gru.")  # fmt: skip
+
+
+network_options = _options(
+    option("--hidden-size", type=click.IntRange(min=1), default=64, show_default=True, help="Width of the hidden state."),
+    option("--layers", type=click.IntRange(min=1), default=1, show_default=True, help="Stacked recurrent layers."),
+    option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True, help="Dropout between stacked layers."),
+    option("--window-norm", type=click.Choice(WINDOW_NORMS), default="auto", show_default=True,
+           help="What the network corrects: last (subtract each window's last value, add it back), season "
+                "(forecast = the window's last cycle + a correction), mean, scale (subtract the window's mean, divide "
+                "by its standard deviation), none; auto picks season when repeating the last cycle beats repeating "
+                "the last value by over 10% on the training windows, else last."),
+    option("--segment", type=click.IntRange(min=0),
+           help="Points per recurrent step: the window is cut into segments of this many points, each embedded by "
+                "a Linear layer, and the cell steps over segments (SegRNN); 0: one point per step. "
+                "Default: seq_len // 8 (about 8 steps), 0 for windows under 16."),
+    option("--ensemble", type=click.IntRange(min=1),
+           help="Member networks trained together from different initial weights; the forecast is their median. "
+                "Default: 5 up to 5,000 training windows, else 1."),
+    option("--non-negative/--allow-negative", "non_negative", default=None,
+           help="Clip forecasts and interval bounds at zero (count data). Default: on when every value of the "
+                "targets in the data is 0 or more."),
+    option("--guard/--no-guard", default=True, show_default=True,
+           help="Blend the forecast with the better naive forecast, one weight in [0, 1] per step fitted on the "
+                "validation windows (0: the naive forecast itself)."),
+)  # fmt: skip
+
+
+model_options = _options(cell_option, network_options)
+
+
+layout_options = _options(
+    option("--id-col", help="Long format: the column naming each row's series; one global model for all of them."),
+    option("--wide", is_flag=True, help="Wide format: every numeric column (or each --target) is one series."),
+    option("--id-embedding", type=click.IntRange(min=0),
+           help="Many series: width of a learned series embedding added to the inputs (try 4). Default: 0, off."),
+    option("--calendar", is_flag=True, help="Add hour of day, day of week and month (those that vary) as sin/cos inputs."),
+)  # fmt: skip
+
+
+train_options = _options(
+    option("--epochs", type=click.IntRange(min=1),
+           help="Most epochs; early stopping usually ends sooner. Default: 100, or enough for 2,000 steps on small data."),
+    option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True, help="Windows per step."),
+    option("--lr", type=click.FloatRange(0, min_open=True), default=1e-3, show_default=True, help="Adam learning rate."),
+    option("--clip", type=click.FloatRange(0), default=1.0, show_default=True, help="Max gradient norm; 0 disables."),
+    option("--patience", type=click.IntRange(min=1),
+           help="Epochs without validation improvement before stopping. Default: 10, or enough for 200 steps on small data."),
+    option("--seed", type=int, default=0, show_default=True, help="Random seed; CPU reruns with the same seed are identical."),
+    option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps."),
+    option("--threads", type=click.IntRange(min=1), help="CPU threads for torch. Default: $OMP_NUM_THREADS, else 1 (fastest for small RNNs, measured)."),
+    option("--precision", type=click.Choice(PRECISIONS), default="fp32", show_default=True,
+           help="bf16: mixed precision (autocast) on a CUDA GPU."),
+    option("--weight-decay", type=click.FloatRange(0), default=0.0, show_default=True,
+           help="AdamW's decoupled weight decay; 0: plain Adam."),
+    option("--schedule", type=click.Choice(SCHEDULES), default="none", show_default=True,
+           help="Learning rate: none (constant), plateau (halve when validation stalls), onecycle (over --epochs)."),
+)  # fmt: skip
+
+
+# Everything that decides what fit trains; backtest refits with the same options.
+training_options = _options(read_options, layout_options, window_options, model_options, train_options)
+
+
+def _split_commas(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(v.strip() for item in values for v in item.split(",") if v.strip())
+
+
+def _warn(err, warnings: list[str], strict: bool) -> None:
+    """Print warnings on stderr, or under --strict refuse the data (exit 65)."""
+    if strict and warnings:
+        raise DataError(f"{warnings[0]} (--strict); fix the data or drop --strict")
+    for w in warnings:
+        err.print(f"Warning: {w}")
+
+
+EPILOG = """\b
+Exit codes: 0 ok, 1 training failed, 2 usage, 65 bad data, 66 input missing,
+70 internal error, 73 cannot write, 75 model locked by another run, 130 interrupted."""
+
+
+# Commands that use a saved model: they neither train nor lock it.
+USE_EPILOG = """\b
+Exit codes: 0 ok, 2 usage, 65 bad data, 66 input missing, 70 internal error,
+73 cannot write, 130 interrupted."""
+
+
+def _network(m: dict) -> str:
+    """What was trained, in a few words: `5 rnn members, 4-point segments, window norm season`."""
+    members = f"{m['ensemble']} {m['cell']} members" if m["ensemble"] > 1 else f"one {m['cell']}"
+    steps = f"{m['segment']}-point segments" if m["segment"] else "one point per step"
+    return f"{members}, {steps}, window norm {m['window_norm']}"
+
+
+def _settings(params: dict):
+    """The library's settings from the options fit and backtest share, validated once, before any data is read."""
+    from rnncast import settings as st
+    from rnncast.train import TrainConfig
+
+    p = params
+    settings = st.Settings(
+        read=st.ReadOptions(p["time_col"], tuple(p["targets"]), _split_commas(p["features"]), p["fill"], p["strict"]),
+        layout=st.Layout(p["id_col"], p["wide"]),
+        windows=st.WindowConfig(p["seq_len"], p["horizon"], p["val_frac"], p["scaler"], p["season"], p["calendar"]),
+        network=st.NetworkOptions(p["cell"], p["hidden_size"], p["layers"], p["dropout"], p["window_norm"],
+                                  p["id_embedding"] or 0, p["segment"], p["ensemble"], p["guard"], p["non_negative"]),
+        train=TrainConfig(p["epochs"], p["batch_size"], p["lr"], p["clip"], p["patience"], p["seed"], p["device"],
+                          p["threads"], p["precision"], p["weight_decay"], p["schedule"]),
+    )  # fmt: skip
+    st.validate(settings)
+    return settings
+
+
+def _describe_plan(err, p, source: str, first_fold: bool = False) -> None:
+    s, many = p.first, p.layout.many
+    _warn(err, p.notes, strict=False)
+    if many:
+        lengths = [len(m.series) for m in p.members]
+        what = f"{len(p.members)} series of {min(lengths)}-{max(lengths)} rows"
+    else:
+        what = f"{len(s)} rows, " + (f"{s.index[0]} → {s.index[-1]}" if s.time_col else "integer steps")
+    err.print(f"{source}: {what}, frequency {s.freq or 'none'}; targets {', '.join(s.targets)}"
+              + (f"; features {', '.join(s.features)}" if s.features else "")
+              + (f"; calendar {', '.join(p.calendar)}" if p.calendar else ""))  # fmt: skip
+    chosen = lambda name: " (from data)" if name in p.chosen else ""  # noqa: E731
+    err.print(
+        f"seq_len {p.seq_len}{chosen('seq_len')}, horizon {p.horizon}{chosen('horizon')}, "
+        f"season {p.season}{chosen('season')}; {p.n_train} training / {p.n_val} validation windows"
+        + (", none across series" if many else "")
+        + (" in the first fold" if first_fold else "")
+    )
+
+
+class _progress:
+    """Per-epoch feedback on stderr: a progress bar on a terminal, a line per epoch with --verbose."""
+
+    def __init__(self, err, verbose: bool):
+        self.err, self.verbose, self.bar = err, verbose, None
+
+    def __enter__(self):
+        if self.err.quiet:
+            return None
+        if not self.err.is_terminal:
+            return self._line if self.verbose else None
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(
+            TextColumn("epoch {task.completed}/{task.total}"),
+            BarColumn(),
+            TextColumn("train {task.fields[train]}  val {task.fields[val]}"),
+            TimeElapsedColumn(),
+            console=self.err,
+            transient=True,
+        )
+        self.bar.start()
+        task = self.bar.add_task("fit", total=None, train="-", val="-")  # the total comes with the first epoch
+
+        def on_epoch(log) -> None:
+            self.bar.update(
+                task, completed=log.epoch, total=log.epochs, train=f"{log.train_loss:.4f}", val=f"{log.val_loss:.4f}"
+            )
+            if self.verbose:
+                self._line(log)
+
+        return on_epoch
+
+    def _line(self, log) -> None:
+        mark = " *" if log.best else ""
+        self.err.print(
+            f"epoch {log.epoch}/{log.epochs}: train MSE {log.train_loss:.5f}, val MSE {log.val_loss:.5f}{mark}"
+        )
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _given_levels(levels: tuple[float, ...]) -> tuple[float, ...] | None:
+    """The levels the user asked for (on the command line or in RNNCAST_LEVEL); None: the defaults, never a refusal."""
+    from click.core import ParameterSource
+
+    source = click.get_current_context().get_parameter_source("levels")
+    return None if source in (ParameterSource.DEFAULT, None) else tuple(levels)
+
+
+def level_option(default: tuple[float, ...], help: str) -> Callable:
+    return option(
+        "--level",
+        "levels",
+        type=float,
+        multiple=True,
+        default=default,
+        show_default=bool(default),
+        metavar="PCT",
+        help=help,
+    )
+
+
+def _given(ctx: click.Context, name: str) -> bool:
+    from click.core import ParameterSource
+
+    return ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+
+
+class Duration(click.ParamType):
+    """A length of time: 90s, 10m, 1h, or plain seconds; converted to seconds."""
+
+    name = "duration"
+    UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
+
+    def convert(self, value, param, ctx) -> float:
+        if isinstance(value, (int, float)):
+            seconds = float(value)
+        else:
+            match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([smh]?)\s*", str(value).lower())
+            seconds = float(match[1]) * self.UNITS[match[2]] if match else 0.0
+        if not seconds > 0:
+            self.fail(f"{value!r} is not a positive duration; use e.g. 90s, 10m, 1h or 300 (seconds)", param, ctx)
+        return seconds
+
+
+def _report_coverage(err, result) -> None:
+    for level in result.bounds:
+        err.print(f"{level:g}% interval: {result.coverage(level):.1f}% of {result.actual.size} actual values inside")
