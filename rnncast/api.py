@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from rnncast import artifact, atomic, reading
+from rnncast import artifact, atomic, intervals, reading
 from rnncast import evaluation as ev
 from rnncast import forecast as fc
 from rnncast import train as tr
@@ -203,7 +203,7 @@ def plot_file(
     model_path: str | Path,
     path: str | Path,
     source: Source | None = None,
-    levels: tuple[float, ...] = ev.DEFAULT_LEVELS,
+    levels: tuple[float, ...] | None = None,
     sid: str | None = None,
 ) -> str:
     """Draw the forecast after the training end with its intervals, the history before it and, when DATA
@@ -219,7 +219,7 @@ def plot_file(
 def forecast_picture(
     model_path: str | Path,
     source: Source | None = None,
-    levels: tuple[float, ...] = ev.DEFAULT_LEVELS,
+    levels: tuple[float, ...] | None = None,
     sid: str | None = None,
 ):
     """What `plot_file` draws (a `plot.ForecastPicture`), and the series id it shows."""
@@ -228,8 +228,10 @@ def forecast_picture(
 
     from rnncast import plot
 
-    levels = validate_levels(levels)
+    levels = None if levels is None else validate_levels(levels)
     art = artifact.load(model_path)
+    # None: the default levels the model's validation windows support (a default never stops a plot)
+    levels, _ = intervals.supported(levels, art.val_residuals.shape[0], ev.DEFAULT_LEVELS)
     sm, meta = art.meta["series"], art.meta["data"]
     fc.check_ids(art, (sid,) if sid is not None else ())
     sid = sm["ids"][0] if sid is None else sid

@@ -80,8 +80,14 @@ def fit(data, model_path, report, history, fmt, output, quiet, verbose, **traini
     run = _begin_run("fit", history, model=model_path, data=data)
     err = render.console(stderr=True, quiet=quiet)
     settings = _settings(click.get_current_context().params)
-    with _progress(err, verbose) as on_epoch:
-        result = api.fit(data, settings, model_path, on_plan=lambda p: _describe_plan(err, p, data), on_epoch=on_epoch)
+    progress = _progress(err, verbose, reading=data)
+    with progress as on_epoch:
+
+        def on_plan(p) -> None:
+            progress.planned()
+            _describe_plan(err, p, data)
+
+        result = api.fit(data, settings, model_path, on_plan=on_plan, on_epoch=on_epoch)
     _trained(err, result, model_path)
     for note in result.notes:
         err.print(f"Note: {note}")

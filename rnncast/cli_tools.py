@@ -16,6 +16,7 @@ from rnncast.clikit import (
     Duration,
     _describe_plan,
     _given,
+    _given_levels,
     _options,
     _progress,
     _settings,
@@ -161,7 +162,7 @@ def plot(data, model_path, output, levels, sid, curves, quiet, verbose) -> None:
 
         from rnncast.plot import terminal_chart
 
-        picture, _ = api.forecast_picture(model_path, data, tuple(levels), sid)
+        picture, _ = api.forecast_picture(model_path, data, _given_levels(levels), sid)
         click.echo(terminal_chart(picture, width=min(shutil.get_terminal_size().columns, 160)))
         return
     if curves:
@@ -169,7 +170,7 @@ def plot(data, model_path, output, levels, sid, curves, quiet, verbose) -> None:
             raise click.UsageError("--curves draws the losses kept in the model file; drop DATA and --id")
         api.plot_curves(model_path, output)
     else:
-        drawn = api.plot_file(model_path, output, data, tuple(levels), sid)
+        drawn = api.plot_file(model_path, output, data, _given_levels(levels), sid)
         if sid is None and drawn:
             from rnncast import artifact
 

@@ -345,37 +345,54 @@ def _describe_plan(err, p, source: str, first_fold: bool = False) -> None:
 
 
 class _progress:
-    """Per-epoch feedback on stderr: a progress bar on a terminal, a line per epoch with --verbose."""
+    """Feedback on stderr: while the data is read, a status line; once training starts, an epoch bar with
+    elapsed and remaining time (on a terminal), or a line per epoch with --verbose.
 
-    def __init__(self, err, verbose: bool):
-        self.err, self.verbose, self.bar = err, verbose, None
+    The bar appears with the first epoch, not before: no `epoch 0/100` while a large file loads.
+    """
+
+    def __init__(self, err, verbose: bool, reading: str | None = None):
+        self.err, self.verbose, self.reading = err, verbose, reading
+        self.bar = self.task = self.status = None
 
     def __enter__(self):
         if self.err.quiet:
             return None
         if not self.err.is_terminal:
             return self._line if self.verbose else None
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+        if self.reading:
+            self.status = self.err.status(f"reading {self.reading} …")
+            self.status.start()
+        return self.on_epoch
 
-        self.bar = Progress(
-            TextColumn("epoch {task.completed}/{task.total}"),
-            BarColumn(),
-            TextColumn("train {task.fields[train]}  val {task.fields[val]}"),
-            TimeElapsedColumn(),
-            console=self.err,
-            transient=True,
-        )
-        self.bar.start()
-        task = self.bar.add_task("fit", total=None, train="-", val="-")  # the total comes with the first epoch
+    def planned(self) -> None:
+        """The data is read and planned: the status line goes (the plan's own lines follow)."""
+        if self.status is not None:
+            self.status.stop()
+            self.status = None
 
-        def on_epoch(log) -> None:
-            self.bar.update(
-                task, completed=log.epoch, total=log.epochs, train=f"{log.train_loss:.4f}", val=f"{log.val_loss:.4f}"
+    def on_epoch(self, log) -> None:
+        if self.bar is None:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+            self.planned()
+            self.bar = Progress(
+                TextColumn("epoch {task.completed}/{task.total}"),
+                BarColumn(),
+                TextColumn("train {task.fields[train]}  val {task.fields[val]}"),
+                TimeElapsedColumn(),
+                TextColumn("at most"),
+                TimeRemainingColumn(),  # to the epoch cap: early stopping usually ends sooner
+                console=self.err,
+                transient=True,
             )
-            if self.verbose:
-                self._line(log)
-
-        return on_epoch
+            self.bar.start()
+            self.task = self.bar.add_task("fit", total=log.epochs, train="-", val="-")
+        self.bar.update(
+            self.task, completed=log.epoch, total=log.epochs, train=f"{log.train_loss:.4f}", val=f"{log.val_loss:.4f}"
+        )
+        if self.verbose:
+            self._line(log)
 
     def _line(self, log) -> None:
         mark = " *" if log.best else ""
@@ -384,6 +401,7 @@ class _progress:
         )
 
     def __exit__(self, *exc) -> None:
+        self.planned()
         if self.bar is not None:
             self.bar.stop()
 

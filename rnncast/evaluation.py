@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 
 from rnncast import forecast as fc
-from rnncast import intervals, metrics
+from rnncast import intervals, metrics, timeindex
 from rnncast import train as tr
 from rnncast.artifact import Artifact
 from rnncast.errors import DataError
@@ -292,6 +292,11 @@ def evaluate(art: Artifact, coll: Collection, levels: tuple[float, ...] | None =
     _, notes = fc.contexts_from(art, coll)  # same columns and frequency, at least seq_len rows
     notes += skipped
     sm, meta = art.meta["series"], art.meta["data"]
+    if meta.get("time_col") is None and not every:
+        notes.append(
+            "the model was fitted without a time column, so new rows cannot be placed after its training rows: "
+            "every complete window is scored, training windows included (optimistic); pass data with a time column"
+        )
     seq_len, horizon, t = art.meta["model_seq_len"], art.meta["model"]["horizon"], len(meta["targets"])
     model, many = fc.build_model(art), coll.layout.many
     known = [(sid, s, sm["ids"].index(sid)) for sid, s in zip(coll.ids, coll.series, strict=True) if sid in sm["ids"]]
@@ -300,7 +305,7 @@ def evaluate(art: Artifact, coll: Collection, levels: tuple[float, ...] | None =
     if steps is None:
         where = "no series of the data has" if many else "data has"
         raise DataError(
-            f"{where} no actual value to score after the model's training end ({sm['ends'][known[0][2]]}"
+            f"{where} no actual value to score after the model's training end ({timeindex.stamp(sm['ends'][known[0][2]])}"
             f"{' for the first series' if many else ''}): it needs rows after it, with {seq_len} rows before them; "
             "pass data that runs further, or --all-windows"
         )

@@ -186,10 +186,15 @@ def fit_guard(model: nets.Forecaster, val, net: np.ndarray, n_val: list[int]) ->
     else:  # one validation window per series: no second half to score on; the weights see every window
         crossfit = base + closed_form_alpha(actual, net, base) * (net - base)
     alpha = closed_form_alpha(actual, net, base)
-    model.alpha.copy_(torch.as_tensor(alpha, dtype=model.alpha.dtype))
     mse = {
         name: float(((actual - f) ** 2).mean()) for name, f in (("network", net), ("guarded", crossfit), ("base", base))
     }
+    if mse["guarded"] > mse["base"]:
+        # The blend did worse than the naive forecast on windows its weights had not seen (a weak network,
+        # weights that swing between halves): keep the naive forecast itself, alpha = 0.
+        alpha = np.zeros_like(alpha)
+        crossfit = base.copy()
+    model.alpha.copy_(torch.as_tensor(alpha, dtype=model.alpha.dtype))
     return Guard(kind, alpha, crossfit, mse)
 
 

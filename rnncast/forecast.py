@@ -119,7 +119,7 @@ def staleness(meta: dict, freq: str | None, last: object, trained_end: object) -
     if meta.get("freq") and freq and freq != meta["freq"]:
         raise DataError(f"data frequency {freq} differs from the model's {meta['freq']}; resample or retrain")
     if meta.get("time_kind") == "datetime" and pd.Timestamp(last) < pd.Timestamp(trained_end):
-        return [f"data ends at {last}, before the model's training end {trained_end}"]
+        return [f"data ends at {timeindex.stamp(last)}, before the model's training end {timeindex.stamp(trained_end)}"]
     return []
 
 

@@ -108,10 +108,7 @@ def to_table(frame: pd.DataFrame, title: str | None = None, headers: dict[str, s
         numeric = pd.api.types.is_numeric_dtype(frame[col])
         table.add_column(headers.get(col, str(col)), justify="right" if numeric else "left", no_wrap=True)
         places[col] = decimals(frame[col]) if pd.api.types.is_float_dtype(frame[col]) else 3
-    shown = frame.copy()
-    for col in shown.columns:  # dates at midnight read better without the time
-        if pd.api.types.is_datetime64_any_dtype(shown[col]) and (shown[col].dt.normalize() == shown[col]).all():
-            shown[col] = shown[col].dt.strftime("%Y-%m-%d")
+    shown = with_stamp_text(frame)
     if "target" in shown.columns:
         shown["target"] = [short(v, SHORT_TARGET) if isinstance(v, str) else v for v in shown["target"]]
     for row in shown.itertuples(index=False):
@@ -119,12 +116,34 @@ def to_table(frame: pd.DataFrame, title: str | None = None, headers: dict[str, s
     return table
 
 
+def stamp_text(col: pd.Series) -> pd.Series:
+    """ISO 8601 text for a time column, the same in table, csv and json: the date alone when every stamp
+    is at midnight, else date `T` time; with the UTC offset when the stamps carry a time zone."""
+    if getattr(col.dt, "tz", None) is not None:
+        return col.map(lambda t: t.isoformat() if not pd.isna(t) else None)
+    if (col.dt.normalize() == col).all():
+        return col.dt.strftime("%Y-%m-%d")
+    return col.dt.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def with_stamp_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every time column as `stamp_text`."""
+    stamped = [c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])]
+    if not stamped:
+        return frame
+    frame = frame.copy()
+    for col in stamped:
+        frame[col] = stamp_text(frame[col])
+    return frame
+
+
 def to_text(frame: pd.DataFrame, fmt: str) -> str:
-    """csv (header + rows) or json (a list of records, ISO time stamps)."""
+    """csv (header + rows) or json (a list of records); time stamps as `stamp_text`."""
+    frame = with_stamp_text(frame)
     if fmt == "csv":
-        return frame.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S")
+        return frame.to_csv(index=False)
     if fmt == "json":
-        records = json.loads(frame.to_json(orient="records", date_format="iso", double_precision=15))
+        records = json.loads(frame.to_json(orient="records", double_precision=15))
         return json.dumps(records, indent=2) + "\n"
     raise ValueError(f"unknown format {fmt!r}")
 

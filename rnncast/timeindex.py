@@ -221,6 +221,21 @@ def time_value(value: object) -> object:
     return value.isoformat() if isinstance(value, pd.Timestamp) else value.item() if hasattr(value, "item") else value
 
 
+def stamp(value: object) -> str:
+    """A time stamp as messages write it, the same form as outputs: the date alone at midnight, else
+    ISO date `T` time (with the offset when zoned); steps and other values as they are."""
+    if isinstance(value, str):
+        try:
+            value = pd.Timestamp(value)
+        except ValueError:
+            return value
+    if isinstance(value, pd.Timestamp):
+        if value.tzinfo is None and value == value.normalize():
+            return value.strftime("%Y-%m-%d")
+        return value.isoformat()
+    return str(value)
+
+
 def freq_defaults(freq: str | None) -> tuple[int, int, int]:
     """(season, horizon, seq_len) suited to a pandas frequency string."""
     if freq is None:

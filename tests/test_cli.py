@@ -58,7 +58,7 @@ def test_fit_json_metrics_and_forecast_in_every_format(tmp_path):
     csv_out = run("forecast", "--model", model, "--format", "csv").stdout
     frame = pd.read_csv(io.StringIO(csv_out))
     assert list(frame.columns) == ["DATE", ELEC_COL]
-    assert frame["DATE"].tolist()[:2] == ["2016-06-01T00:00:00", "2016-07-01T00:00:00"]
+    assert frame["DATE"].tolist()[:2] == ["2016-06-01", "2016-07-01"]
     assert len(frame) == 6
 
     as_json = json.loads(run("forecast", "--model", model, "--format", "json").stdout)
@@ -300,3 +300,38 @@ def test_tables_fit_80_columns_with_one_target_named_once():
     assert lines[4].split() == ["all", "seasonal", "naive", "(12)", "3.69", "0.463", "-"]  # one line, not wrapped
     assert lines[5].split() == ["1", "rnn", "10.46", "1.000", "66.67"]  # 4 digits of each column's largest
     assert render.short(ELEC_COL, 20) == "STS.M.I7.…0016.4.000" and render.short("OT", 20) == "OT"
+
+
+def test_on_a_terminal_a_status_line_while_reading_then_an_epoch_bar_with_remaining_time():
+    """No `epoch 0/100` while the data loads: the bar comes with the first epoch."""
+    from rich.console import Console
+
+    from rnncast.clikit import _progress
+    from rnncast.train import EpochLog
+
+    screen = io.StringIO()
+    err = Console(file=screen, force_terminal=True, width=120)
+    progress = _progress(err, verbose=False, reading="big.csv")
+    with progress as on_epoch:
+        assert progress.status is not None and progress.bar is None  # reading: a status line, no bar yet
+        progress.planned()
+        assert progress.status is None and progress.bar is None
+        on_epoch(EpochLog(1, 40, 0.5, 0.4, True))
+        task = progress.bar.tasks[0]
+        assert (task.completed, task.total) == (1, 40)
+        assert any(type(c).__name__ == "TimeRemainingColumn" for c in progress.bar.columns)
+    assert "reading big.csv" in screen.getvalue()
+
+
+def test_time_stamps_read_the_same_in_table_csv_and_json(tmp_path, elec_model):
+    """Date alone when every stamp is at midnight (monthly), ISO date T time otherwise (hourly)."""
+    monthly = {fmt: run("forecast", "--model", elec_model, "--format", fmt, "--horizon", "2").stdout
+               for fmt in ("csv", "json", "table")}  # fmt: skip
+    assert "2016-06-01," in monthly["csv"] and json.loads(monthly["json"])[0]["DATE"] == "2016-06-01"
+    assert "2016-06-01 " in monthly["table"] and "T00:00" not in "".join(monthly.values())
+    model = tmp_path / "h.rnncast"
+    assert run("fit", ETTH1, "--target", "OT", "--seq-len", "24", "--horizon", "2", "--model", model, *TINY,
+               "--epochs", "1", "--ensemble", "1").exit_code == 0  # fmt: skip
+    hourly = {fmt: run("forecast", "--model", model, "--format", fmt).stdout for fmt in ("csv", "json", "table")}
+    stamp = "2018-06-26T20:00:00"
+    assert f"{stamp}," in hourly["csv"] and json.loads(hourly["json"])[0]["date"] == stamp and stamp in hourly["table"]

@@ -207,3 +207,10 @@ def test_a_column_named_date_is_refused_with_its_bad_value_rather_than_ignored()
         read("Date,v\n2024-01-01,1\ntbd,2\n2024-01-03,3\n")
     s = read("code,v\n2024-01-01,1\ntbd,2\nxyz,3\n")  # any other name: too few dates to be the time
     assert s.time_col is None
+
+
+def test_messages_write_time_stamps_in_one_form():
+    assert timeindex.stamp(pd.Timestamp("2016-05-01")) == "2016-05-01"
+    assert timeindex.stamp("2016-05-01T00:00:00") == "2016-05-01"
+    assert timeindex.stamp(pd.Timestamp("2018-06-26 19:00")) == "2018-06-26T19:00:00"
+    assert timeindex.stamp(17) == "17"

@@ -68,3 +68,16 @@ def test_small_data_gets_an_ensemble_and_windows_get_segments_by_default():
     result = api.fit(ELEC, settings(hidden_size=4, epochs=1), model_path=None)
     model = result.artifact.meta["model"]
     assert (model["segment"], model["ensemble"]) == (4, 5)
+
+
+def test_a_weak_network_falls_back_to_the_naive_forecast_rather_than_a_worse_blend():
+    """Two epochs of a tiny network on the monthly sample: the blend lost to seasonal naive on the windows
+    its weights had not seen, so the model keeps the naive forecast (alpha 0) and says so in its scores."""
+    result = api.fit(ELEC, settings(hidden_size=8, epochs=2, ensemble=1), model_path=None)
+    guard = result.artifact.meta["guard"]
+    mse = guard["val_mse"]
+    if mse["guarded"] > mse["base"]:
+        assert not np.asarray(guard["alpha"]).any()
+    scores = {s.model: s for _, s in result.scores}
+    best_naive = min(scores["naive"].mase, scores["seasonal naive (12)"].mase)
+    assert scores["rnn"].mase <= best_naive + 1e-9  # never silently worse than the better naive forecast

@@ -69,7 +69,7 @@ def test_the_output_file_extension_chooses_the_format_unless_format_says(tmp_pat
     records = json.loads((tmp_path / "f.json").read_text())
     assert len(records) == 12 and records[0]["DATE"].startswith("2007-01-01")
     run("forecast", "--model", short_model, "-o", tmp_path / "f.csv")
-    assert pd.read_csv(tmp_path / "f.csv")["DATE"].iloc[0] == "2007-01-01T00:00:00"
+    assert pd.read_csv(tmp_path / "f.csv")["DATE"].iloc[0] == "2007-01-01"
     run("forecast", "--model", short_model, "-o", tmp_path / "g.json", "--format", "csv")
     assert (tmp_path / "g.json").read_text().startswith("DATE,")
     run("info", "--model", short_model, "-o", tmp_path / "card.json")
@@ -159,8 +159,8 @@ def test_backtest_predictions_hold_every_fold_and_step_with_the_baselines_and_bo
     pred = pd.read_csv(out)
     assert list(pred.columns) == ["cutoff", "DATE", "actual", "rnn", "naive", "seasonal_naive", "lower_80", "upper_80"]
     assert len(pred) == 3 * 6
-    assert pred["cutoff"].unique().tolist() == ["2005-12-01T00:00:00", "2006-03-01T00:00:00", "2006-06-01T00:00:00"]
-    assert pred["DATE"].iloc[-1] == "2006-12-01T00:00:00" and pred["DATE"].iloc[0] == "2006-01-01T00:00:00"
+    assert pred["cutoff"].unique().tolist() == ["2005-12-01", "2006-03-01", "2006-06-01"]
+    assert pred["DATE"].iloc[-1] == "2006-12-01" and pred["DATE"].iloc[0] == "2006-01-01"
     series = pd.read_csv(short).iloc[:, 1].to_numpy()
     assert pred["actual"].tolist() == pytest.approx(list(series[-12:-6]) + list(series[-9:-3]) + list(series[-6:]))
     # naive: the last value before each cutoff; seasonal naive: the same month a year before

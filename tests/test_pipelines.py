@@ -46,7 +46,7 @@ def test_stdin_forecast_piped_into_a_second_process(model_dir):
     parse = f'{sys.executable} -c "import sys, pandas; f = pandas.read_csv(sys.stdin); print(len(f), f.iloc[0, 0])"'
     done = sh(f"cat {ELEC} | {RNNCAST} forecast - --model m.rnncast | {parse}", model_dir)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["12", "2016-06-01T00:00:00"]
+    assert done.stdout.split() == ["12", "2016-06-01"]
     assert done.stderr == ""
 
 
@@ -207,7 +207,7 @@ def test_stale_data_warns_and_strict_refuses(model_dir):
     old.write_text("\n".join(lines[:101]) + "\n")  # ends in 2003, the model was trained to 2016
     warned = sh(f"{RNNCAST} forecast old.csv --model m.rnncast --format csv", model_dir)
     assert warned.returncode == 0
-    assert "Warning: data ends at 2003-04-01 00:00:00, before the model's training end" in warned.stderr
+    assert "Warning: data ends at 2003-04-01, before the model's training end 2016-05-01" in warned.stderr
     assert len(pd.read_csv(io.StringIO(warned.stdout))) == 12
     strict = sh(f"{RNNCAST} forecast old.csv --model m.rnncast --strict", model_dir)
     assert strict.returncode == 65 and strict.stdout == ""

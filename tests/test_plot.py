@@ -122,3 +122,18 @@ def test_plot_without_output_on_a_terminal_draws_text(older_model, tmp_path):
     assert "● forecast" in shown and not list(tmp_path.iterdir())  # no file written
     curves = _on_a_terminal([*args, "--curves"], tmp_path, {"TERM": "dumb"})
     assert curves.strip().startswith("Error: --curves draws no terminal chart: name a picture file with -o")
+
+
+def test_a_default_level_the_model_cannot_support_is_left_out_not_a_refusal(tmp_path):
+    """A model with one validation window has no 80% interval; plot without --level still draws."""
+    short = tmp_path / "short.csv"
+    short.write_text("\n".join(ELEC.read_text().splitlines()[:62]) + "\n")  # 61 months: one validation window
+    model = tmp_path / "m.rnncast"
+    fitted = run("fit", short, "--seq-len", "36", "--horizon", "12", "--hidden-size", "4", "--epochs", "1",
+                 "--ensemble", "1", "--model", model)  # fmt: skip
+    assert fitted.exit_code == 0, fitted.output
+    drawn = run("plot", "--model", model, "-o", tmp_path / "p.png")
+    assert drawn.exit_code == 0, drawn.output
+    assert (tmp_path / "p.png").read_bytes()[:8] == PNG
+    asked = run("plot", "--model", model, "--level", "80", "-o", tmp_path / "q.png")
+    assert asked.exit_code == 2 and "--level 80 needs at least" in asked.output  # asked for: still refused
