@@ -153,7 +153,7 @@ def _upgrade_v1(meta: dict, scaling: Scaling, context: np.ndarray) -> tuple[Scal
         meta["series"] = {k: panel[k] for k in ("ids", "id_col", "wide", "calendar", "ends", "rows", "mase_scale")}
         return scaling, context
     data = meta["data"]
-    scale = data.get("mase_scale") or [1.0] * len(data["targets"])
+    scale = data.get("mase_scale") or []  # none saved: evaluate recomputes it from the data
     meta["series"] = {"ids": [""], "id_col": None, "wide": False, "calendar": [], "ends": [data["end"]],
                       "rows": [data["rows"]], "mase_scale": [scale]}  # fmt: skip
     return Scaling(scaling.kind, scaling.shift[None, :], scaling.scale[None, :]), context[None]
