@@ -217,7 +217,8 @@ def tune(data, model_path, trials, time_budget, study_db, study_name, fmt, outpu
     or in its RNNCAST_ variable is fixed, not searched; every other `fit` option applies to all
     trials as given or defaulted.
 
-    Trials are scored by their best validation MSE (scaled units). The best trial's model is
+    Trials are scored by the validation MSE (scaled units) of the model's forecast (with the guard,
+    the blended one, cross-fitted). The best trial's model is
     written to --model at the end, once; an interrupted run leaves it as it was. The output
     lists every trial of the study best first: complete ones by val_mse, then pruned (val_mse:
     the best they reached), then failed, each in order of number; with one column per searched
@@ -264,7 +265,7 @@ def tune(data, model_path, trials, time_budget, study_db, study_name, fmt, outpu
     b = result.best
     again = ""
     if result.refitted:
-        again = f" (from an earlier run; refitted: val MSE {result.fit.training.best_val_loss:.4g})"
+        again = f" (from an earlier run; refitted: val MSE {tuning.objective(result.fit):.4g})"
     err.print(f"best trial {b.number}: val MSE {b.val_mse:.4g}{again}; {_params(b.params)}; saved {model_path}")
     render.emit(
         result.frame(), fmt, output, title=f"Study {result.study_name!r}: {len(result.trials)} trial(s), best first"

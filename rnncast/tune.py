@@ -68,7 +68,7 @@ class TrialRow:
 
     number: int  # Optuna's trial number in the study, from 0
     state: str  # COMPLETE | PRUNED | FAIL (RUNNING: another process, or one that was killed)
-    val_mse: float  # best validation MSE reached (scaled units); NaN when none
+    val_mse: float  # the trial's objective (scaled units; a pruned trial: the best epoch's MSE); NaN when none
     seconds: float
     epochs: int  # epochs trained (a pruned trial: where it was stopped)
     params: dict[str, object]  # the searched settings as trained (dropout None when layers is 1)
@@ -278,8 +278,22 @@ def run_trial(study, coll: reading.Collection, settings: Settings, space: Space,
         study.tell(trial, state=TrialState.FAIL)
         raise
     else:
-        frozen = study.tell(trial, result.training.best_val_loss)
+        frozen = study.tell(trial, objective(result))
     return row_of(frozen), result
+
+
+def objective(result) -> float:
+    """What a trial is ranked by: the validation MSE of the forecast the saved model makes. With the guard
+    (the default) that is the blended forecast, each window scored with weights fitted on the other half
+    of the windows; without it, the network's best validation MSE. Ranking by the network alone would
+    favour trials whose forecast the guard then changes."""
+    return objective_of(result.artifact.meta)
+
+
+def objective_of(meta: dict) -> float:
+    """`objective` read from a model file's meta."""
+    guard = meta.get("guard")
+    return guard["val_mse"]["guarded"] if guard else meta["training"]["best_val_loss"]
 
 
 def row_of(t) -> TrialRow:

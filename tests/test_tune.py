@@ -45,7 +45,7 @@ def test_tune_saves_the_best_trial_and_prints_every_trial_best_first(tmp_path):
     assert ((frame["lr"] >= 1e-4) & (frame["lr"] <= 1e-2)).all()
 
     best, meta = frame.iloc[0], artifact.load(model).meta
-    assert meta["training"]["best_val_loss"] == pytest.approx(best["val_mse"], rel=1e-12)
+    assert tuning.objective_of(meta) == pytest.approx(best["val_mse"], rel=1e-12)
     assert meta["tune"]["trial"] == best["number"] and meta["tune"]["study"] == "elec_equip"
     assert meta["model"]["cell"] == best["cell"] and meta["model"]["hidden_size"] == 8
     assert meta["windows"]["seq_len"] == 24 and meta["train"]["lr"] == pytest.approx(best["lr"])
@@ -73,7 +73,7 @@ def test_resuming_a_study_adds_trials_and_saves_the_study_best(tmp_path):
     new = [(r["segment"], r["cell"], r["window_norm"]) for r in second if r["number"] >= 2]
     assert new != [(r["segment"], r["cell"], r["window_norm"]) for r in first]  # the sampler does not replay
     # the study's best, from either session (an earlier one's is refitted: same seed, same weights on CPU)
-    assert artifact.load(model).meta["training"]["best_val_loss"] == pytest.approx(second[0]["val_mse"], rel=1e-9)
+    assert tuning.objective_of(artifact.load(model).meta) == pytest.approx(second[0]["val_mse"], rel=1e-9)
 
     other = run(*args, "--cell", "gru")
     assert other.exit_code == 2
@@ -92,7 +92,7 @@ def test_a_best_trial_from_an_earlier_session_is_refitted(monkeypatch, tmp_path)
     assert frame["state"].tolist() == ["COMPLETE", "FAIL"] and frame["number"].tolist() == [0, 1]
     assert f"best trial 0: val MSE {earlier['val_mse']:.4g} (from an earlier run; refitted: val MSE " in result.stderr
     # on CPU the same seed and settings give the same weights, so the refit scores exactly as the trial did
-    assert artifact.load(model).meta["training"]["best_val_loss"] == pytest.approx(earlier["val_mse"], rel=1e-12)
+    assert tuning.objective_of(artifact.load(model).meta) == pytest.approx(earlier["val_mse"], rel=1e-12)
 
 
 def test_time_budget_starts_no_trial_once_spent(monkeypatch, tmp_path):
