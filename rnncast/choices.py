@@ -3,7 +3,7 @@
 CELLS = ("rnn", "lstm", "gru")
 WINDOW_NORMS = ("auto", "last", "season", "mean", "scale", "none")
 SCALERS = ("standard", "minmax", "robust")
-FILL_POLICIES = ("interpolate", "ffill", "drop", "error")
+FILL_POLICIES = ("interpolate", "ffill", "zero", "drop", "error")
 FORMATS = ("table", "csv", "json")
 PRECISIONS = ("fp32", "bf16")
 SCHEDULES = ("none", "plateau", "onecycle")

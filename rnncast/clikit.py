@@ -195,7 +195,7 @@ read_options = _options(
     option("--target", "targets", multiple=True, help="Column to forecast (repeat for several). Default: the only numeric column."),
     option("--features", "features", multiple=True, help="Extra input column(s), comma-separated or repeated."),
     option("--fill", type=click.Choice(FILL_POLICIES), default="interpolate", show_default=True,
-           help="Blank values: interpolate, carry forward, drop rows, or fail."),
+           help="Blank values and missing periods: interpolate, carry forward, zero (nothing happened), drop rows, or fail."),
     option("--strict", is_flag=True,
            help="Refuse missing periods and irregular time stamps instead of filling them on the inferred grid."),
 )  # fmt: skip

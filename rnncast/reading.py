@@ -144,7 +144,7 @@ def to_series(frame: pd.DataFrame, options: ReadOptions) -> Series:
     columns = targets + features
     numbers = pd.DataFrame({c: _as_float(frame[c], c) for c in columns})
     numbers.index = index
-    numbers = _sorted_unique(numbers, time_col, notes)
+    numbers = _sorted_unique(numbers, time_col, notes, _id_candidate(frame, used | set(columns)))
     numbers, freq = timeindex.regular(numbers, notes, options.strict)
     numbers = _fill_missing(numbers, options.fill, notes)
     _check_range(numbers)
@@ -240,7 +240,15 @@ def _as_float(col: pd.Series, name: str) -> pd.Series:
     return numbers.astype(np.float64)
 
 
-def _sorted_unique(numbers: pd.DataFrame, time_col: str | None, notes: list[str]) -> pd.DataFrame:
+def _id_candidate(frame: pd.DataFrame, used: set[str]) -> str | None:
+    """A text column beside the time that varies: when time stamps repeat, probably the series' ids."""
+    for col in frame.columns:
+        if col not in used and not pd.api.types.is_numeric_dtype(frame[col]) and frame[col].nunique() > 1:
+            return col
+    return None
+
+
+def _sorted_unique(numbers: pd.DataFrame, time_col: str | None, notes: list[str], id_hint: str | None = None):
     if numbers.index.hasnans:
         row = int(np.argmax(pd.isna(numbers.index))) + 1
         raise DataError(f"time column {time_col!r} is blank at data row {row}; fill it or drop that row")
@@ -249,9 +257,13 @@ def _sorted_unique(numbers: pd.DataFrame, time_col: str | None, notes: list[str]
         numbers = numbers.sort_index(kind="stable")
     dup = numbers.index.duplicated()
     if dup.any():
-        raise DataError(
-            f"duplicate time stamp {numbers.index[dup][0]} in {time_col!r}; remove or aggregate repeated rows"
-        )
+        stamp = timeindex.stamp(numbers.index[dup][0])
+        if id_hint is not None:  # several series in one long file
+            raise DataError(
+                f"duplicate time stamp {stamp} in {time_col!r}, beside the text column {id_hint!r}: if each of its "
+                f"values is a series, add --id-col {id_hint}; else remove or aggregate repeated rows"
+            )
+        raise DataError(f"duplicate time stamp {stamp} in {time_col!r}; remove or aggregate repeated rows")
     return numbers
 
 
@@ -263,6 +275,9 @@ def _fill_missing(numbers: pd.DataFrame, policy: str, notes: list[str]) -> pd.Da
     if policy == "error":
         row = numbers.index[numbers[worst].isna()][0]
         raise DataError(f"column {worst!r} is blank at {row}; fill it or use --fill interpolate|ffill|drop")
+    if policy == "zero":  # blanks and missing periods mean nothing happened (a shop closed, no sales)
+        notes.append(f"filled {int(missing.sum())} blank value(s) with 0 (--fill zero)")
+        return numbers.fillna(0.0)
     if policy == "drop":
         notes.append(f"dropped {int(numbers.isna().any(axis=1).sum())} row(s) with blank values")
         return numbers.dropna()

@@ -272,7 +272,7 @@ def with_time(values, stamps) -> str:
     "content,args,message",
     [
         (replace_line(GOOD, 5, "notadate,1"), [], "time column 'date' has a value that is not a date: 'notadate' at data row 5"),
-        (replace_line(GOOD, 5, "2024-01-04,1"), [], "duplicate time stamp 2024-01-04 00:00:00 in 'date'; remove or aggregate"),
+        (replace_line(GOOD, 5, "2024-01-04,1"), [], "duplicate time stamp 2024-01-04 in 'date'; remove or aggregate"),
         (replace_line(GOOD, 5, "01/05/2024,1"), [], "time column 'date' mixes date formats: '2024-01-01' (data row 1) but '01/05/2024' (data row 5)"),
         (replace_line(GOOD, 5, ",1"), [], "time column 'date' is blank at data row 5; fill it or drop that row"),
         (with_time(range(40), [f"2024-01-01T{h:02d}:00:00{'+02:00' if h % 2 else ''}" for h in range(20)]
@@ -715,3 +715,26 @@ def test_fuzzed_csv_to_forecast_succeeds_or_fails_with_one_documented_line(tiny_
     else:
         assert len(pd.read_csv(pd.io.common.StringIO(result.stdout))) == 3
     assert tiny_model.read_bytes() == before
+
+
+def test_repeated_stamps_beside_a_text_column_suggest_it_as_the_id_column(workdir):
+    long = "date,shop,sales\n" + "".join(f"2024-01-{d:02d},{shop},{d}\n" for d in range(1, 31) for shop in ("a", "b"))
+    fit_refused(workdir, long, ["--target", "sales"], 65,
+                "duplicate time stamp 2024-01-01 in 'date', beside the text column 'shop': if each of its values "
+                "is a series, add --id-col shop")  # fmt: skip
+
+
+def test_fill_zero_says_blanks_and_missing_days_mean_nothing_happened(workdir):
+    days = pd.date_range("2024-01-01", periods=71, freq="D")  # Monday to Monday: 10 Sundays inside
+    open_days = [d for d in days if d.day_of_week != 6]  # closed on Sundays: those rows are missing
+    text = "date,sales\n" + "".join(f"{d.date()},{5 + d.day % 3}\n" for d in open_days)
+    (workdir / "shop.csv").write_text(text)
+    result = run("fit", "shop.csv", "--fill", "zero", "--epochs", "1", "--hidden-size", "4", "--ensemble", "1",
+                 "--model", "shop.rnncast")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "10 missing time step(s) added on the D grid and filled" in result.stderr
+    assert "filled 10 blank value(s) with 0 (--fill zero)" in result.stderr
+    from rnncast import reading
+
+    s = reading.read_series(workdir / "shop.csv", ReadOptions(fill="zero"))
+    assert s.values[s.index.day_of_week == 6, 0].tolist() == [0.0] * 10 and len(s) == 71
