@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from rnncast import artifact, atomic, intervals, reading
+from rnncast import artifact, atomic, intervals, reading, timeindex
 from rnncast import evaluation as ev
 from rnncast import forecast as fc
 from rnncast import train as tr
@@ -254,11 +254,8 @@ def forecast_picture(
         history_index, history = s.index[before][-keep:], s.values[before][-keep:, :t]
         actual_index, actual = s.index[~before][:horizon], s.values[~before][:horizon, :t]
     name = f"series {sid!r}: " if len(sm["ids"]) > 1 else ""
-    last = ctx.last
-    if isinstance(last, pd.Timestamp) and last == last.normalize():
-        last = last.strftime("%Y-%m-%d")  # a date reads better without its midnight
     picture = plot.ForecastPicture(
-        title=f"{name}forecast after {last} ({Path(str(model_path)).name})",
+        title=f"{name}forecast after {timeindex.stamp(ctx.last)} ({Path(str(model_path)).name})",
         targets=meta["targets"],
         history_index=history_index,
         history=history,

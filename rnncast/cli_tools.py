@@ -229,16 +229,13 @@ def tune(data, model_path, trials, time_budget, study_db, study_name, fmt, outpu
       rnncast tune sample_data/elec_equip.csv --trials 30 --time-budget 10m
       rnncast tune sales.csv --cell gru --horizon 6 --study-db tune.db --model sales.rnncast
     """
-    from click.core import ParameterSource
-
     from rnncast import render
     from rnncast import tune as tuning
 
     err = render.console(stderr=True, quiet=quiet)
     ctx = click.get_current_context()
     settings = _settings(ctx.params)
-    given = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
-    fixed = {n for n in tuning.SEARCHABLE if n in ctx.params and ctx.get_parameter_source(n) in given}
+    fixed = {n for n in tuning.SEARCHABLE if n in ctx.params and _given(ctx, n)}
 
     def on_plan(p, space) -> None:
         _describe_plan(err, p, data)

@@ -408,10 +408,7 @@ class _progress:
 
 def _given_levels(levels: tuple[float, ...]) -> tuple[float, ...] | None:
     """The levels the user asked for (on the command line or in RNNCAST_LEVEL); None: the defaults, never a refusal."""
-    from click.core import ParameterSource
-
-    source = click.get_current_context().get_parameter_source("levels")
-    return None if source in (ParameterSource.DEFAULT, None) else tuple(levels)
+    return tuple(levels) if _given(click.get_current_context(), "levels") else None
 
 
 def level_option(default: tuple[float, ...], help: str) -> Callable:
@@ -428,6 +425,7 @@ def level_option(default: tuple[float, ...], help: str) -> Callable:
 
 
 def _given(ctx: click.Context, name: str) -> bool:
+    """Whether the user set option `name` (on the command line or in its RNNCAST_ variable), not its default."""
     from click.core import ParameterSource
 
     return ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)

@@ -15,6 +15,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from rnncast import timeindex
+
 
 def colour_allowed(stream: IO[str]) -> bool:
     """ANSI codes only for a terminal, and never under NO_COLOR or TERM=dumb."""
@@ -80,7 +82,7 @@ def number(value: object, places: int | None = 3) -> str:
             return f"{value:.4g}"
         return f"{value:,.{places}f}"
     if isinstance(value, pd.Timestamp):
-        return value.isoformat(sep=" ")
+        return timeindex.stamp(value)
     return str(value)
 
 
@@ -116,29 +118,19 @@ def to_table(frame: pd.DataFrame, title: str | None = None, headers: dict[str, s
     return table
 
 
-def stamp_text(col: pd.Series) -> pd.Series:
-    """ISO 8601 text for a time column, the same in table, csv and json: the date alone when every stamp
-    is at midnight, else date `T` time; with the UTC offset when the stamps carry a time zone."""
-    if getattr(col.dt, "tz", None) is not None:
-        return col.map(lambda t: t.isoformat() if not pd.isna(t) else None)
-    if (col.dt.normalize() == col).all():
-        return col.dt.strftime("%Y-%m-%d")
-    return col.dt.strftime("%Y-%m-%dT%H:%M:%S")
-
-
 def with_stamp_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame with every time column as `stamp_text`."""
+    """The frame with every time column as text (`timeindex.stamps`: one form in table, csv and json)."""
     stamped = [c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])]
     if not stamped:
         return frame
     frame = frame.copy()
     for col in stamped:
-        frame[col] = stamp_text(frame[col])
+        frame[col] = timeindex.stamps(frame[col])
     return frame
 
 
 def to_text(frame: pd.DataFrame, fmt: str) -> str:
-    """csv (header + rows) or json (a list of records); time stamps as `stamp_text`."""
+    """csv (header + rows) or json (a list of records); time stamps as `timeindex.stamps`."""
     frame = with_stamp_text(frame)
     if fmt == "csv":
         return frame.to_csv(index=False)

@@ -236,6 +236,16 @@ def stamp(value: object) -> str:
     return str(value)
 
 
+def stamps(col: pd.Series) -> pd.Series:
+    """`stamp` for a whole time column, decided once for the column: the date alone when every stamp is
+    at midnight, else date `T` time; with the UTC offset when the stamps carry a time zone."""
+    if getattr(col.dt, "tz", None) is not None:
+        return col.map(lambda t: t.isoformat() if not pd.isna(t) else None)
+    if (col.dt.normalize() == col).all():
+        return col.dt.strftime("%Y-%m-%d")
+    return col.dt.strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def freq_defaults(freq: str | None) -> tuple[int, int, int]:
     """(season, horizon, seq_len) suited to a pandas frequency string."""
     if freq is None:
