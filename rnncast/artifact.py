@@ -141,6 +141,8 @@ def load(path: str | Path) -> Artifact:
     except (KeyError, ValueError, TypeError) as exc:
         raise DataError(not_ours) from exc
     state = {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}
+    if version == 1:
+        state = _upgrade_v1_state(state, meta["model"])
     return Artifact(
         meta=meta, state_dict=state, scaling=scaling, context=context, val_residuals=residuals, val_scales=val_scales
     )
@@ -157,6 +159,14 @@ def _upgrade_v1(meta: dict, scaling: Scaling, context: np.ndarray) -> tuple[Scal
     meta["series"] = {"ids": [""], "id_col": None, "wide": False, "calendar": [], "ends": [data["end"]],
                       "rows": [data["rows"]], "mase_scale": [scale]}  # fmt: skip
     return Scaling(scaling.kind, scaling.shift[None, :], scaling.scale[None, :]), context[None]
+
+
+def _upgrade_v1_state(state: dict[str, torch.Tensor], model: dict) -> dict[str, torch.Tensor]:
+    """Format-1 weights in format 2's names: one network (`rnn.*`, `head.*`, `embed.*`) is member 0 of
+    `nets`, and the guard's weights are 1 (no guard: the network's own forecast)."""
+    state = {f"nets.0.{k}": v for k, v in state.items()}
+    state["alpha"] = torch.ones(model["horizon"], model["n_targets"])
+    return state
 
 
 # What forecast and info read from `meta`; a file with a valid checksum can still be hand-made.

@@ -16,7 +16,7 @@ import torch
 from rnncast import intervals, reading, timeindex
 from rnncast.artifact import Artifact
 from rnncast.errors import DataError, UsageError
-from rnncast.model import Forecaster, ModelConfig, upgrade_state
+from rnncast.model import Forecaster, ModelConfig
 from rnncast.prepare import Scaling, model_inputs
 from rnncast.reading import Collection
 from rnncast.settings import Layout, ReadOptions
@@ -64,9 +64,7 @@ def build_model(art: Artifact) -> Forecaster:
     """The network described by the file, with its weights."""
     torch.set_num_threads(default_threads())  # inference too: one thread is fastest for these small networks
     model = Forecaster(ModelConfig(**art.meta["model"]))
-    state = upgrade_state(dict(art.state_dict))
-    state.setdefault("alpha", model.alpha)  # files before the guard (format 1) hold none: alpha = 1
-    model.load_state_dict(state)
+    model.load_state_dict(art.state_dict)
     return model.eval()
 
 

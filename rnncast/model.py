@@ -179,13 +179,6 @@ class Forecaster(nn.Module):
         return base + self.alpha * (y - base)
 
 
-def upgrade_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Weights saved before members (rnncast 0.1): `rnn.*`, `head.*`, `embed.*` are member 0's."""
-    if any(k.startswith("nets.") for k in state):
-        return state
-    return {(k if k == "alpha" else f"nets.0.{k}"): v for k, v in state.items()}
-
-
 def median(members: torch.Tensor) -> torch.Tensor:
     """The members' median (the mean of the middle two for an even count): (B, K, H, T) → (B, H, T)."""
     k = members.shape[1]
