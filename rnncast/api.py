@@ -51,7 +51,7 @@ def fit(
     validate(settings)
     with atomic.model_lock(model_path) if model_path is not None else contextlib.nullcontext():
         coll = reading.read_collection(source, settings.read, settings.layout)
-        p = plan(coll, settings.windows)
+        p = plan(coll, settings.windows, settings.read.future_features)
         if on_plan is not None:
             on_plan(p)
         result = fit_plan(p, settings.network, settings.train, on_epoch)
@@ -67,19 +67,28 @@ def forecast_file(
     read: ReadOptions | None = None,
     levels: tuple[float, ...] = (),
     ids: tuple[str, ...] = (),
+    future: Source | None = None,
 ) -> tuple[fc.Forecast, list[str]]:
     """Forecast from a saved model: after its saved contexts, or after the tails of new data.
 
     `levels` (percent, e.g. (80, 95)) add conformal prediction intervals per step; `ids` keep
-    only those series of a many-series model. Returns (forecast, warnings).
+    only those series of a many-series model; `future`: a table of the --future-features for the
+    forecast steps, by time stamp (and id), for a model fitted with them. A series of the data the
+    model was not fitted on is forecast from its own rows, with a warning. Returns (forecast, warnings).
     """
     levels = validate_levels(levels)
+    if source is not None and str(source) == "-" and future is not None and str(future) == "-":
+        raise UsageError("DATA and --future cannot both be read from stdin (-); give one of them as a file")
     art = artifact.load(model_path)
     fc.check_horizon(art, horizon)
-    fc.check_ids(art, ids)
+    fc.check_ids(art, ids, with_data=source is not None)
+    fc.check_future(art, future)
     if source is None:
-        return fc.forecast(art, None, horizon, levels, ids)
-    contexts, warnings = fc.contexts_from(art, fc.read_like_model(art, source, read, ids))
+        contexts, warnings = fc.saved_contexts(art), []
+    else:
+        contexts, warnings = fc.contexts_from(art, fc.read_like_model(art, source, read, ids), unseen=True)
+    if future is not None:
+        fc.future_rows(art, [c for c in contexts if not ids or fc.series_id(art, c) in ids], future)
     result, more = fc.forecast(art, contexts, horizon, levels, ids)
     return result, warnings + more
 
@@ -182,7 +191,7 @@ def diagnose_file(
     if unknown or not cells:
         raise UsageError(f"--cell {unknown[0] if unknown else '(none)'!r}: choose among {', '.join(CELLS)}")
     coll = reading.read_collection(source, settings.read, settings.layout)
-    p = plan(coll, settings.windows)
+    p = plan(coll, settings.windows, settings.read.future_features)
     if on_plan is not None:
         on_plan(p)
     return diagnose.diagnose_cells(p, settings.network, settings.train, tuple(dict.fromkeys(cells)), on_fit)
@@ -289,6 +298,7 @@ def run_report(result: FitResult, model_path: str | Path, seconds: float) -> dic
         "rows": d["rows"],
         "targets": d["targets"],
         "features": d["features"],
+        "future_features": d.get("future_features", []),
         "seq_len": p.seq_len,
         "horizon": p.horizon,
         "season": p.season,
@@ -332,6 +342,8 @@ def model_card(meta: dict) -> dict:
         card.update(series=len(sm["ids"]), id_col=sm["id_col"] or "(wide)", series_ids=sm["ids"],
                     id_embedding=m.get("id_embedding", 0))  # fmt: skip
     card["calendar"] = sm.get("calendar", [])
+    card["future_features"] = d.get("future_features", [])  # known for the forecast steps: forecast --future FILE
+    card["calendar_ahead"] = sm.get("calendar_ahead", False)  # the forecast steps' calendar is read too
     card["non_negative"] = meta.get("non_negative", False)
     guard = meta.get("guard")
     card["guard_base"] = guard["base"] if guard else "none"  # forecast = base + alpha (network - base), per step

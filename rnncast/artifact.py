@@ -16,6 +16,11 @@ S is the number of series (1 for a single series: the series axis is always ther
 
 Format 1 files (rnncast 0.1: no series axis for one series, many series under meta "panel") are
 read and upgraded in memory to format 2.
+
+Format 3 is format 2 plus inputs known for the forecast steps (meta model `n_ahead`, data
+`future_features`, series `calendar_ahead`): a model with them is written as format 3, so an older
+rnncast says "upgrade" instead of misreading it; every other model is still written as format 2.
+Formats 1 and 2 read as models without such inputs.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from rnncast.model import ModelConfig
 from rnncast.prepare import Scaling
 
 FORMAT = "rnncast"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # the newest format read; `written_version` says which one a model needs
 
 
 @dataclass
@@ -78,11 +83,16 @@ def to_bytes(art: Artifact) -> bytes:
     tensors = _tensors(art)
     header = {
         "format": FORMAT,
-        "format_version": str(FORMAT_VERSION),
+        "format_version": str(written_version(meta)),
         "meta": meta_json,
         "sha256": _checksum(meta_json, tensors),
     }
     return save(tensors, metadata=header)
+
+
+def written_version(meta: dict) -> int:
+    """3 for a model that reads inputs known ahead (older readers cannot), else 2."""
+    return 3 if meta["model"].get("n_ahead") else 2
 
 
 def save(art: Artifact, path: str | Path) -> None:

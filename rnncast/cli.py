@@ -136,10 +136,13 @@ def _write_report(path: str, result, model_path: str, seconds: float) -> None:
 @level_option((), "Add a prediction interval at this level in percent (repeat for several, e.g. 80 and 95).")
 @option("--id", "ids", multiple=True, help="Many-series models: forecast only this series (repeatable). Default: all.")
 @option("--strict", is_flag=True, help="Refuse (exit 65) instead of warning: stale data, filled gaps or blanks.")
+@option("--future", type=click.Path(allow_dash=True, dir_okay=False),
+        help="Models fitted with --future-features: a CSV (or - for stdin) of their values for the forecast steps, "
+             "by time stamp (and id column), one row per step of the trained horizon.")  # fmt: skip
 @history_option
 @format_options
 @use_output_options
-def forecast(data, model_path, horizon, levels, ids, strict, history, fmt, output, quiet, verbose) -> None:
+def forecast(data, model_path, horizon, levels, ids, strict, future, history, fmt, output, quiet, verbose) -> None:
     """Forecast the steps after the saved data, or after the tail of DATA (a CSV, or - for stdin).
 
     DATA must have the columns the model was trained on, at the same frequency; only its
@@ -148,18 +151,22 @@ def forecast(data, model_path, horizon, levels, ids, strict, history, fmt, outpu
     model's validation errors at that step. A many-series model (fit --id-col/--wide) prints
     its id column first (named as the --id-col it was fitted with; `series` for --wide data) and
     every series, or those named by --id; its DATA is read in the layout it was trained on.
+    A series of DATA the model was not fitted on is forecast from its own last rows (a warning).
 
     \b
     Examples:
       rnncast forecast
       rnncast forecast latest.csv --level 80 --level 95 --format csv > next.csv
       (head -1 history.csv; tail -n 200 history.csv) | rnncast forecast - --format json
+      rnncast forecast sales.csv --future promotions_next_weeks.csv
     """
     from rnncast import api, render
 
     run = _begin_run("forecast", history, model=model_path, data=data)
     err = render.console(stderr=True, quiet=quiet)
-    result, warnings = api.forecast_file(model_path, data, horizon, levels=tuple(levels), ids=_split_commas(ids))
+    result, warnings = api.forecast_file(
+        model_path, data, horizon, levels=tuple(levels), ids=_split_commas(ids), future=future
+    )
     _warn(err, warnings, strict)
     headers = _forecast_headers(result.targets, list(result.bounds))
     shortened = [t for t in result.targets if headers[t] != t]

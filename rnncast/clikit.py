@@ -194,6 +194,9 @@ read_options = _options(
     option("--time-col", help="Time column. Default: the one column of dates (or year + quarter); 'none' for row numbers."),
     option("--target", "targets", multiple=True, help="Column to forecast (repeat for several). Default: the only numeric column."),
     option("--features", "features", multiple=True, help="Extra input column(s), comma-separated or repeated."),
+    option("--future-features", "future_features", multiple=True,
+           help="Input column(s) whose values are known for the forecast steps too (promotions, prices, holidays): "
+                "the network reads them for those steps; forecast then needs --future FILE."),
     option("--fill", type=click.Choice(FILL_POLICIES), default="interpolate", show_default=True,
            help="Blank values and missing periods: interpolate, carry forward, zero (nothing happened), drop rows, or fail."),
     option("--strict", is_flag=True,
@@ -312,7 +315,8 @@ def _settings(params: dict):
 
     p = params
     settings = st.Settings(
-        read=st.ReadOptions(p["time_col"], tuple(p["targets"]), _split_commas(p["features"]), p["fill"], p["strict"]),
+        read=st.ReadOptions(p["time_col"], tuple(p["targets"]), _split_commas(p["features"]),
+                            _split_commas(p["future_features"]), p["fill"], p["strict"]),
         layout=st.Layout(p["id_col"], p["wide"]),
         windows=st.WindowConfig(p["seq_len"], p["horizon"], p["val_frac"], p["scaler"], p["season"], p["calendar"]),
         network=st.NetworkOptions(p["cell"], p["hidden_size"], p["layers"], p["dropout"], p["window_norm"],
@@ -327,13 +331,15 @@ def _settings(params: dict):
 def _describe_plan(err, p, source: str, first_fold: bool = False) -> None:
     s, many = p.first, p.layout.many
     _warn(err, p.notes, strict=False)
+    past = s.features[: len(s.features) - len(p.future)]
     if many:
         lengths = [len(m.series) for m in p.members]
         what = f"{len(p.members)} series of {min(lengths)}-{max(lengths)} rows"
     else:
         what = f"{len(s)} rows, " + (f"{s.index[0]} → {s.index[-1]}" if s.time_col else "integer steps")
     err.print(f"{source}: {what}, frequency {s.freq or 'none'}; targets {', '.join(s.targets)}"
-              + (f"; features {', '.join(s.features)}" if s.features else "")
+              + (f"; features {', '.join(past)}" if past else "")
+              + (f"; known ahead {', '.join(p.future)}" if p.future else "")
               + (f"; calendar {', '.join(p.calendar)}" if p.calendar else ""))  # fmt: skip
     chosen = lambda name: " (from data)" if name in p.chosen else ""  # noqa: E731
     err.print(

@@ -32,7 +32,7 @@ from rnncast import train as tr
 from rnncast.artifact import Artifact
 from rnncast.errors import DataError
 from rnncast.fitting import fit_plan
-from rnncast.prepare import Plan, Windows, make_windows, model_inputs, plan_windows
+from rnncast.prepare import Plan, Windows, make_windows, plan_windows
 from rnncast.reading import Collection
 from rnncast.settings import NetworkOptions
 
@@ -177,7 +177,7 @@ def saved_windows(art: Artifact, coll: Collection) -> Windows:
             continue
         number = sm["ids"].index(sid)
         scaled = fc.series_scaling(art, number).transform(s.values)
-        inputs = model_inputs(scaled, s.index, sm["calendar"], number, art.meta["model"].get("id_embedding", 0) > 0)
+        inputs = fc.model_inputs(art).rows(scaled, s.index, number)
         w = make_windows(torch.as_tensor(inputs, dtype=torch.float32), seq_len, horizon, t)
         n = min(len(w), SAVED_WINDOWS)
         w = w.take(len(w) - n, n)

@@ -21,7 +21,7 @@ from rnncast import train as tr
 from rnncast.artifact import Artifact
 from rnncast.errors import DataError
 from rnncast.fitting import fit_plan
-from rnncast.prepare import Plan, make_windows, model_inputs, original_windows, plan
+from rnncast.prepare import Plan, make_windows, original_windows, plan
 from rnncast.reading import Collection, Series
 from rnncast.settings import Layout, Settings
 
@@ -218,8 +218,8 @@ def backtest(
     intervals. `settings` must have passed `settings.validate`, `levels` `settings.validate_levels`;
     None: DEFAULT_LEVELS, each skipped with a note where the first fold has too few validation windows.
     """
-    wc = settings.windows
-    horizon = plan(coll, wc).horizon  # the frequency's default, or --horizon
+    wc, future = settings.windows, settings.read.future_features
+    horizon = plan(coll, wc, future).horizon  # the frequency's default, or --horizon
     step = horizon if step is None else step
     span = horizon + (folds - 1) * step  # rows from the first origin to the end
     longest = max(len(s) for s in coll.series)
@@ -231,7 +231,7 @@ def backtest(
             "lower --folds or --horizon"
         )
     # seq_len and season are chosen once, on the shortest histories, and kept for every fold.
-    fixed = plan(coll.head(span), replace(wc, horizon=horizon))
+    fixed = plan(coll.head(span), replace(wc, horizon=horizon), future)
     # the first fold has the fewest validation windows: refuse (or skip a default level) now, not after training
     levels, notes = intervals.supported(levels, fixed.n_val, DEFAULT_LEVELS)
     whole = dict(zip(coll.ids, coll.series, strict=True))
@@ -243,13 +243,14 @@ def backtest(
     scored = Scored()
     for i in range(folds):
         back = horizon + (folds - 1 - i) * step  # rows from this fold's origin to the end
-        result = fit_plan(plan(kept.head(back), wc), settings.network, settings.train)
+        result = fit_plan(plan(kept.head(back), wc, future), settings.network, settings.train)
         art = result.artifact
         contexts = []
         for number, s in enumerate(kept.series):
             origin = len(s) - back
             rows = slice(origin - fixed.seq_len, origin)
-            contexts.append(fc.Context(number, s.values[rows], s.index[rows], s.index[origin - 1]))
+            ahead = s.values[origin : origin + horizon]  # the block's own rows: its --future-features are known
+            contexts.append(fc.Context(number, s.values[rows], s.index[rows], s.index[origin - 1], ahead))
         points = fc.predict(art, fc.build_model(art), contexts)  # (S, H, T)
         errors = []
         for number, (s, c) in enumerate(zip(kept.series, contexts, strict=True)):
@@ -312,6 +313,9 @@ def evaluate(art: Artifact, coll: Collection, levels: tuple[float, ...] | None =
     if steps < horizon:
         notes.append(f"only {steps} of the {horizon} horizon steps have actual values after the model's training "
                      f"end; scored steps 1-{steps} of one window per series")  # fmt: skip
+        if art.meta["model"].get("n_ahead"):
+            notes.append(f"the inputs known ahead of steps {steps + 1}-{horizon} have no rows in the data; "
+                         "the network read them as 0 (scaled: the training mean)")  # fmt: skip
     scored, spans = Scored(), []
     for (sid, s, number), first_target in zip(known, firsts, strict=True):
         count = len(s) - steps + 1 - first_target
@@ -319,9 +323,7 @@ def evaluate(art: Artifact, coll: Collection, levels: tuple[float, ...] | None =
             notes.append(f"series {sid!r} has no complete window after the model's training end; skipped")
             continue
         start, scaling = first_target - seq_len, fc.series_scaling(art, number)
-        inputs = model_inputs(
-            scaling.transform(s.values), s.index, sm["calendar"], number, model.config.id_embedding > 0
-        )
+        inputs = fc.model_inputs(art).rows(scaling.transform(s.values), s.index, number)
         windows = make_windows(torch.as_tensor(inputs, dtype=torch.float32), seq_len, steps, t).take(start, count)
         pred = scaling.inverse(tr.predict(model, windows).double().numpy(), slice(0, t))[:, :steps]  # (N, steps, T)
         pred = fc.clipped(art, pred)

@@ -68,8 +68,9 @@ def model_config(p: Plan, network: NetworkOptions) -> ModelConfig:
         )
     emb = network.id_embedding
     n_calendar = 2 * len(p.calendar)
+    inputs = p.inputs(emb > 0)
     return ModelConfig(
-        n_inputs=len(p.first.columns) + n_calendar + (1 if emb else 0),
+        n_inputs=len(p.first.columns) + n_calendar + p.horizon * inputs.n_ahead + (1 if emb else 0),
         n_targets=p.first.n_targets,
         horizon=p.horizon,
         cell=network.cell,
@@ -78,7 +79,8 @@ def model_config(p: Plan, network: NetworkOptions) -> ModelConfig:
         dropout=network.dropout,
         window_norm=p.base if network.window_norm == "auto" else network.window_norm,
         season=p.season,
-        n_known=n_calendar,
+        n_known=len(p.future) + n_calendar,
+        n_ahead=inputs.n_ahead,
         n_series=len(p.members) if emb else 0,
         id_embedding=emb,
         segment=segment,
@@ -247,7 +249,8 @@ def meta(
         "model_seq_len": p.seq_len,
         "data": {
             "targets": s.targets,
-            "features": s.features,
+            "features": s.features[: len(s.features) - len(p.future)],  # past only
+            "future_features": p.future,  # known for the forecast steps too (the last feature columns)
             "time_col": s.time_col,
             "time_kind": "datetime" if is_datetime else "number",
             "freq": s.freq,
@@ -267,6 +270,7 @@ def meta(
             "id_col": p.layout.id_col,
             "wide": p.layout.wide,
             "calendar": p.calendar,
+            "calendar_ahead": p.inputs(False).calendar_ahead,  # the forecast steps' calendar is read too
             "ends": [timeindex.time_value(m.series.index[-1]) for m in p.members],
             "rows": [len(m.series) for m in p.members],
             "val_windows": [m.split.n_val for m in p.members],

@@ -17,7 +17,7 @@ from rnncast import intervals, reading, timeindex
 from rnncast.artifact import Artifact
 from rnncast.errors import DataError, UsageError
 from rnncast.model import Forecaster, ModelConfig
-from rnncast.prepare import Scaling, model_inputs
+from rnncast.prepare import Inputs, Scaling, fit_scaling
 from rnncast.reading import Collection
 from rnncast.settings import Layout, ReadOptions
 from rnncast.train import default_threads
@@ -54,10 +54,20 @@ class Forecast:
 class Context:
     """The rows a forecast starts from: the last seq_len rows of one series the model knows."""
 
-    number: int  # the series' position in the model (its scaler, its embedding row)
+    number: int  # the series' position in the model (its scaler, its embedding row); unseen: the neutral row
     values: np.ndarray  # (L, F) original units
     index: pd.Index  # (L,) their time stamps
     last: object  # the last time stamp (or step)
+    future: np.ndarray | None = None  # (H, F) the forecast steps' rows: only the --future-features are read
+    unseen: tuple[str, Scaling] | None = None  # a series the model was not fitted on: its id, its own scaling
+
+
+def model_inputs(art: Artifact) -> Inputs:
+    """What the saved network reads besides the scaled values (calendar, inputs known ahead, series number)."""
+    m, sm = art.meta["model"], art.meta["series"]
+    ahead = m["horizon"] if m.get("n_ahead", 0) else 0
+    future = len(art.meta["data"].get("future_features", []))
+    return Inputs(sm["calendar"], m.get("id_embedding", 0) > 0, future, sm.get("calendar_ahead", False), ahead)
 
 
 def build_model(art: Artifact) -> Forecaster:
@@ -95,14 +105,15 @@ def read_like_model(
     """Read new data in the layout, and with the time, target and feature columns, the model was trained on."""
     meta, sm = art.meta["data"], art.meta["series"]
     layout = Layout(sm["id_col"], sm["wide"])
-    read = replace(read or read_options_like(meta), features=tuple(meta["features"]))
+    future = tuple(meta.get("future_features", []))
+    read = replace(read or read_options_like(meta), features=tuple(meta["features"]), future_features=future)
     frame = reading.read_table(source)
     if layout.wide:
         read = replace(read, targets=read.targets or tuple(s for s in sm["ids"] if not ids or s in ids))
-        needed = list(read.features)
+        needed = list(read.features + future)
     else:
         read = replace(read, targets=tuple(meta["targets"]))
-        needed = ([layout.id_col] if layout.id_col else []) + meta["targets"] + meta["features"]
+        needed = ([layout.id_col] if layout.id_col else []) + meta["targets"] + meta["features"] + list(future)
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise DataError(
@@ -121,39 +132,120 @@ def staleness(meta: dict, freq: str | None, last: object, trained_end: object) -
     return []
 
 
-def contexts_from(art: Artifact, coll: Collection) -> tuple[list[Context], list[str]]:
-    """Each known series' last seq_len rows of new data, checked against the model. Returns (contexts, warnings)."""
+def contexts_from(art: Artifact, coll: Collection, unseen: bool = False) -> tuple[list[Context], list[str]]:
+    """Each known series' last seq_len rows of new data, checked against the model. Returns (contexts, warnings).
+
+    `unseen`: a series the model was not fitted on is forecast from its own last rows, scaled by a scaler
+    fitted on them (and, with an id embedding, the mean of the learned embeddings), with a warning.
+    """
     meta, sm = art.meta["data"], art.meta["series"]
     seq_len, known, many = art.meta["model_seq_len"], sm["ids"], coll.layout.many
     warnings = reading.collection_notes(coll)
     contexts = []
     for sid, s in zip(coll.ids, coll.series, strict=True):
         where = f"series {sid!r}: " if many else ""
-        if sid not in known:
+        if sid not in known and not unseen:
             warnings.append(f"series {sid!r} is not in the model; skipped")
             continue
         if len(s) < seq_len:
             raise DataError(f"{where}data has {len(s)} rows; the model needs the last {seq_len}; give a longer history")
-        number = known.index(sid)
-        warnings += [f"{where}{n}" for n in staleness(meta, s.freq, s.index[-1], sm["ends"][number])]
-        contexts.append(Context(number, s.values[-seq_len:], s.index[-seq_len:], s.index[-1]))
+        context = Context(len(known), s.values[-seq_len:], s.index[-seq_len:], s.index[-1])
+        if sid not in known:
+            if meta.get("freq") and s.freq and s.freq != meta["freq"]:
+                raise DataError(f"{where}data frequency {s.freq} differs from the model's {meta['freq']}; resample it")
+            context.unseen = (sid, fit_scaling(context.values, art.scaling.kind))
+            neutral = ", and the mean of the learned series embeddings" if art.meta["model"].get("id_embedding") else ""
+            warnings.append(
+                f"series {sid!r} is not in the model; forecast from its own last {seq_len} rows, scaled on them"
+                f"{neutral}; refit to learn it"
+            )
+        else:
+            context.number = known.index(sid)
+            warnings += [f"{where}{n}" for n in staleness(meta, s.freq, s.index[-1], sm["ends"][context.number])]
+        contexts.append(context)
     return contexts, warnings
+
+
+def series_id(art: Artifact, c: Context) -> str:
+    return c.unseen[0] if c.unseen else art.meta["series"]["ids"][c.number]
+
+
+def context_scaling(art: Artifact, c: Context) -> Scaling:
+    return c.unseen[1] if c.unseen else series_scaling(art, c.number)
+
+
+def with_neutral_id(model: Forecaster) -> Forecaster:
+    """The model with one more series embedding row, the mean of the learned ones: for series it never saw."""
+    for net in model.nets:
+        weight = net.embed.weight.detach()
+        net.embed = torch.nn.Embedding.from_pretrained(torch.cat([weight, weight.mean(0, keepdim=True)]))
+    return model
+
+
+def future_rows(art: Artifact, contexts: list[Context], source: str | Path | IO[str]) -> None:
+    """Give each context the --future-features of its forecast steps, looked up by time stamp (and id) in `source`.
+
+    Every step of the trained horizon needs a row: the network reads them all.
+    """
+    meta, sm = art.meta["data"], art.meta["series"]
+    future, horizon = meta.get("future_features", []), art.meta["model"]["horizon"]
+    frame = reading.read_table(source)
+    id_col = sm["id_col"]
+    missing = [c for c in [*([id_col] if id_col else []), *future] if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"--future lacks column(s) {', '.join(map(repr, missing))}; its columns are: {', '.join(frame.columns)}; "
+            f"give the time column{', ' + repr(id_col) if id_col else ''} and {', '.join(map(repr, future))}"
+        )
+    index, _, _ = timeindex.time_index(frame, read_options_like(meta).time_col, [])
+    values = frame[future].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.isnan(values)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise DataError(
+            f"--future row {row + 1}: {future[col]!r} is {frame[future[col]].iloc[row]!r}, not a number; "
+            "the known future values must all be given"
+        )
+    keys = frame[id_col].astype(str).to_numpy() if id_col else None
+    for c in contexts:
+        sid = series_id(art, c)
+        rows = np.arange(len(frame)) if keys is None else np.flatnonzero(keys == sid)
+        stamps = future_index(meta, c.last, horizon)
+        where = pd.Index(index[rows]).get_indexer(stamps)
+        if (where < 0).any():
+            first = stamps[int(np.argmax(where < 0))]
+            which = f" of series {sid!r}" if id_col else ""
+            raise DataError(
+                f"--future has no row for {timeindex.stamp(first)}{which}; the model reads {', '.join(future)} for "
+                f"each of its {horizon} forecast steps after {timeindex.stamp(c.last)}: add that row"
+            )
+        c.future = np.full((horizon, c.values.shape[1]), np.nan)
+        c.future[:, c.values.shape[1] - len(future) :] = values[rows[where]]
 
 
 @torch.no_grad()
 def predict(art: Artifact, model: Forecaster, contexts: list[Context]) -> np.ndarray:
-    """Run the network once over every context: (S, H, T) in original units."""
-    cfg, calendar = model.config, art.meta["series"]["calendar"]
-    rows = [
-        model_inputs(
-            series_scaling(art, c.number).transform(c.values), c.index, calendar, c.number, cfg.id_embedding > 0
-        )
-        for c in contexts
-    ]
+    """Run the network once over every context: (S, H, T) in original units.
+
+    A model that reads inputs known ahead gets those of each context's forecast steps (`Context.future`,
+    the calendar from their stamps); the caller has given `future` where the model has --future-features.
+    """
+    cfg, inputs = model.config, model_inputs(art)
+    if cfg.id_embedding and any(c.unseen for c in contexts):
+        model = with_neutral_id(model)
+    rows = []
+    for c in contexts:
+        values, index = c.values, c.index
+        if inputs.ahead:  # the forecast steps' rows after the context: their known inputs ride on its last row
+            assert c.future is not None or not inputs.n_future, "forecast_file asks for --future first"
+            future = c.future if c.future is not None else np.full((cfg.horizon, values.shape[1]), np.nan)
+            values = np.concatenate([values, future])
+            index = index.append(future_index(art.meta["data"], c.last, cfg.horizon))
+        rows.append(inputs.rows(context_scaling(art, c).transform(values), index, c.number)[: len(c.values)])
     scaled = model(torch.as_tensor(np.stack(rows), dtype=torch.float32)).double().numpy()  # (S, H, T)
     t = cfg.n_targets
     return clipped(
-        art, np.stack([series_scaling(art, c.number).inverse(scaled[k], slice(0, t)) for k, c in enumerate(contexts)])
+        art, np.stack([context_scaling(art, c).inverse(scaled[k], slice(0, t)) for k, c in enumerate(contexts)])
     )
 
 
@@ -180,6 +272,19 @@ def interval(art: Artifact, point: np.ndarray, context: np.ndarray, level: float
     return clipped(art, lower), clipped(art, upper)
 
 
+def check_future(art: Artifact, future: object) -> None:
+    """A model with --future-features forecasts only with their values for the forecast steps (`--future FILE`)."""
+    names = art.meta["data"].get("future_features", [])
+    if names and future is None:
+        raise UsageError(
+            f"this model reads {', '.join(map(repr, names))} for its forecast steps; give their values with "
+            f"--future FILE (the time column{', the id column' if art.meta['series']['id_col'] else ''} and "
+            f"{', '.join(names)}, one row per step)"
+        )
+    if future is not None and not names:
+        raise UsageError("--future is for models fitted with --future-features; this one has none: drop --future")
+
+
 def check_horizon(art: Artifact, horizon: int | None) -> int:
     trained = art.meta["model"]["horizon"]
     horizon = trained if horizon is None else horizon
@@ -191,11 +296,12 @@ def check_horizon(art: Artifact, horizon: int | None) -> int:
     return horizon
 
 
-def check_ids(art: Artifact, ids: tuple[str, ...]) -> None:
+def check_ids(art: Artifact, ids: tuple[str, ...], with_data: bool = False) -> None:
+    """Refuse --id on a single-series model, and (without new data, where an unseen series may be) unknown ids."""
     known = art.meta["series"]["ids"]
     if ids and art.meta["series"]["id_col"] is None and not art.meta["series"]["wide"]:
         raise UsageError("--id is for models fitted on many series (--id-col or --wide); this one has one")
-    for sid in ids:
+    for sid in () if with_data and art.meta["series"]["id_col"] else ids:
         if sid not in known:
             shown = ", ".join(known[:10]) + (", …" if len(known) > 10 else "")
             raise UsageError(f"--id {sid!r} is not a series of this model; it has {len(known)}: {shown}")
@@ -217,12 +323,11 @@ def forecast(
     horizon = art.meta["model"]["horizon"] if horizon is None else horizon
     assert 1 <= horizon <= art.meta["model"]["horizon"], horizon  # check_horizon refused it where it entered
     sm, meta = art.meta["series"], art.meta["data"]
-    known = sm["ids"]
     contexts = saved_contexts(art) if contexts is None else contexts
-    given = {known[c.number] for c in contexts}
+    given = {series_id(art, c) for c in contexts}
     warnings = [f"series {sid!r} is not in the data; no forecast for it" for sid in ids if sid not in given]
     if ids:
-        contexts = [c for c in contexts if known[c.number] in ids]
+        contexts = [c for c in contexts if series_id(art, c) in ids]
     if not contexts:
         raise DataError("the data holds none of the model's series; check --id-col values")
     values = predict(art, build_model(art), contexts)[:, :horizon]  # (S, H, T)
@@ -231,7 +336,7 @@ def forecast(
         pairs = [interval(art, values[k], c.values, level) for k, c in enumerate(contexts)]
         bounds[level] = (np.stack([lo for lo, _ in pairs]), np.stack([hi for _, hi in pairs]))
     result = Forecast(
-        ids=[known[c.number] for c in contexts],
+        ids=[series_id(art, c) for c in contexts],
         id_name=Layout(sm["id_col"], sm["wide"]).id_name,
         index=[future_index(meta, c.last, horizon) for c in contexts],
         values=values,

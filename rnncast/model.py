@@ -41,7 +41,8 @@ class ModelConfig:
     dropout: float = 0.0  # between stacked layers (needs layers > 1)
     window_norm: str = "last"  # last | season | mean | scale | none: resolved ("auto" became one of these)
     season: int = 1  # with window_norm "season" or guard "season": the seasonal period; set from data
-    n_known: int = 0  # trailing inputs known at every step (calendar sin/cos): exempt from window_norm
+    n_known: int = 0  # trailing inputs known at every step (future features, calendar sin/cos): exempt from window_norm
+    n_ahead: int = 0  # known inputs per forecast step, read from the window's last row (horizon × n_ahead columns after the known ones): the head sees them
     n_series: int = 0  # series the id embedding tells apart; set from data
     id_embedding: int = 0  # width of a learned series embedding; > 0: the last input column is the series number
     segment: int = 0  # > 0: points per segment, the cell's step (SegRNN); 0: one point per step
@@ -49,7 +50,10 @@ class ModelConfig:
     guard: str = "none"  # none | last | season: the naive forecast the output is blended with (alpha)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if not d["n_ahead"]:
+            del d["n_ahead"]  # a model without inputs known ahead stays readable by rnncast 0.2 (format 2)
+        return d
 
 
 def build(cfg: ModelConfig) -> Forecaster:
@@ -73,6 +77,7 @@ class Normalised(NamedTuple):
     level: torch.Tensor | None  # (B, 1, F) subtracted from every step
     spread: torch.Tensor | None  # (B, 1, F) divided out (window_norm scale)
     base: torch.Tensor | None  # (B, H, T) the last cycle the network corrects (window_norm season)
+    ahead: torch.Tensor | None = None  # (B, H·K) the inputs known for the forecast steps, read by the head
 
 
 class Network(nn.Module):
@@ -80,7 +85,10 @@ class Network(nn.Module):
 
     def __init__(self, c: ModelConfig):
         super().__init__()
-        point_inputs = c.n_inputs - (1 if c.id_embedding else 0) + c.id_embedding  # what each time point carries
+        ahead = c.horizon * c.n_ahead  # the forecast steps' known inputs: the head's, not the cell's
+        point_inputs = (
+            c.n_inputs - ahead - (1 if c.id_embedding else 0) + c.id_embedding
+        )  # what each time point carries
         if c.segment:
             self.embed_segment = nn.Linear(c.segment * point_inputs, c.hidden_size)
         recurrent = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[c.cell]
@@ -91,12 +99,14 @@ class Network(nn.Module):
             dropout=c.dropout if c.layers > 1 else 0.0,
             batch_first=True,
         )
-        self.head = nn.Linear(c.hidden_size, c.horizon * c.n_targets)
+        self.head = nn.Linear(c.hidden_size + ahead, c.horizon * c.n_targets)
         if c.id_embedding:
             self.embed = nn.Embedding(c.n_series, c.id_embedding)
         self.segment = c.segment
 
-    def forward(self, x: torch.Tensor, ids: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, ids: torch.Tensor | None = None, ahead: torch.Tensor | None = None
+    ) -> torch.Tensor:
         if ids is not None:
             x = torch.cat([x, self.embed(ids)[:, None, :].expand(-1, x.shape[1], -1)], dim=-1)  # (B, L, F'+E)
         if self.segment:
@@ -104,7 +114,8 @@ class Network(nn.Module):
             segments = x[:, x.shape[1] - n * self.segment :].reshape(x.shape[0], n, -1)  # (B, L/W, W·F')
             x = torch.relu(self.embed_segment(segments))  # (B, L/W, hidden)
         out, _ = self.rnn(x)  # (B, steps, hidden)
-        return self.head(out[:, -1, :])  # (B, H·T)
+        last = out[:, -1, :] if ahead is None else torch.cat([out[:, -1, :], ahead], dim=-1)  # (B, hidden [+ H·K])
+        return self.head(last)  # (B, H·T)
 
 
 class Forecaster(nn.Module):
@@ -134,6 +145,11 @@ class Forecaster(nn.Module):
         if c.id_embedding:
             ids = x[:, 0, -1].long()  # (B,) the series number rides along as the last column
             x = x[..., :-1]
+        ahead = None
+        if c.n_ahead:
+            width = c.horizon * c.n_ahead
+            ahead = x[:, -1, x.shape[-1] - width :]  # (B, H·K) the forecast steps' known inputs
+            x = x[..., : x.shape[-1] - width]
         known = None  # inputs that bypass window_norm: known covariates (calendar sin/cos)
         if c.n_known:
             known = x[..., x.shape[-1] - c.n_known :]  # (B, L, K)
@@ -153,12 +169,14 @@ class Forecaster(nn.Module):
             x = x / spread
         if known is not None:
             x = torch.cat([x, known], dim=-1)  # (B, L, F')
-        return Normalised(x, ids, level, spread, base)
+        return Normalised(x, ids, level, spread, base, ahead)
 
     def from_cells(self, x: torch.Tensor, n: Normalised) -> torch.Tensor:
         """Run every member on normalised inputs x (B, L, F') and undo the normalisation: (B, K, H, T)."""
         c = self.config
-        y = torch.stack([net(x, n.ids) for net in self.nets], dim=1).view(-1, c.ensemble, c.horizon, c.n_targets)
+        y = torch.stack([net(x, n.ids, n.ahead) for net in self.nets], dim=1).view(
+            -1, c.ensemble, c.horizon, c.n_targets
+        )
         if n.spread is not None:
             y = y * n.spread[:, None, :, : c.n_targets]
         if n.base is not None:

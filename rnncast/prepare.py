@@ -47,6 +47,35 @@ def min_rows(seq_len: int, horizon: int) -> int:
     return seq_len + 2 * horizon
 
 
+def what_fits(n_rows: int, horizon: int) -> str:
+    """A --seq-len that fits `horizon` in `n_rows` rows (a third of what two horizons leave, as the default
+    rule takes), or, where none does, a --horizon and --seq-len that fit."""
+    room = n_rows - 2 * horizon  # the longest window that leaves one training and one validation target
+    if room >= 1:
+        return f"--seq-len {max(1, room // 3)} fits --horizon {horizon} (at most --seq-len {room})"
+    shorter = max(1, n_rows // 10)
+    seq_len = max(1, min(2, n_rows - 2 * shorter), (n_rows - 2 * shorter) // 3)
+    if n_rows < 3:
+        return f"{n_rows} rows are too few for any window (at least 3 are needed)"
+    return f"no --seq-len fits --horizon {horizon} in {n_rows} rows; try --horizon {shorter} --seq-len {seq_len}"
+
+
+def shrunk_note(freq: str | None, n_rows: int, wc: WindowConfig, seq_len: int, horizon: int) -> str | None:
+    """One line when short data made the frequency's default seq_len or horizon smaller, with why; else None."""
+    _, default_horizon, default_seq_len = timeindex.freq_defaults(freq)
+    parts = []
+    if wc.horizon is None and horizon < default_horizon:
+        parts.append(f"horizon {horizon} (default {default_horizon}: at most a tenth of the {n_rows} rows)")
+    if wc.seq_len is None and seq_len < default_seq_len:
+        parts.append(
+            f"seq_len {seq_len} (default {default_seq_len}: a window takes at most a third of the "
+            f"{n_rows - 2 * horizon} rows two horizons leave, so that there are windows to train on)"
+        )
+    if not parts:
+        return None
+    return f"the data is short for the frequency's defaults: {' and '.join(parts)}; set --seq-len/--horizon to choose"
+
+
 def plan_split(n_rows: int, seq_len: int, horizon: int, val_frac: float) -> Split:
     """Split windows chronologically: the last `val_frac` of them validate."""
     assert 0 < val_frac < 1 and seq_len >= 1 and horizon >= 1  # settings.validate refused the rest
@@ -54,7 +83,7 @@ def plan_split(n_rows: int, seq_len: int, horizon: int, val_frac: float) -> Spli
     if n_rows < need:
         raise DataError(
             f"series has {n_rows} rows, too short for --seq-len {seq_len} and --horizon {horizon} "
-            f"(needs at least {need}); lower --seq-len or --horizon"
+            f"(needs at least {need}); lower --seq-len or --horizon: {what_fits(n_rows, horizon)}"
         )
     n_windows = n_rows - seq_len - horizon + 1
     n_val = min(max(1, round(val_frac * n_windows)), n_windows - horizon)
@@ -185,6 +214,7 @@ class Plan:
     season: int
     val_frac: float
     calendar: list[str] = field(default_factory=list)  # calendar cycles used as known inputs
+    future: list[str] = field(default_factory=list)  # --future-features: the last feature columns, known ahead
     pct_names: list[str] = field(default_factory=list)  # per target: "MAPE", or "sMAPE" where values reach 0
     base: str = "last"  # what --window-norm auto becomes: the naive forecast that wins on training windows
     chosen: dict[str, object] = field(default_factory=dict)  # options defaulted from the data
@@ -193,6 +223,11 @@ class Plan:
     @property
     def first(self) -> Series:
         return self.members[0].series
+
+    def inputs(self, with_id: bool) -> Inputs:
+        """What the network reads for this plan besides the scaled values."""
+        ahead = self.horizon if self.future or (self.calendar and CALENDAR_AHEAD) else 0
+        return Inputs(self.calendar, with_id, len(self.future), bool(self.calendar) and CALENDAR_AHEAD, ahead)
 
     @property
     def ids(self) -> list[str]:
@@ -228,18 +263,23 @@ def window_lengths(freq: str | None, n: int, wc: WindowConfig) -> tuple[int, int
     return seq_len, horizon, season, chosen
 
 
-def plan(coll: Collection, wc: WindowConfig) -> Plan:
+def plan(coll: Collection, wc: WindowConfig, future: tuple[str, ...] = ()) -> Plan:
     """Window lengths from the common frequency and the median length; split and scale each series.
 
     Many series: a series too short for one training and one validation window is skipped with a
-    note; a single series that short is refused.
+    note; a single series that short is refused. `future`: the feature columns known for the forecast
+    steps too (read as the last features, `ReadOptions.future_features`).
     """
     many = coll.layout.many
     freqs = Counter(s.freq for s in coll.series if len(s) >= 3)
     freq = freqs.most_common(1)[0][0] if freqs else coll.series[0].freq
-    seq_len, horizon, season, chosen = window_lengths(freq, int(np.median([len(s) for s in coll.series])), wc)
+    typical = int(np.median([len(s) for s in coll.series]))
+    seq_len, horizon, season, chosen = window_lengths(freq, typical, wc)
     need = min_rows(seq_len, horizon)
     notes = collection_notes(coll)
+    shrunk = shrunk_note(freq, typical, wc, seq_len, horizon)
+    if shrunk:
+        notes.append(shrunk.replace("the data", "the median series", 1) if many else shrunk)
     members = []
     for sid, s in zip(coll.ids, coll.series, strict=True):
         if many and len(s) < need:
@@ -253,9 +293,10 @@ def plan(coll: Collection, wc: WindowConfig) -> Plan:
         split = plan_split(len(s), seq_len, horizon, wc.val_frac)
         members.append(Member(sid, s, split, fit_scaling(s.values[: split.cut], wc.scaler)))
     if not members:
+        longest = max(len(s) for s in coll.series)
         raise DataError(
             f"every series is shorter than the {need} rows one training and one validation window need; "
-            "lower --seq-len or --horizon"
+            f"lower --seq-len or --horizon: for the longest ({longest} rows), {what_fits(longest, horizon)}"
         )
     calendar = []
     if wc.calendar:
@@ -272,7 +313,8 @@ def plan(coll: Collection, wc: WindowConfig) -> Plan:
                 "sMAPE is reported instead"
             )
     base = better_base(members, seq_len, horizon, season)
-    return Plan(members, coll.layout, seq_len, horizon, season, wc.val_frac, calendar, pct_names, base, chosen, notes)
+    return Plan(members, coll.layout, seq_len, horizon, season, wc.val_frac, calendar, list(future), pct_names, base,
+                chosen, notes)  # fmt: skip
 
 
 # `season` must beat repeat-last clearly: on ETTh1 (hourly) it wins the training windows by 0.2-3% at
@@ -302,14 +344,53 @@ def better_base(members: list[Member], seq_len: int, horizon: int, season: int) 
 # ---------------------------------------------------------------------------- model inputs
 
 
-def model_inputs(scaled: np.ndarray, index: pd.Index, calendar: list[str], number: int, with_id: bool) -> np.ndarray:
-    """The rows the network reads: scaled values, then calendar sin/cos, then the series number: (T, F')."""
-    parts = [scaled]
-    if calendar:
-        parts.append(timeindex.calendar_features(index, calendar))
-    if with_id:
-        parts.append(np.full((len(scaled), 1), float(number)))
-    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+# Calendar sin/cos are computable from the forecast steps' own stamps, so the network reads them for those
+# steps too (like --future-features), not only over the past window: measured in docs/accuracy.md.
+CALENDAR_AHEAD = True
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What the network reads besides the scaled values, in this order after them: calendar sin/cos, the
+    inputs known for the forecast steps (`ahead`), the series number."""
+
+    calendar: list[str]  # calendar cycles, sin/cos of each at each row
+    with_id: bool  # the series number as the last column (id embedding)
+    n_future: int = 0  # the last value columns are --future-features
+    calendar_ahead: bool = False  # the calendar of the forecast steps is read too
+    ahead: int = 0  # > 0 (the horizon): each row also carries the known inputs of the next `ahead` rows
+
+    @property
+    def n_ahead(self) -> int:
+        """Known inputs per forecast step: the future features, then the calendar sin/cos (with calendar_ahead)."""
+        return self.n_future + (2 * len(self.calendar) if self.calendar_ahead else 0) if self.ahead else 0
+
+    def rows(self, scaled: np.ndarray, index: pd.Index, number: int) -> np.ndarray:
+        """The rows the network reads: (T, F) scaled values → (T, F').
+
+        Row t carries rows t+1 .. t+ahead's known inputs, so a window's last row holds those of its
+        forecast steps; rows past the end of `scaled` are zeros (windows that use them are not complete).
+        """
+        parts = [scaled]
+        calendar = timeindex.calendar_features(index, self.calendar) if self.calendar else None
+        if calendar is not None:
+            parts.append(calendar)
+        if self.n_ahead:
+            known = [scaled[:, scaled.shape[1] - self.n_future :]]
+            if self.calendar_ahead and calendar is not None:
+                known.append(calendar)
+            parts.append(leads(np.concatenate(known, axis=1), self.ahead))
+        if self.with_id:
+            parts.append(np.full((len(scaled), 1), float(number)))
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+
+
+def leads(known: np.ndarray, ahead: int) -> np.ndarray:
+    """Row t: rows t+1 .. t+ahead of `known` (T, K), flattened step by step, zeros past the end: (T, ahead·K)."""
+    t, k = known.shape
+    padded = np.concatenate([known[1:], np.zeros((ahead, k))])  # (T - 1 + ahead, K)
+    view = np.lib.stride_tricks.sliding_window_view(padded, ahead, axis=0)  # (T, K, ahead)
+    return view.transpose(0, 2, 1).reshape(t, ahead * k)
 
 
 @dataclass
@@ -324,9 +405,9 @@ def plan_windows(p: Plan, with_id: bool, device="cpu") -> PlanWindows:
     import torch
 
     where = (lambda sid: f"series {sid!r}: ") if p.layout.many else (lambda sid: "")
+    inputs = p.inputs(with_id)
     rows = [
-        model_inputs(m.scaling.transform32(m.series, where(m.id)), m.series.index, p.calendar, i, with_id)
-        for i, m in enumerate(p.members)
+        inputs.rows(m.scaling.transform32(m.series, where(m.id)), m.series.index, i) for i, m in enumerate(p.members)
     ]
     offsets = np.concatenate([[0], np.cumsum([len(r) for r in rows])])
     stacked = torch.as_tensor(np.concatenate(rows), dtype=torch.float32, device=device)  # (T_total, F')

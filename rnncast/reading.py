@@ -338,7 +338,10 @@ def read_collection(source: str | Path | IO[str], read: ReadOptions, layout: Lay
 
 
 def collect(frame: pd.DataFrame, read: ReadOptions, layout: Layout) -> Collection:
-    """The series of a table in the layout given."""
+    """The series of a table in the layout given; --future-features are read as the last feature columns."""
+    for col in read.future_features:
+        timeindex.require_column(frame, col, "--future-features")
+    read = replace(read, features=read.features + read.future_features, future_features=())
     if layout.id_col is not None:
         return Collection(*_long(frame, read, layout.id_col), layout)
     if layout.wide:

@@ -26,6 +26,7 @@ class ReadOptions:
     time_col: str | None = None  # None: detect; "none": rows are integer steps
     targets: tuple[str, ...] = ()  # empty: the one numeric column
     features: tuple[str, ...] = ()  # extra input columns, known only up to now
+    future_features: tuple[str, ...] = ()  # extra input columns known for the forecast steps too (promotions, prices)
     fill: str = "interpolate"  # what to do with blank values, see FILL_POLICIES
     strict: bool = False  # refuse missing periods and irregular time instead of reindexing
 
@@ -97,6 +98,15 @@ def validate(s: Settings) -> None:
         raise UsageError(f"unknown --fill {r.fill!r}; choose one of {', '.join(FILL_POLICIES)}")
     if len(set(r.targets)) != len(r.targets):
         raise UsageError("the same --target is given twice; name each target once")
+    both = [c for c in r.future_features if c in r.features or c in r.targets]
+    if both:
+        where = "--features" if both[0] in r.features else "--target"
+        raise UsageError(
+            f"column {both[0]!r} is given to both {where} and --future-features; keep it in one of them "
+            "(--future-features when its values are known for the forecast steps)"
+        )
+    if len(set(r.future_features)) != len(r.future_features):
+        raise UsageError("the same --future-features column is given twice; name each column once")
     if lay.id_col is not None and lay.wide:
         raise UsageError("--id-col and --wide describe different layouts; give one of them")
     if w.seq_len is not None and w.seq_len < 1 or w.horizon is not None and w.horizon < 1:

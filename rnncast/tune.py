@@ -144,7 +144,7 @@ def tune(
     storage = open_storage(study_db)  # a bad path fails now, before the data is read
     with atomic.model_lock(model_path) if model_path is not None else contextlib.nullcontext():
         coll = reading.read_collection(source, settings.read, settings.layout)
-        base = plan(coll, settings.windows)
+        base = plan(coll, settings.windows, settings.read.future_features)
         space = search_space(base, settings, fixed)
         if on_plan is not None:
             on_plan(base, space)
@@ -167,7 +167,9 @@ def tune(
         refitted = kept is None or kept[1] != best.number
         if refitted:
             chosen = trial_settings(settings, space, best.user_attrs.get("params", best.params))
-            result = fit_plan(plan(coll, chosen.windows), chosen.network, chosen.train, on_epoch)
+            result = fit_plan(
+                plan(coll, chosen.windows, chosen.read.future_features), chosen.network, chosen.train, on_epoch
+            )
         else:
             result = kept[2]
         result.artifact.meta["tune"] = {"study": study_name, "trial": best.number, "params": row_of(best).params}
@@ -268,7 +270,7 @@ def run_trial(study, coll: reading.Collection, settings: Settings, space: Space,
         values = suggest(trial, space, settings, base_seq_len)
         trial.set_user_attr("params", values)
         s = trial_settings(settings, space, values)
-        result = fit_plan(plan(coll, s.windows), s.network, s.train, report)
+        result = fit_plan(plan(coll, s.windows, s.read.future_features), s.network, s.train, report)
     except optuna.TrialPruned:
         frozen = study.tell(trial, state=TrialState.PRUNED)
     except RnncastError as exc:  # these settings cannot work on this data (diverged, too long): try others

@@ -262,16 +262,29 @@ def test_wide_targets_pick_the_series_and_a_shared_note_is_said_once():
     assert (pp.seq_len, pp.horizon, pp.season) == (16, 8, 4)
 
 
-def test_forecast_from_new_data_skips_unknown_series_with_a_warning(tmp_path):
+@pytest.mark.parametrize("embedding", [[], ["--id-embedding", "2"]])
+def test_forecast_from_new_data_forecasts_an_unseen_series_from_its_own_rows(tmp_path, embedding):
     frame = sines(2)
     data, model = csv(frame, tmp_path / "long.csv"), tmp_path / "m.rnncast"
     tiny = ["--hidden-size", "8", "--epochs", "1", "--seq-len", "24", "--horizon", "4", "--threads", "1"]
-    assert run("fit", data, "--id-col", "store", "--target", "sales", "--model", model, *tiny).exit_code == 0
-    extra = frame[frame["store"] == "s1"].assign(store="new")
+    fitted = run("fit", data, "--id-col", "store", "--target", "sales", "--model", model, *tiny, *embedding)
+    assert fitted.exit_code == 0
+    s1 = frame[frame["store"] == "s1"]
+    extra = s1.assign(store="new", sales=2 * s1["sales"] + 100)  # s1 at another level and scale
     newer = csv(pd.concat([frame, extra]), tmp_path / "newer.csv")
     result = run("forecast", newer, "--model", model, "--format", "csv")
-    assert result.exit_code == 0 and "Warning: series 'new' is not in the model; skipped" in result.stderr
-    assert pd.read_csv(io.StringIO(result.stdout))["store"].unique().tolist() == ["s0", "s1"]
+    assert result.exit_code == 0, result.output
+    warning = "Warning: series 'new' is not in the model; forecast from its own last 24 rows, scaled on them"
+    assert warning in result.stderr and ("mean of the learned series embeddings" in result.stderr) == bool(embedding)
+    out = pd.read_csv(io.StringIO(result.stdout))
+    assert out["store"].tolist() == ["new"] * 4 + ["s0"] * 4 + ["s1"] * 4  # ids in sorted order
+    new, tail = out[out["store"] == "new"]["sales"], 2 * s1.sort_values("date")["sales"].to_numpy()[-24:] + 100
+    assert new.notna().all() and tail.min() - 3 < new.min() and new.max() < tail.max() + 3  # its own level and scale
+    # the known series are forecast as before: the unseen one changes nothing for them
+    alone = run("forecast", data, "--model", model, "--format", "csv")
+    assert out[out["store"] != "new"].reset_index(drop=True).equals(pd.read_csv(io.StringIO(alone.stdout)))
+    refused = run("forecast", "--model", model, "--id", "new")  # no data: the model's own series only
+    assert refused.exit_code == 2 and "--id 'new' is not a series of this model" in refused.output
     single = tmp_path / "one.rnncast"
     assert run("fit", csv(frame[frame["store"] == "s0"][["date", "sales"]], tmp_path / "one.csv"),
                "--model", single, *tiny).exit_code == 0  # fmt: skip

@@ -1,0 +1,225 @@
+"""Inputs known in advance (--future-features, the calendar of the forecast steps) and the hints for short data."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from click.testing import CliRunner
+from conftest import ELEC, ETTH1, settings
+
+from rnncast import api, artifact, prepare
+from rnncast.cli import cli
+from rnncast.errors import DataError, UsageError
+from rnncast.model import Forecaster, ModelConfig
+from rnncast.settings import Layout, ReadOptions, WindowConfig, validate
+
+FIT = ["--target", "OT", "--future-features", "HUFL", "--seq-len", "48", "--horizon", "12",
+       "--hidden-size", "8", "--epochs", "2", "--ensemble", "1", "--threads", "1"]  # fmt: skip
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def ett():
+    return pd.read_csv(ETTH1, nrows=700)
+
+
+@pytest.fixture(scope="module")
+def future_model(tmp_path_factory, ett):
+    folder = tmp_path_factory.mktemp("future")
+    data, model = folder / "fit.csv", folder / "m.rnncast"
+    ett.iloc[:600].to_csv(data, index=False)
+    fitted = run("fit", data, *FIT, "--model", model, "--format", "csv")
+    assert fitted.exit_code == 0, fitted.output
+    assert "known ahead HUFL" in fitted.stderr
+    return model
+
+
+def write(frame: pd.DataFrame, path) -> str:
+    frame.to_csv(path, index=False)
+    return str(path)
+
+
+def test_the_head_reads_the_forecast_steps_known_inputs_and_nothing_else_of_them():
+    """Row t carries rows t+1..t+H of the known inputs; the output moves with them, not with future targets."""
+    known = np.arange(10.0)[:, None]
+    assert prepare.leads(known, 3)[0].tolist() == [1, 2, 3] and prepare.leads(known, 3)[8].tolist() == [9, 0, 0]
+    inputs = prepare.Inputs([], False, n_future=1, ahead=4)
+    scaled = np.stack([np.sin(np.arange(30.0)), np.arange(30.0) % 5], axis=1)  # target, then the future feature
+    rows = inputs.rows(scaled, pd.RangeIndex(30), 0)
+    assert rows.shape == (30, 2 + 4) and rows[9, 2:].tolist() == scaled[10:14, 1].tolist()
+    torch.manual_seed(0)
+    cfg = ModelConfig(n_inputs=6, horizon=4, n_known=1, n_ahead=1, hidden_size=8, window_norm="last")
+    model = Forecaster(cfg).eval()
+    x = torch.as_tensor(rows[None, :12], dtype=torch.float32)
+    other = x.clone()
+    other[0, -1, 2:] += 1.0  # other known values for the forecast steps
+    assert not torch.allclose(model(x), model(other))
+    assert sum(p.numel() for p in model.nets[0].head.parameters()) == (8 + 4) * 4 + 4
+
+
+def test_fit_records_the_columns_and_info_shows_them(future_model):
+    art = artifact.load(future_model)
+    assert art.meta["data"]["future_features"] == ["HUFL"] and art.meta["data"]["features"] == []
+    assert art.meta["model"]["n_ahead"] == 1 and art.meta["format_version"] == 3
+    card = run("info", "--model", future_model, "--format", "json")
+    shown = json.loads(card.stdout)
+    assert shown["future_features"] == ["HUFL"] and shown["format_version"] == 3 and shown["features"] == []
+
+
+def test_a_model_without_inputs_known_ahead_stays_format_2(elec_model):
+    art = artifact.load(elec_model)
+    assert art.meta["format_version"] == 2 and "n_ahead" not in art.meta["model"]
+
+
+def test_forecast_reads_the_future_rows_by_stamp_and_matches_evaluate(tmp_path, future_model, ett):
+    """forecast with --future gives the forecast evaluate makes for the same window from the same rows."""
+    data = write(ett.iloc[:600], tmp_path / "data.csv")
+    rows = ett.iloc[600:612][["date", "HUFL"]]
+    future = write(rows.iloc[::-1], tmp_path / "future.csv")  # any order: rows are found by time stamp
+    out = run("forecast", data, "--model", future_model, "--future", future, "--format", "csv")
+    assert out.exit_code == 0, out.output
+    forecast = pd.read_csv(io.StringIO(out.stdout))
+    assert pd.to_datetime(forecast["date"]).tolist() == pd.to_datetime(ett["date"].iloc[600:612]).tolist()
+    saved = run("forecast", "--model", future_model, "--future", future, "--format", "csv")  # the saved context
+    assert saved.stdout == out.stdout
+    scored = api.evaluate_file(future_model, io.StringIO(ett.iloc[:612].to_csv(index=False)), levels=())
+    assert np.allclose(scored.forecasts["rnn"][0, :, 0], forecast["OT"], rtol=1e-5)
+    # other known values for the forecast steps give another forecast; other future targets do not
+    bumped = write(rows.assign(HUFL=rows["HUFL"] + 5), tmp_path / "bumped.csv")
+    other = run("forecast", data, "--model", future_model, "--future", bumped, "--format", "csv")
+    assert not np.allclose(pd.read_csv(io.StringIO(other.stdout))["OT"], forecast["OT"])
+    changed = ett.iloc[:612].copy()
+    changed.loc[600:, "OT"] += 50
+    again = api.evaluate_file(future_model, io.StringIO(changed.to_csv(index=False)), levels=())
+    assert np.array_equal(again.forecasts["rnn"][0], scored.forecasts["rnn"][0])
+
+
+def test_forecast_refusals_name_the_value_and_the_fix(tmp_path, future_model, elec_model, ett):
+    data = write(ett.iloc[:600], tmp_path / "data.csv")
+    before = future_model.read_bytes()
+    missing = run("forecast", data, "--model", future_model)
+    assert missing.exit_code == 2 and "this model reads 'HUFL' for its forecast steps" in missing.output
+    assert "--future FILE" in missing.output
+    gap = write(ett.iloc[600:612][["date", "HUFL"]].drop(index=605), tmp_path / "gap.csv")
+    short = run("forecast", data, "--model", future_model, "--future", gap)
+    assert short.exit_code == 65
+    assert re.search(r"^Error: --future has no row for 2016-07-26.05:00:00; the model reads HUFL", short.output)
+    lacking = write(ett.iloc[600:612][["date", "OT"]], tmp_path / "lacking.csv")
+    no_column = run("forecast", data, "--model", future_model, "--future", lacking)
+    assert no_column.exit_code == 65 and "--future lacks column(s) 'HUFL'" in no_column.output
+    blank = write(ett.iloc[600:612][["date", "HUFL"]].assign(HUFL=["x"] + [1.0] * 11), tmp_path / "blank.csv")
+    text = run("forecast", data, "--model", future_model, "--future", blank)
+    assert text.exit_code == 65 and "--future row 1: 'HUFL' is 'x', not a number" in text.output
+    assert run("forecast", data, "--model", future_model, "--future", tmp_path / "none.csv").exit_code == 66
+    both = run("forecast", "-", "--model", future_model, "--future", "-")
+    assert both.exit_code == 2 and "cannot both be read from stdin" in both.output
+    extra = run("forecast", "--model", elec_model, "--future", lacking)
+    assert extra.exit_code == 2 and "--future is for models fitted with --future-features" in extra.output
+    assert future_model.read_bytes() == before
+
+
+def test_fit_refuses_a_column_given_as_both_kinds_of_feature(tmp_path, ett):
+    data, model = write(ett.iloc[:300], tmp_path / "d.csv"), tmp_path / "m.rnncast"
+    both = run("fit", data, "--target", "OT", "--features", "HUFL", "--future-features", "HUFL", "--model", model)
+    assert both.exit_code == 2 and "'HUFL' is given to both --features and --future-features" in both.output
+    absent = run("fit", data, "--target", "OT", "--future-features", "promo", "--model", model)
+    assert absent.exit_code == 2 and "--future-features 'promo' is not a column" in absent.output
+    assert not model.exists()
+    with pytest.raises(UsageError, match="both --target and --future-features"):
+        validate(settings(ReadOptions(targets=("OT",), future_features=("OT",))))
+
+
+def test_many_series_read_their_own_future_rows_and_backtest_uses_the_data(tmp_path, ett):
+    long = pd.concat([ett.iloc[:400].assign(site="a"), ett.iloc[:400].assign(site="b", OT=ett["OT"][:400] * 2)])
+    data, model = write(long, tmp_path / "long.csv"), tmp_path / "m.rnncast"
+    fitted = run("fit", data, "--id-col", "site", *FIT, "--model", model)
+    assert fitted.exit_code == 0, fitted.output
+    rows = ett.iloc[400:412][["date", "HUFL"]]
+    future = pd.concat([rows.assign(site="a"), rows.assign(site="b", HUFL=rows["HUFL"] + 3)])
+    out = run("forecast", "--model", model, "--future", write(future, tmp_path / "f.csv"), "--format", "csv")
+    assert out.exit_code == 0, out.output
+    frame = pd.read_csv(io.StringIO(out.stdout))
+    assert frame["site"].tolist() == ["a"] * 12 + ["b"] * 12
+    lacking = run("forecast", "--model", model, "--future", write(future.iloc[:-1], tmp_path / "g.csv"))
+    assert lacking.exit_code == 65 and re.search("no row for 2016-07-18.03:00:00 of series 'b'", lacking.output)
+    result = api.backtest_file(
+        ETTH1_HEAD(500),
+        settings(ReadOptions(targets=("OT",), future_features=("HUFL",)), windows=WindowConfig(48, 12),
+                 hidden_size=8, epochs=2, ensemble=1),
+        folds=2, levels=(),
+    )  # fmt: skip
+    predictions = result.predictions()
+    assert len(predictions) == 24 and predictions["rnn"].notna().all()
+    assert (
+        pd.to_datetime(predictions["date"]).tolist()
+        == pd.to_datetime(pd.read_csv(ETTH1, nrows=500)["date"][476:]).tolist()
+    )
+
+
+def ETTH1_HEAD(rows: int) -> io.StringIO:  # noqa: N802
+    return io.StringIO(pd.read_csv(ETTH1, nrows=rows).to_csv(index=False))
+
+
+def test_calendar_of_the_forecast_steps_is_read_and_forecasts_agree(tmp_path, ett):
+    data, model = write(ett.iloc[:400][["date", "OT"]], tmp_path / "d.csv"), tmp_path / "m.rnncast"
+    fitted = run("fit", data, "--calendar", "--seq-len", "48", "--horizon", "12", "--hidden-size", "8",
+                 "--epochs", "2", "--ensemble", "1", "--model", model)  # fmt: skip
+    assert fitted.exit_code == 0, fitted.output
+    art = artifact.load(model)
+    assert art.meta["series"]["calendar_ahead"] is prepare.CALENDAR_AHEAD
+    assert art.meta["model"].get("n_ahead", 0) == (4 if prepare.CALENDAR_AHEAD else 0)  # hour, day of week: sin, cos
+    saved = run("forecast", "--model", model, "--format", "csv")
+    again = run("forecast", data, "--model", model, "--format", "csv")
+    assert saved.exit_code == 0 and saved.stdout == again.stdout
+    scored = api.evaluate_file(model, io.StringIO(ett.iloc[:412][["date", "OT"]].to_csv(index=False)), levels=())
+    assert np.allclose(scored.forecasts["rnn"][0, :, 0], pd.read_csv(io.StringIO(saved.stdout))["OT"], rtol=1e-5)
+
+
+# ---------------------------------------------------------------------------- hints for short data
+
+
+def test_shrunk_defaults_are_explained_on_one_line(tmp_path):
+    data = write(pd.read_csv(ELEC, nrows=60), tmp_path / "short.csv")
+    fitted = run("fit", data, "--epochs", "1", "--hidden-size", "4", "--model", tmp_path / "m.rnncast")
+    lines = [line for line in fitted.stderr.splitlines() if "short for the frequency's defaults" in line]
+    assert fitted.exit_code == 0 and len(lines) == 1
+    assert "horizon 6 (default 12: at most a tenth of the 60 rows)" in lines[0]
+    assert "seq_len 16 (default 36: a window takes at most a third of the 48 rows two horizons leave" in lines[0]
+    given = run("fit", data, "--epochs", "1", "--hidden-size", "4", "--seq-len", "12", "--horizon", "6",
+                "--model", tmp_path / "n.rnncast")  # fmt: skip
+    assert given.exit_code == 0 and "short for the frequency's defaults" not in given.stderr
+
+
+@pytest.mark.parametrize(
+    ("rows", "options", "hint"),
+    [
+        (60, ["--horizon", "12", "--seq-len", "40"], "--seq-len 12 fits --horizon 12 (at most --seq-len 36)"),
+        (25, ["--horizon", "12"], "--seq-len 1 fits --horizon 12 (at most --seq-len 1)"),
+        (60, ["--horizon", "30"], "no --seq-len fits --horizon 30 in 60 rows; try --horizon 6 --seq-len 16"),
+    ],
+)
+def test_a_horizon_that_does_not_fit_gets_a_seq_len_that_does(tmp_path, rows, options, hint):
+    data, model = write(pd.read_csv(ELEC, nrows=rows), tmp_path / "short.csv"), tmp_path / "m.rnncast"
+    refused = run("fit", data, *options, "--epochs", "1", "--model", model)
+    assert refused.exit_code == 65 and refused.output.count("Error:") == 1 and hint in refused.output
+    assert not model.exists()
+    fixed = hint.split("try ")[-1].split(" (")[0] if "try" in hint else hint.split(" fits")[0]
+    retry = run("fit", data, *options[:2], *fixed.split(), "--epochs", "1", "--hidden-size", "4", "--model", model)
+    assert retry.exit_code == 0 and model.exists()  # the suggestion works
+
+
+def test_every_series_too_short_suggests_what_fits_the_longest():
+    frame = pd.read_csv(ELEC, nrows=40)
+    frame = pd.concat([frame.assign(id="a"), frame.iloc[:30].assign(id="b")])
+    source = io.StringIO(frame.to_csv(index=False))
+    with pytest.raises(DataError, match=r"for the longest \(40 rows\), --seq-len 5 fits --horizon 12"):
+        api.fit(source, settings(layout=Layout(id_col="id"), windows=WindowConfig(seq_len=30, horizon=12)), None)
