@@ -5,8 +5,8 @@ Validation MAE (fit's own validation windows, the guarded forecast as `fit` prin
   drawn at random, so the past cannot predict them). The promotion column as nothing, as --features
   (past window only) and as --future-features (read for the forecast steps too).
 - calendar: --calendar with the forecast steps' calendar read too (prepare.CALENDAR_AHEAD, the default)
-  against the past window only, on ETTh1 OT's first 4,000 hourly rows, monthly elec_equip and the
-  daily promo series without its promotion column.
+  against the past window only, on ETTh1 OT's first 4,000 hourly rows, monthly elec_equip, quarterly
+  macrodata cpi and the daily promo series without its promotion column.
 
     nice -n 10 .venv/bin/python benchmarks/future_inputs.py --seeds 0,1
 """
@@ -61,17 +61,18 @@ def main() -> None:
         rows.append((name, [val_mae(promo, Settings(read=read), s) for s in seeds]))
     no_promo = pd.read_csv(io.StringIO(promo)).drop(columns="promo").to_csv(index=False)
     calendar_data = {
-        "promo sales, --calendar": no_promo,
-        "elec_equip, --calendar": ROOT / "sample_data" / "elec_equip.csv",
+        "promo sales, --calendar": (no_promo, ReadOptions()),
+        "elec_equip, --calendar": (ROOT / "sample_data" / "elec_equip.csv", ReadOptions()),
+        "macrodata cpi, --calendar": (ROOT / "sample_data" / "macrodata.csv", ReadOptions(targets=("cpi",))),
     }
     if SHARED.exists():
         ett = pd.read_csv(SHARED / "ett" / "ETTh1.csv", usecols=["date", "OT"]).iloc[:4000].to_csv(index=False)
-        calendar_data["ETTh1 OT 4k, --calendar"] = ett
-    for name, source in calendar_data.items():
+        calendar_data["ETTh1 OT 4k, --calendar"] = (ett, ReadOptions())
+    for name, (source, read) in calendar_data.items():
         for ahead in (False, True):
             prepare.CALENDAR_AHEAD = ahead
             started = time.perf_counter()
-            maes = [val_mae(source, Settings(windows=WindowConfig(calendar=True)), s) for s in seeds]
+            maes = [val_mae(source, Settings(read=read, windows=WindowConfig(calendar=True)), s) for s in seeds]
             label = "past and forecast steps" if ahead else "past window only"
             rows.append((f"{name} ({label})", maes))
             print(f"  {name} {label}: {time.perf_counter() - started:.0f} s", flush=True)

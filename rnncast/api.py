@@ -242,6 +242,11 @@ def forecast_picture(
     # None: the default levels the model's validation windows support (a default never stops a plot)
     levels, _ = intervals.supported(levels, art.val_residuals.shape[0], ev.DEFAULT_LEVELS)
     sm, meta = art.meta["series"], art.meta["data"]
+    if meta.get("future_features"):
+        raise UsageError(
+            f"plot cannot draw this model's forecast: it reads {', '.join(meta['future_features'])} for the forecast "
+            "steps; forecast with `rnncast forecast --future FILE` and draw that"
+        )
     fc.check_ids(art, (sid,) if sid is not None else ())
     sid = sm["ids"][0] if sid is None else sid
     number = sm["ids"].index(sid)

@@ -145,6 +145,8 @@ def load(path: str | Path) -> Artifact:
         context = tensors.pop("context").numpy()
         residuals = tensors.pop("val_residuals").numpy()
         val_scales = tensors.pop("val_scales").numpy() if "val_scales" in tensors else np.zeros((0, 0), np.float32)
+        if version >= 2 and written_version(meta) != version:  # the version is outside the checksum
+            raise ValueError(f"format {version} does not match its meta")
         if version == 1:
             scaling, context = _upgrade_v1(meta, scaling, context)
         _check_meta(meta, scaling, context)

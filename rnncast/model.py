@@ -9,6 +9,8 @@ Three options change what the cell reads or how many cells there are, never the 
   embedded by a Linear layer and a ReLU, and the cell steps over segments: W times fewer steps.
 - `ensemble` K > 1: K member networks, each its own cell and head, initialised one after another and
   trained together on the same batches (their losses averaged); the forecast is the members' median.
+- `n_ahead` K > 0: inputs known for the forecast steps (future features, calendar) join the last hidden
+  state in the head, y = W_hy [h_L ; a_1 .. a_H] + b_y; each input row carries the next H rows' of them.
 - `guard` (last | season): the forecast is the naive forecast b plus alpha × (network − b), alpha per
   horizon step and target in [0, 1], fitted after training (fitting.py); alpha = 0 is the baseline.
 """

@@ -212,3 +212,18 @@ def test_format_1_files_of_rnncast_0_1_still_load_and_forecast_the_same(name):
             np.testing.assert_allclose(got[col], expected[col], rtol=1e-9)
         else:
             assert got[col].tolist() == expected[col].tolist()
+
+
+def test_a_format_2_calendar_model_still_reads_its_calendar_over_the_past_window_only():
+    """Written by rnncast 0.2 (format 2, `--calendar`, no guard), with the forecast it printed: new fits read the
+    forecast steps' calendar too, a format-2 file keeps the inputs it was trained with."""
+    path = FIXTURES / "v2_calendar.rnncast"
+    art = artifact.load(path)
+    assert art.meta["format_version"] == 2 and "n_ahead" not in art.meta["model"] and art.meta["series"]["calendar"]
+    result, warnings = api.forecast_file(path, levels=(80,))
+    expected = pd.read_csv(FIXTURES / "v2_calendar_forecast.csv")
+    got = pd.read_csv(io.StringIO(result.frame().to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S")))
+    assert list(got.columns) == list(expected.columns) and warnings == [] and got["date"].equals(expected["date"])
+    np.testing.assert_allclose(got.drop(columns="date"), expected.drop(columns="date"), rtol=1e-9)
+    assert expected["OT"].nunique() == len(expected)  # the network's own forecast, not a flat naive one
+    assert api.model_card(art.meta)["calendar_ahead"] is False and api.model_card(art.meta)["future_features"] == []

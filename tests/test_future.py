@@ -75,6 +75,14 @@ def test_fit_records_the_columns_and_info_shows_them(future_model):
     assert shown["future_features"] == ["HUFL"] and shown["format_version"] == 3 and shown["features"] == []
 
 
+def test_a_format_3_file_relabelled_format_2_is_refused(tmp_path, future_model):
+    """The version sits outside the checksum: a model that needs format 3 is refused under another number."""
+    relabelled = tmp_path / "m.rnncast"
+    relabelled.write_bytes(future_model.read_bytes().replace(b'"format_version":"3"', b'"format_version":"2"'))
+    with pytest.raises(DataError, match="not an rnncast model file"):
+        artifact.load(relabelled)
+
+
 def test_a_model_without_inputs_known_ahead_stays_format_2(elec_model):
     art = artifact.load(elec_model)
     assert art.meta["format_version"] == 2 and "n_ahead" not in art.meta["model"]
@@ -124,6 +132,8 @@ def test_forecast_refusals_name_the_value_and_the_fix(tmp_path, future_model, el
     assert both.exit_code == 2 and "cannot both be read from stdin" in both.output
     extra = run("forecast", "--model", elec_model, "--future", lacking)
     assert extra.exit_code == 2 and "--future is for models fitted with --future-features" in extra.output
+    picture = run("plot", "--model", future_model, "-o", tmp_path / "p.png")
+    assert picture.exit_code == 2 and "forecast with `rnncast forecast --future FILE`" in picture.output
     assert future_model.read_bytes() == before
 
 
