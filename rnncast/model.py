@@ -9,8 +9,10 @@ Three options change what the cell reads or how many cells there are, never the 
   embedded by a Linear layer and a ReLU, and the cell steps over segments: W times fewer steps.
 - `ensemble` K > 1: K member networks, each its own cell and head, initialised one after another and
   trained together on the same batches (their losses averaged); the forecast is the members' median.
-- `n_ahead` K > 0: inputs known for the forecast steps (future features, calendar) join the last hidden
-  state in the head, y = W_hy [h_L ; a_1 .. a_H] + b_y; each input row carries the next H rows' of them.
+- `n_ahead` K > 0: inputs known for the forecast steps (future features, calendar), a_1 .. a_H, go through
+  a second Elman recurrence over the horizon that starts from the last hidden state,
+  g_0 = h_L, g_k = tanh(W_ag a_k + W_gg g_{k-1} + b_g), and each step adds W_gy g_k + b_gy to the head's
+  output for step k. Each input row carries the next H rows' known inputs; the window's last row's are read.
 - `guard` (last | season): the forecast is the naive forecast b plus alpha × (network − b), alpha per
   horizon step and target in [0, 1], fitted after training (fitting.py); alpha = 0 is the baseline.
 """
@@ -44,7 +46,7 @@ class ModelConfig:
     window_norm: str = "last"  # last | season | mean | scale | none: resolved ("auto" became one of these)
     season: int = 1  # with window_norm "season" or guard "season": the seasonal period; set from data
     n_known: int = 0  # trailing inputs known at every step (future features, calendar sin/cos): exempt from window_norm
-    n_ahead: int = 0  # known inputs per forecast step, read from the window's last row (horizon × n_ahead columns after the known ones): the head sees them
+    n_ahead: int = 0  # known inputs per forecast step, read from the window's last row (horizon × n_ahead columns after the known ones) by a second recurrence over the horizon
     n_series: int = 0  # series the id embedding tells apart; set from data
     id_embedding: int = 0  # width of a learned series embedding; > 0: the last input column is the series number
     segment: int = 0  # > 0: points per segment, the cell's step (SegRNN); 0: one point per step
@@ -79,7 +81,7 @@ class Normalised(NamedTuple):
     level: torch.Tensor | None  # (B, 1, F) subtracted from every step
     spread: torch.Tensor | None  # (B, 1, F) divided out (window_norm scale)
     base: torch.Tensor | None  # (B, H, T) the last cycle the network corrects (window_norm season)
-    ahead: torch.Tensor | None = None  # (B, H·K) the inputs known for the forecast steps, read by the head
+    ahead: torch.Tensor | None = None  # (B, H·K) the inputs known for the forecast steps
 
 
 class Network(nn.Module):
@@ -87,10 +89,8 @@ class Network(nn.Module):
 
     def __init__(self, c: ModelConfig):
         super().__init__()
-        ahead = c.horizon * c.n_ahead  # the forecast steps' known inputs: the head's, not the cell's
-        point_inputs = (
-            c.n_inputs - ahead - (1 if c.id_embedding else 0) + c.id_embedding
-        )  # what each time point carries
+        ahead = c.horizon * c.n_ahead  # the forecast steps' known inputs: not the cell's
+        point_inputs = c.n_inputs - ahead - (1 if c.id_embedding else 0) + c.id_embedding  # at each time point
         if c.segment:
             self.embed_segment = nn.Linear(c.segment * point_inputs, c.hidden_size)
         recurrent = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[c.cell]
@@ -101,7 +101,11 @@ class Network(nn.Module):
             dropout=c.dropout if c.layers > 1 else 0.0,
             batch_first=True,
         )
-        self.head = nn.Linear(c.hidden_size + ahead, c.horizon * c.n_targets)
+        self.head = nn.Linear(c.hidden_size, c.horizon * c.n_targets)
+        if c.n_ahead:  # an Elman recurrence over the forecast steps' known inputs, from the last hidden state
+            self.ahead_rnn = nn.RNN(c.n_ahead, c.hidden_size, batch_first=True)
+            self.ahead_head = nn.Linear(c.hidden_size, c.n_targets)
+            self.n_ahead = c.n_ahead
         if c.id_embedding:
             self.embed = nn.Embedding(c.n_series, c.id_embedding)
         self.segment = c.segment
@@ -116,8 +120,12 @@ class Network(nn.Module):
             segments = x[:, x.shape[1] - n * self.segment :].reshape(x.shape[0], n, -1)  # (B, L/W, W·F')
             x = torch.relu(self.embed_segment(segments))  # (B, L/W, hidden)
         out, _ = self.rnn(x)  # (B, steps, hidden)
-        last = out[:, -1, :] if ahead is None else torch.cat([out[:, -1, :], ahead], dim=-1)  # (B, hidden [+ H·K])
-        return self.head(last)  # (B, H·T)
+        y = self.head(out[:, -1, :])  # (B, H·T)
+        if ahead is not None:
+            known = ahead.view(ahead.shape[0], -1, self.n_ahead)  # (B, H, K)
+            steps, _ = self.ahead_rnn(known, out[:, -1, :][None].contiguous())  # (B, H, hidden): g_1 .. g_H
+            y = y + self.ahead_head(steps).flatten(1)  # (B, H·T), step by step as the head's
+        return y
 
 
 class Forecaster(nn.Module):

@@ -63,7 +63,26 @@ def test_the_head_reads_the_forecast_steps_known_inputs_and_nothing_else_of_them
     other = x.clone()
     other[0, -1, 2:] += 1.0  # other known values for the forecast steps
     assert not torch.allclose(model(x), model(other))
-    assert sum(p.numel() for p in model.nets[0].head.parameters()) == (8 + 4) * 4 + 4
+    assert model.nets[0].ahead_rnn.input_size == 1 and model.nets[0].ahead_head.out_features == 1
+    y = model.nets[0](x[..., :2], None, x[:, -1, 2:])  # (1, H·T): the head's plus the horizon recurrence's
+    assert torch.allclose(
+        y,
+        model.nets[0].head(model.nets[0].rnn(x[..., :2])[0][:, -1])
+        + torch.stack(
+            [model.nets[0].ahead_head(g) for g in elman(model.nets[0], x[..., :2], x[0, -1, 2:])], dim=1
+        ).flatten(1),
+    )
+
+
+def elman(net, x, known):
+    """The horizon recurrence by hand: g_0 = h_L, g_k = tanh(W_ag a_k + b_ag + W_gg g_{k-1} + b_gg)."""
+    r = net.ahead_rnn
+    g = net.rnn(x)[0][:, -1]
+    out = []
+    for a in known:
+        g = torch.tanh(a[None, None] @ r.weight_ih_l0.T + r.bias_ih_l0 + g @ r.weight_hh_l0.T + r.bias_hh_l0)
+        out.append(g)
+    return out
 
 
 def test_fit_records_the_columns_and_info_shows_them(future_model):
@@ -146,6 +165,18 @@ def test_fit_refuses_a_column_given_as_both_kinds_of_feature(tmp_path, ett):
     assert not model.exists()
     with pytest.raises(UsageError, match="both --target and --future-features"):
         validate(settings(ReadOptions(targets=("OT",), future_features=("OT",))))
+    twice = run("fit", data, "--target", "OT", "--future-features", "HUFL,HUFL", "--model", model)
+    assert twice.exit_code == 2 and "the same --future-features column is given twice" in twice.output
+
+
+def test_an_unseen_series_at_another_frequency_is_refused(tmp_path, ett):
+    long = pd.concat([ett.iloc[:300].assign(site="a"), ett.iloc[:300].assign(site="b")])[["site", "date", "OT"]]
+    data, model = write(long, tmp_path / "long.csv"), tmp_path / "m.rnncast"
+    assert run("fit", data, "--id-col", "site", *FIT[:2], *FIT[4:], "--model", model).exit_code == 0
+    daily = pd.DataFrame({"site": "new", "date": pd.date_range("2016-01-01", periods=60, freq="D"), "OT": 1.0})
+    newer = write(pd.concat([long, daily]), tmp_path / "newer.csv")
+    refused = run("forecast", newer, "--model", model)
+    assert refused.exit_code == 65 and "series 'new': data frequency D differs from the model's h" in refused.output
 
 
 def test_many_series_read_their_own_future_rows_and_backtest_uses_the_data(tmp_path, ett):
