@@ -79,14 +79,16 @@ def saved_contexts(art: Artifact) -> list[Context]:
     out = []
     for i, end in enumerate(sm["ends"]):
         last = pd.Timestamp(end) if meta.get("time_kind") == "datetime" else end
-        out.append(Context(i, art.context[i], timeindex.context_index(meta.get("freq"), end, seq_len), last))
+        index = timeindex.context_index(meta.get("freq"), end, seq_len, meta.get("time_read", {}).get("weekmask"))
+        out.append(Context(i, art.context[i], index, last))
     return out
 
 
 def read_options_like(meta: dict) -> ReadOptions:
     """How to read new data so that its time column is found the way training found it."""
     calendar = len(meta.get("time_parts", [])) > 1  # e.g. year + quarter: detect them again
-    return ReadOptions(time_col=None if calendar else meta["time_col"] or "none")
+    read = ReadOptions(time_col=None if calendar else meta["time_col"] or "none")
+    return replace(read, **meta.get("time_read", {}))  # the date format, --freq, --weekmask and --tz of fit
 
 
 def read_like_model(
@@ -117,7 +119,8 @@ def staleness(meta: dict, freq: str | None, last: object, trained_end: object) -
     if meta.get("freq") and freq and freq != meta["freq"]:
         raise DataError(f"data frequency {freq} differs from the model's {meta['freq']}; resample or retrain")
     if meta.get("time_kind") == "datetime" and pd.Timestamp(last) < pd.Timestamp(trained_end):
-        return [f"data ends at {timeindex.stamp(last)}, before the model's training end {timeindex.stamp(trained_end)}"]
+        last, end = timeindex.shown(pd.DatetimeIndex([last, trained_end]), meta.get("zone"))
+        return [f"data ends at {timeindex.stamp(last)}, before the model's training end {timeindex.stamp(end)}"]
     return []
 
 
@@ -163,10 +166,14 @@ def clipped(art: Artifact, values: np.ndarray) -> np.ndarray:
 
 
 def future_index(data_meta: dict, last: object, horizon: int) -> pd.Index:
-    """The `horizon` time stamps after `last`, continuing the training frequency."""
+    """The `horizon` time stamps after `last`, continuing the training frequency (on --freq C's week),
+    shown in the training data's zone."""
     freq = data_meta.get("freq")
     if freq:
-        return pd.date_range(pd.Timestamp(last), periods=horizon + 1, freq=freq)[1:]
+        step = timeindex.offset(freq, data_meta.get("time_read", {}).get("weekmask"))
+        return timeindex.shown(
+            pd.date_range(pd.Timestamp(last), periods=horizon + 1, freq=step)[1:], data_meta.get("zone")
+        )
     if data_meta.get("time_kind") == "datetime":  # irregular time: number the steps after the end
         return pd.RangeIndex(1, horizon + 1)
     step = data_meta.get("step") or 1
