@@ -312,11 +312,11 @@ def _offset_of(value: str, fmt: str | None = None) -> str | None:
     return f"{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-_PLAIN_NUMBER = r"[-+]?[\d,]*\.?\d+"
+_PLAIN_NUMBER = r"[-+]?(?:[\d,]*\.?\d+|[\d.]*,\d+)"  # 1,234.5 or, with a decimal comma, 1.234,5
 
 
 def all_plain_numbers(text: pd.Series) -> bool:
-    """Whether every (stripped, text) value reads as a plain number (`12`, `-3.5`, `1,234`).
+    """Whether every (stripped, text) value reads as a plain number (`12`, `-3.5`, `1,234`, `1.234,5`).
 
     The first rows decide most columns (a date is not a number), so the whole column is only
     matched when they are all numbers: on a million-row file that saves about a second.
