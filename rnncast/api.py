@@ -257,7 +257,7 @@ def forecast_picture(
         actual_index, actual = s.index[~before][:horizon], s.values[~before][:horizon, :t]
     name = f"series {sid!r}: " if len(sm["ids"]) > 1 else ""
     picture = plot.ForecastPicture(
-        title=f"{name}forecast after {timeindex.stamp(ctx.last)} ({Path(str(model_path)).name})",
+        title=f"{name}forecast after {timeindex.stamp(_in_zone(ctx.last, meta.get('zone')))} ({Path(str(model_path)).name})",
         targets=meta["targets"],
         history_index=history_index,
         history=history,
@@ -312,7 +312,7 @@ def run_report(result: FitResult, model_path: str | Path, seconds: float) -> dic
 
 def _in_zone(value: object, zone: str | None) -> object:
     """A saved (UTC) time stamp as output shows it: with its offset in the data's zone."""
-    if zone is None or not isinstance(value, str):
+    if zone is None or not isinstance(value, (str, pd.Timestamp)):
         return value
     return timeindex.shown(pd.DatetimeIndex([value]), zone)[0].isoformat()
 

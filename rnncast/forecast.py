@@ -124,6 +124,22 @@ def staleness(meta: dict, freq: str | None, last: object, trained_end: object) -
     return []
 
 
+def same_clock(meta: dict, zone: str | None, where: str = "") -> None:
+    """Refuse new data whose stamps are zoned when the model's were not, or the other way round:
+    naive stamps cannot be placed against UTC ones without knowing their zone."""
+    if meta.get("time_kind") != "datetime" or (zone is None) == (meta.get("zone") is None):
+        return
+    if zone is None:
+        raise DataError(
+            f"{where}the data's time stamps carry no UTC offset, the model's did ({meta['zone']}); "
+            "write them with their offset, or refit with --tz ZONE on the same kind of stamps"
+        )
+    raise DataError(
+        f"{where}the data's time stamps carry a UTC offset ({zone}), the model's had none; "
+        "pass stamps as the training data wrote them, or refit on stamps with offsets"
+    )
+
+
 def contexts_from(art: Artifact, coll: Collection) -> tuple[list[Context], list[str]]:
     """Each known series' last seq_len rows of new data, checked against the model. Returns (contexts, warnings)."""
     meta, sm = art.meta["data"], art.meta["series"]
@@ -138,6 +154,7 @@ def contexts_from(art: Artifact, coll: Collection) -> tuple[list[Context], list[
         if len(s) < seq_len:
             raise DataError(f"{where}data has {len(s)} rows; the model needs the last {seq_len}; give a longer history")
         number = known.index(sid)
+        same_clock(meta, s.zone, where)
         warnings += [f"{where}{n}" for n in staleness(meta, s.freq, s.index[-1], sm["ends"][number])]
         contexts.append(Context(number, s.values[-seq_len:], s.index[-seq_len:], s.index[-1]))
     return contexts, warnings

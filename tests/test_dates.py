@@ -252,6 +252,13 @@ def test_a_zoned_model_forecasts_at_the_files_offset(tmp_path):
         "2024-10-27T07:00:00+01:00",
         "2024-10-27T08:00:00+01:00",
     ]
+    naive = tmp_path / "naive.csv"  # the same hours without their offsets cannot be placed against the model's
+    naive.write_text(berlin(start="2024-10-27 03:00", end="2024-10-28 12:00"))
+    refused = run("forecast", naive, "--model", model)
+    assert refused.exit_code == 65 and refused.stderr.strip().splitlines() == [
+        "Error: the data's time stamps carry no UTC offset, the model's did (+01:00); write them with their offset, "
+        "or refit with --tz ZONE on the same kind of stamps"
+    ]
 
 
 @pytest.mark.parametrize(
