@@ -241,7 +241,11 @@ def _day_or_month_first(text: pd.Series, blank_time: str, options: ReadOptions, 
         formats = {order: guess_datetime_format(first, dayfirst=order == "day") for order in ("month", "day")}
     if None in formats.values() or formats["month"] == formats["day"]:
         return None
-    readings = {order: _to_datetime(text, format=fmt) for order, fmt in formats.items()}
+    # A non-ISO format parses at about 0.3 s per 100,000 values: a reading that fails on a sample
+    # (the first rows and every k-th) is out before the whole column is parsed.
+    sample = pd.concat([text.iloc[:1000], text.iloc[:: max(len(text) // 10_000, 1)]])
+    possible = [order for order, fmt in formats.items() if _to_datetime(sample, format=fmt).notna().all()]
+    readings = {order: _to_datetime(text, format=formats[order]) for order in possible}
     complete = [order for order, parsed in readings.items() if parsed.notna().all()]
     if len(complete) == 1:
         (order,) = complete
