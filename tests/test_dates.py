@@ -17,6 +17,7 @@ from conftest import ROOT, TINY
 from test_bad_input import fit_refused, run
 
 from rnncast import reading
+from rnncast.errors import DataError
 from rnncast.settings import ReadOptions
 
 MON_SAT = "Mon Tue Wed Thu Fri Sat"
@@ -158,6 +159,12 @@ def test_missing_open_days_are_the_only_gaps_on_the_users_grid():
     s = read(text, freq="C", weekmask=MON_SAT)
     assert "1 missing time step(s) added on the C grid and filled" in s.notes
     assert pd.Timestamp("2024-01-06") in s.index and pd.Timestamp("2024-01-07") not in s.index
+    with pytest.raises(DataError, match=r"1 time step\(s\) missing on the C grid \(first 2024-01-06 00:00:00\)"):
+        read(text, freq="C", weekmask=MON_SAT, strict=True)
+    header, *rows = shop().splitlines()
+    weekdays = [header] + [row for row in rows if pd.Timestamp(row[:10]).day_of_week < 5]  # Saturdays dropped
+    business = read("\n".join(weekdays) + "\n", freq="B")  # Monday to Friday: no gaps on the B grid
+    assert business.freq == "B" and len(business) == 262 and not business.notes
 
 
 @pytest.mark.parametrize(
