@@ -88,7 +88,12 @@ def time_index(frame: pd.DataFrame, options: ReadOptions, notes: list[str]) -> T
         return _dated(_zoned(dates, name, options), options)
     if fmt is not None:
         raise UsageError(f"no column matches --date-format {fmt!r}{_nearest_miss(frame, fmt)}; check the format")
-    return _dated(TimeColumn(*_calendar_fields(frame, notes)), options)
+    built = _dated(TimeColumn(*_calendar_fields(frame, notes)), options)
+    if options.tz is not None and built.name is not None:  # year + month: dates, never a clock time
+        raise UsageError(
+            f"--tz {options.tz}: the time built from {' + '.join(built.parts)} has no clock time; drop --tz"
+        )
+    return built
 
 
 def _nearest_miss(frame: pd.DataFrame, fmt: str) -> str:
@@ -109,7 +114,8 @@ def _dated(column: TimeColumn, options: ReadOptions) -> TimeColumn:
     if not isinstance(column.index, pd.DatetimeIndex):
         given = [f"--{o.replace('_', '-')}" for o in ("freq", "tz", "date_format") if getattr(options, o)]
         if given:
-            raise UsageError(f"{' and '.join(given)} need(s) a date/time column; this data's time is step numbers")
+            need = "need" if len(given) > 1 else "needs"
+            raise UsageError(f"{' and '.join(given)} {need} a date/time column; this data's time is step numbers")
     return column
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import test_bad_input
-from conftest import ROOT, TINY
+from conftest import MACRO, ROOT, TINY
 from test_bad_input import fit_refused, run
 
 from rnncast import reading
@@ -284,8 +284,12 @@ def test_a_zoned_model_forecasts_at_the_files_offset(tmp_path):
          "2024-03-31 02:00:00 in Europe/Berlin cannot be placed at the daylight-saving change (it does not exist)"),
         (german_daily(), ["--tz", "Europe/Berlin"], 2,
          "--tz Europe/Berlin: time column 'Datum' holds dates without a clock time, which need no zone; drop --tz"),
+        (MACRO.read_text(), ["--target", "realgdp", "--tz", "Europe/Berlin"], 2,
+         "--tz Europe/Berlin: the time built from year + quarter has no clock time; drop --tz"),
+        ("t,v\n" + "".join(f"{i},{i % 3}\n" for i in range(40)), ["--time-col", "t", "--freq", "D", "--tz", "UTC"], 2,
+         "--freq and --tz need a date/time column; this data's time is step numbers"),
     ],
-    ids=["no-tz", "unknown-zone", "one-ambiguous-hour", "nonexistent-hour", "dates-only"],
+    ids=["no-tz", "unknown-zone", "one-ambiguous-hour", "nonexistent-hour", "dates-only", "year-quarter", "steps"],
 )  # fmt: skip
 def test_bad_zones_are_refused(workdir, content, args, code, message):
     fit_refused(workdir, content, args, code, message)
