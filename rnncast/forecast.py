@@ -183,14 +183,12 @@ def clipped(art: Artifact, values: np.ndarray) -> np.ndarray:
 
 
 def future_index(data_meta: dict, last: object, horizon: int) -> pd.Index:
-    """The `horizon` time stamps after `last`, continuing the training frequency (on --freq C's week),
-    shown in the training data's zone."""
+    """The `horizon` time stamps after `last`, continuing the training frequency (on --freq C's week);
+    naive UTC, like every stamp inside (`timeindex.shown` puts them in the data's zone for output)."""
     freq = data_meta.get("freq")
     if freq:
         step = timeindex.offset(freq, data_meta.get("time_read", {}).get("weekmask"))
-        return timeindex.shown(
-            pd.date_range(pd.Timestamp(last), periods=horizon + 1, freq=step)[1:], data_meta.get("zone")
-        )
+        return pd.date_range(pd.Timestamp(last), periods=horizon + 1, freq=step)[1:]
     if data_meta.get("time_kind") == "datetime":  # irregular time: number the steps after the end
         return pd.RangeIndex(1, horizon + 1)
     step = data_meta.get("step") or 1
@@ -257,7 +255,7 @@ def forecast(
     result = Forecast(
         ids=[known[c.number] for c in contexts],
         id_name=Layout(sm["id_col"], sm["wide"]).id_name,
-        index=[future_index(meta, c.last, horizon) for c in contexts],
+        index=[timeindex.shown(future_index(meta, c.last, horizon), meta.get("zone")) for c in contexts],
         values=values,
         targets=meta["targets"],
         time_name=meta.get("time_col") or "step",
