@@ -242,9 +242,11 @@ class Plan:
         return sum(m.split.n_val for m in self.members)
 
 
-def window_lengths(freq: str | None, n: int, wc: WindowConfig) -> tuple[int, int, int, dict[str, object]]:
+def window_lengths(
+    freq: str | None, n: int, wc: WindowConfig, weekmask: str | None = None
+) -> tuple[int, int, int, dict[str, object]]:
     """(seq_len, horizon, season, chosen): the given ones, else defaults from the frequency that fit n rows."""
-    season, horizon, seq_len = timeindex.freq_defaults(freq)
+    season, horizon, seq_len = timeindex.freq_defaults(freq, weekmask)
     chosen: dict[str, object] = {}
     if wc.horizon is None:
         horizon = max(1, min(horizon, n // 10))
@@ -273,8 +275,9 @@ def plan(coll: Collection, wc: WindowConfig, future: tuple[str, ...] = ()) -> Pl
     many = coll.layout.many
     freqs = Counter(s.freq for s in coll.series if len(s) >= 3)
     freq = freqs.most_common(1)[0][0] if freqs else coll.series[0].freq
+    weekmask = coll.series[0].time_read.get("weekmask")  # --freq C: the season is a week of open days
     typical = int(np.median([len(s) for s in coll.series]))
-    seq_len, horizon, season, chosen = window_lengths(freq, typical, wc)
+    seq_len, horizon, season, chosen = window_lengths(freq, typical, wc, weekmask)
     need = min_rows(seq_len, horizon)
     notes = collection_notes(coll)
     shrunk = shrunk_note(freq, typical, wc, seq_len, horizon)

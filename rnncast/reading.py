@@ -38,6 +38,8 @@ class Series:
     freq: str | None  # pandas frequency string, None for integer steps or irregular time
     time_parts: list[str] = field(default_factory=list)  # CSV columns the time came from
     notes: list[str] = field(default_factory=list)  # warnings for the user (stderr)
+    zone: str | None = None  # the zone time stamps are shown in (the index holds naive UTC)
+    time_read: dict = field(default_factory=dict)  # how the time was read, for new data (ReadOptions fields)
 
     @property
     def columns(self) -> list[str]:
@@ -133,7 +135,8 @@ def to_series(frame: pd.DataFrame, options: ReadOptions) -> Series:
     """Pick time, target and feature columns; sort by time; infer the frequency; fill gaps."""
     assert options.fill in FILL_POLICIES, options.fill  # settings.validate refused it
     notes: list[str] = []
-    index, time_col, time_parts = timeindex.time_index(frame, options.time_col, notes)
+    time = timeindex.time_index(frame, options, notes)
+    index, time_col, time_parts = time.index, time.name, time.parts
     used = set(time_parts)
     targets = _choose_targets(frame, options, used)
     features = list(options.features)
@@ -145,7 +148,7 @@ def to_series(frame: pd.DataFrame, options: ReadOptions) -> Series:
     numbers = pd.DataFrame({c: _as_float(frame[c], c) for c in columns})
     numbers.index = index
     numbers = _sorted_unique(numbers, time_col, notes, _id_candidate(frame, used | set(columns)))
-    numbers, freq = timeindex.regular(numbers, notes, options.strict)
+    numbers, freq = timeindex.regular(numbers, notes, options.strict, options.freq, options.weekmask)
     numbers = _fill_missing(numbers, options.fill, notes)
     _check_range(numbers)
     return Series(
@@ -157,6 +160,13 @@ def to_series(frame: pd.DataFrame, options: ReadOptions) -> Series:
         freq=freq,
         time_parts=time_parts,
         notes=notes,
+        zone=time.zone,
+        time_read={
+            "date_format": time.date_format,
+            "freq": options.freq,
+            "weekmask": options.weekmask,
+            "tz": options.tz,
+        },
     )
 
 
@@ -263,7 +273,9 @@ def _sorted_unique(numbers: pd.DataFrame, time_col: str | None, notes: list[str]
                 f"duplicate time stamp {stamp} in {time_col!r}, beside the text column {id_hint!r}: if each of its "
                 f"values is a series, add --id-col {id_hint}; else remove or aggregate repeated rows"
             )
-        raise DataError(f"duplicate time stamp {stamp} in {time_col!r}; remove or aggregate repeated rows")
+        clock = isinstance(numbers.index, pd.DatetimeIndex) and "T" in stamp  # an hour repeated at a clock change?
+        local = "; if the stamps are local time across a daylight-saving change, pass --tz ZONE" if clock else ""
+        raise DataError(f"duplicate time stamp {stamp} in {time_col!r}; remove or aggregate repeated rows{local}")
     return numbers
 
 
