@@ -364,6 +364,8 @@ def _describe_plan(err, p, source: str, first_fold: bool = False) -> None:
         + (", none across series" if many else "")
         + (" in the first fold" if first_fold else "")
     )
+    if p.shrunk:
+        err.print(p.shrunk)
 
 
 class _progress:

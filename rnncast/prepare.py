@@ -219,6 +219,7 @@ class Plan:
     base: str = "last"  # what --window-norm auto becomes: the naive forecast that wins on training windows
     chosen: dict[str, object] = field(default_factory=dict)  # options defaulted from the data
     notes: list[str] = field(default_factory=list)  # warnings for the user: the series' own, then the plan's
+    shrunk: str | None = None  # why seq_len or horizon are below the frequency's defaults (short data), for stderr
 
     @property
     def first(self) -> Series:
@@ -281,8 +282,8 @@ def plan(coll: Collection, wc: WindowConfig, future: tuple[str, ...] = ()) -> Pl
     need = min_rows(seq_len, horizon)
     notes = collection_notes(coll)
     shrunk = shrunk_note(freq, typical, wc, seq_len, horizon)
-    if shrunk:
-        notes.append(shrunk.replace("the data", "the median series", 1) if many else shrunk)
+    if shrunk and many:
+        shrunk = shrunk.replace("the data", "the median series", 1)
     members = []
     for sid, s in zip(coll.ids, coll.series, strict=True):
         if many and len(s) < need:
@@ -317,7 +318,7 @@ def plan(coll: Collection, wc: WindowConfig, future: tuple[str, ...] = ()) -> Pl
             )
     base = better_base(members, seq_len, horizon, season)
     return Plan(members, coll.layout, seq_len, horizon, season, wc.val_frac, calendar, list(future), pct_names, base,
-                chosen, notes)  # fmt: skip
+                chosen, notes, shrunk)  # fmt: skip
 
 
 # `season` must beat repeat-last clearly: on ETTh1 (hourly) it wins the training windows by 0.2-3% at
