@@ -348,9 +348,12 @@ def better_base(members: list[Member], seq_len: int, horizon: int, season: int) 
 # ---------------------------------------------------------------------------- model inputs
 
 
-# Calendar sin/cos are computable from the forecast steps' own stamps, so the network reads them for those
-# steps too (like --future-features), not only over the past window: measured in docs/accuracy.md.
-CALENDAR_AHEAD = True
+# Calendar sin/cos are computable from the forecast steps' own stamps and could be read for those steps too,
+# like --future-features. Measured on validation (benchmarks/future_inputs.py, docs/accuracy.md) it helped daily
+# (-3% MAE) and quarterly (-4%) data but hurt monthly elec_equip by 15% (2.41 -> 2.77 over 8 seeds): on regular
+# data the forecast steps' calendar follows from the last input step's, so it adds parameters, not information.
+# So --calendar stays past-only; True reads it ahead (model files record which).
+CALENDAR_AHEAD = False
 
 
 @dataclass(frozen=True)

@@ -210,14 +210,17 @@ def ETTH1_HEAD(rows: int) -> io.StringIO:  # noqa: N802
     return io.StringIO(pd.read_csv(ETTH1, nrows=rows).to_csv(index=False))
 
 
-def test_calendar_of_the_forecast_steps_is_read_and_forecasts_agree(tmp_path, ett):
+@pytest.mark.parametrize("ahead", [False, True])
+def test_calendar_inputs_past_only_or_ahead_forecast_alike_from_every_path(tmp_path, ett, monkeypatch, ahead):
+    """--calendar is past-only by default (measured); the ahead variant, kept for measurement, works end to end."""
+    monkeypatch.setattr(prepare, "CALENDAR_AHEAD", ahead)
     data, model = write(ett.iloc[:400][["date", "OT"]], tmp_path / "d.csv"), tmp_path / "m.rnncast"
     fitted = run("fit", data, "--calendar", "--seq-len", "48", "--horizon", "12", "--hidden-size", "8",
                  "--epochs", "2", "--ensemble", "1", "--model", model)  # fmt: skip
     assert fitted.exit_code == 0, fitted.output
     art = artifact.load(model)
-    assert art.meta["series"]["calendar_ahead"] is prepare.CALENDAR_AHEAD
-    assert art.meta["model"].get("n_ahead", 0) == (4 if prepare.CALENDAR_AHEAD else 0)  # hour, day of week: sin, cos
+    assert art.meta["series"]["calendar_ahead"] is ahead and art.meta["format_version"] == (3 if ahead else 2)
+    assert art.meta["model"].get("n_ahead", 0) == (4 if ahead else 0)  # hour and day of week: sin, cos
     saved = run("forecast", "--model", model, "--format", "csv")
     again = run("forecast", data, "--model", model, "--format", "csv")
     assert saved.exit_code == 0 and saved.stdout == again.stdout
