@@ -192,6 +192,17 @@ def test_many_series_read_their_own_future_rows_and_backtest_uses_the_data(tmp_p
     assert frame["site"].tolist() == ["a"] * 12 + ["b"] * 12
     lacking = run("forecast", "--model", model, "--future", write(future.iloc[:-1], tmp_path / "g.csv"))
     assert lacking.exit_code == 65 and re.search("no row for 2016-07-18.03:00:00 of series 'b'", lacking.output)
+    # a site the model never saw is forecast from its own rows, with its own future rows
+    newer = write(pd.concat([long, ett.iloc[:400].assign(site="c", OT=ett["OT"][:400] * 3)]), tmp_path / "new.csv")
+    with_c = write(pd.concat([future, rows.assign(site="c")]), tmp_path / "fc.csv")
+    three = run("forecast", newer, "--model", model, "--future", with_c, "--format", "csv")
+    assert three.exit_code == 0 and "series 'c' is not in the model" in three.stderr
+    both = pd.read_csv(io.StringIO(three.stdout))
+    assert both[both["site"] != "c"].reset_index(drop=True).equals(frame)  # a and b as before
+    c = both[both["site"] == "c"]["OT"]
+    assert len(c) == 12 and c.between(3 * ett["OT"][376:400].min() - 15, 3 * ett["OT"][376:400].max() + 15).all()
+    without_c = run("forecast", newer, "--model", model, "--future", write(future, tmp_path / "f2.csv"))
+    assert without_c.exit_code == 65 and "of series 'c'" in without_c.output
     result = api.backtest_file(
         ETTH1_HEAD(500),
         settings(ReadOptions(targets=("OT",), future_features=("HUFL",)), windows=WindowConfig(48, 12),
