@@ -52,7 +52,7 @@ class Forecast:
 
 @dataclass
 class Context:
-    """The rows a forecast starts from: the last seq_len rows of one series the model knows."""
+    """The rows a forecast starts from: the last seq_len rows of one series (one the model knows, or `unseen`)."""
 
     number: int  # the series' position in the model (its scaler, its embedding row); unseen: the neutral row
     values: np.ndarray  # (L, F) original units
