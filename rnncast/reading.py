@@ -129,8 +129,20 @@ def read_series(source: str | Path | IO[str], options: ReadOptions) -> Series:
     return to_series(read_table(source), options)
 
 
-def to_series(frame: pd.DataFrame, options: ReadOptions) -> Series:
-    """Pick time, target and feature columns; sort by time; infer the frequency; fill gaps."""
+@dataclass
+class _Table:
+    """A file's columns read once: its time index, the chosen columns as floats, and what was noted."""
+
+    numbers: pd.DataFrame  # targets then features, float64, on the time index (unsorted)
+    time_col: str | None
+    time_parts: list[str]
+    targets: list[str]
+    features: list[str]
+    notes: list[str]
+
+
+def _table(frame: pd.DataFrame, options: ReadOptions) -> _Table:
+    """Pick time, target and feature columns and read them: the time parsed, the values as floats."""
     assert options.fill in FILL_POLICIES, options.fill  # settings.validate refused it
     notes: list[str] = []
     index, time_col, time_parts = timeindex.time_index(frame, options.time_col, notes)
@@ -141,21 +153,27 @@ def to_series(frame: pd.DataFrame, options: ReadOptions) -> Series:
         timeindex.require_column(frame, col, "--features")
         if col in targets:
             raise UsageError(f"column {col!r} is both a target and a feature; drop it from --features")
-    columns = targets + features
-    numbers = pd.DataFrame({c: _as_float(frame[c], c) for c in columns})
+    numbers = pd.DataFrame({c: _as_float(frame[c], c) for c in targets + features})
     numbers.index = index
-    numbers = _sorted_unique(numbers, time_col, notes, _id_candidate(frame, used | set(columns)))
+    return _Table(numbers, time_col, time_parts, targets, features, notes)
+
+
+def to_series(frame: pd.DataFrame, options: ReadOptions) -> Series:
+    """Pick time, target and feature columns; sort by time; infer the frequency; fill gaps."""
+    table = _table(frame, options)
+    notes, used = table.notes, set(table.time_parts) | set(table.numbers.columns)
+    numbers = _sorted_unique(table.numbers, table.time_col, notes, _id_candidate(frame, used))
     numbers, freq = timeindex.regular(numbers, notes, options.strict)
     numbers = _fill_missing(numbers, options.fill, notes)
     _check_range(numbers)
     return Series(
         values=numbers.to_numpy(dtype=np.float64),
         index=numbers.index,
-        targets=targets,
-        features=features,
-        time_col=time_col,
+        targets=table.targets,
+        features=table.features,
+        time_col=table.time_col,
         freq=freq,
-        time_parts=time_parts,
+        time_parts=table.time_parts,
         notes=notes,
     )
 
@@ -347,21 +365,206 @@ def collect(frame: pd.DataFrame, read: ReadOptions, layout: Layout) -> Collectio
 
 
 def _long(frame: pd.DataFrame, read: ReadOptions, id_col: str) -> tuple[list[str], list[Series]]:
-    """One series per value of `id_col`, in sorted id order."""
+    """One series per value of `id_col`, in sorted id order, read and validated all at once.
+
+    The columns are parsed once for the whole file; sorting, repeated stamps, the frequency, gaps,
+    blanks and the value range are checked for every series together (`_all_series`). A series with
+    a problem is then read on its own (`to_series`), so its message is exactly the one a file of that
+    series alone would give, prefixed with its id, and the first such series in id order is named.
+    """
     if id_col not in frame.columns:
         raise UsageError(f"--id-col {id_col!r} is not a column; columns are: {', '.join(frame.columns)}")
     if frame[id_col].isna().any():
         row = int(frame[id_col].isna().to_numpy().argmax())
         raise DataError(f"--id-col {id_col!r} is blank at data row {row + 1}; fill it or drop the row")
-    ids, series = [], []
-    for key, rows in frame.groupby(id_col, sort=True):
-        name = str(key)
+    codes, keys = pd.factorize(frame[id_col], sort=True)  # the order of groupby(id_col, sort=True)
+    ids = [str(k) for k in keys]
+    body = frame.drop(columns=id_col)
+    rows = _Rows.of(codes, len(ids))
+
+    def alone(s: int) -> Series:
+        one = body.iloc[rows.order[rows.starts[s] : rows.starts[s + 1]]].reset_index(drop=True)
         try:
-            series.append(to_series(rows.drop(columns=id_col).reset_index(drop=True), read))
+            return to_series(one, read)
         except (DataError, UsageError) as exc:
-            raise type(exc)(f"series {name!r}: {exc}") from None
-        ids.append(name)
-    return ids, series
+            raise type(exc)(f"series {ids[s]!r}: {exc}") from None
+
+    try:
+        table = _table(body, read)
+    except (DataError, UsageError):  # a bad column: the first series holding the problem names it
+        return ids, [alone(s) for s in range(len(ids))]
+    return ids, _all_series(table, rows, read, alone)
+
+
+@dataclass
+class _Rows:
+    """Where each series' rows are in a long file: `order` lists the file's rows series after series
+    (file order within one), series `s` being `order[starts[s]:starts[s + 1]]`."""
+
+    codes: np.ndarray  # (N,) each row's series number
+    order: np.ndarray  # (N,)
+    starts: np.ndarray  # (S + 1,)
+
+    @classmethod
+    def of(cls, codes: np.ndarray, n_series: int) -> _Rows:
+        starts = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=n_series))])
+        return cls(codes, np.argsort(codes, kind="stable"), starts)
+
+
+def _per_series(flags: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """(S,) whether any of each series' rows is flagged; `flags` (N,) or (N, F) holds the series one after another."""
+    if flags.ndim > 1:
+        flags = flags.any(axis=1)
+    return np.add.reduceat(flags.astype(np.int64), starts[:-1]) > 0
+
+
+def _all_series(table: _Table, rows: _Rows, read: ReadOptions, alone) -> list[Series]:
+    """Every series of a long file, sorted, checked, on its frequency's grid and filled, all at once.
+
+    What `to_series` does to one series, done to the stacked rows of all. A series flagged with any
+    problem `to_series` refuses is read again by `alone(s)`, in id order, which raises its message.
+    """
+    n_series, starts = len(rows.starts) - 1, rows.starts
+    notes = [list(table.notes) for _ in range(n_series)]
+    index, order = table.numbers.index, rows.order
+    flagged = np.zeros(n_series, dtype=bool)
+    if table.time_col is None and isinstance(index, pd.RangeIndex):  # plain steps: each series numbered 0, 1, ...
+        indexes: list[pd.Index] = [pd.RangeIndex(n) for n in np.diff(starts)]
+    else:
+        key = index.asi8 if isinstance(index, pd.DatetimeIndex) else index.to_numpy()
+        flagged |= _per_series(np.asarray(index.isna())[order], starts)  # blank time stamps
+        same = rows.codes[order][1:] == rows.codes[order][:-1]  # (N-1,) neighbours in one series
+        stamps = key[order]
+        unsorted = _per_series(np.append(same & (stamps[1:] < stamps[:-1]), False), starts)
+        if unsorted.any():
+            order = np.lexsort((key, rows.codes))  # stable: repeated stamps keep their file order
+            stamps = key[order]
+            for s in np.flatnonzero(unsorted):
+                notes[s].append("rows were not in time order; sorted by time")
+        flagged |= _per_series(np.append(same & (stamps[1:] == stamps[:-1]), False), starts)  # repeated stamps
+        ordered = index[order]
+        indexes = [ordered[a:b] for a, b in zip(starts[:-1], starts[1:], strict=True)]
+    values = table.numbers.to_numpy(dtype=np.float64)[order]  # (N, F) a copy: series after series
+    freqs: list[str | None] = [None] * n_series
+    if isinstance(index, pd.DatetimeIndex):
+        values, indexes, starts = _regular_all(values, indexes, starts, stamps, table, read, freqs, notes, flagged)
+    values, indexes, starts = _fill_all(values, indexes, starts, read.fill, notes, flagged)
+    flagged |= _per_series(~(np.abs(values) <= MAX_ABS_VALUE), starts)  # ±inf, too large (NaN: left by a refusal)
+    return [
+        alone(s)
+        if flagged[s]
+        else Series(
+            values=values[starts[s] : starts[s + 1]],
+            index=indexes[s],
+            targets=list(table.targets),
+            features=list(table.features),
+            time_col=table.time_col,
+            freq=freqs[s],
+            time_parts=list(table.time_parts),
+            notes=notes[s],
+        )
+        for s in range(n_series)
+    ]
+
+
+def _regular_all(values, indexes, starts, stamps, table: _Table, read: ReadOptions, freqs, notes, flagged):
+    """Each series' frequency (`timeindex.regular`), the series with missing periods put on its grid.
+
+    A series with one constant step under four weeks has the frequency pandas infers from that step
+    (and, for whole weeks, the weekday): inferred once per step. Other series are inferred one by one,
+    once per distinct set of stamps (a panel's series often share them).
+    """
+    counts = np.diff(starts)
+    steps = np.append(stamps[1:] - stamps[:-1], 0)  # (N,) each row's step to the next; int64 in the index's unit
+    last = starts[1:] - 1  # a series' last row steps into the next series: not a step of its own
+    low, high = steps.copy(), steps.copy()
+    low[last], high[last] = np.iinfo(np.int64).max, np.iinfo(np.int64).min
+    smallest, largest = np.minimum.reduceat(low, starts[:-1]), np.maximum.reduceat(high, starts[:-1])
+    day = int(np.timedelta64(1, "D") // np.timedelta64(1, table.numbers.index.unit))
+    weekday = (stamps[starts[:-1]] // day + 3) % 7  # 1970-01-01 was a Thursday (3)
+    even = ~flagged & (counts >= 3) & (smallest == largest) & (smallest > 0) & (smallest < 28 * day)
+    inferred: dict[object, str | None] = {}
+    for s in np.flatnonzero(even):
+        step = (int(smallest[s]), int(weekday[s]) if smallest[s] % (7 * day) == 0 else -1)
+        if step not in inferred:
+            inferred[step] = timeindex.infer_freq(indexes[s])
+        freqs[s] = inferred[step]
+    grids: dict[int, tuple[np.ndarray, pd.Index]] = {}
+    for s in np.flatnonzero(~even & ~flagged & (counts >= 3)):
+        shared = stamps[starts[s] : starts[s + 1]].tobytes()
+        if shared not in inferred:
+            inferred[shared] = timeindex.infer_freq(indexes[s])
+        freqs[s] = inferred[shared]
+        if freqs[s] is not None:
+            continue
+        one = pd.DataFrame(values[starts[s] : starts[s + 1]], index=indexes[s], columns=table.numbers.columns)
+        try:
+            one, freqs[s] = timeindex.regular(one, notes[s], read.strict)
+        except (DataError, UsageError):
+            flagged[s] = True
+            continue
+        if len(one) != counts[s]:
+            grids[s] = (one.to_numpy(dtype=np.float64), one.index)
+    if not grids:
+        return values, indexes, starts
+    blocks = [grids[s][0] if s in grids else values[starts[s] : starts[s + 1]] for s in range(len(counts))]
+    indexes = [grids[s][1] if s in grids else indexes[s] for s in range(len(counts))]
+    return np.concatenate(blocks), indexes, np.concatenate([[0], np.cumsum([len(b) for b in blocks])])
+
+
+def _fill_all(values, indexes, starts, policy: str, notes, flagged):
+    """`_fill_missing` for every series at once: blanks filled per `policy`, one note per series filled."""
+    blank = np.isnan(values)  # (N, F)
+    if not blank.any():
+        return values, indexes, starts
+    missing = np.add.reduceat(blank.astype(np.int64), starts[:-1], axis=0)  # (S, F) blanks per series and column
+    counts = np.diff(starts)
+    has = missing.any(axis=1) & ~flagged
+    if policy == "error":
+        flagged |= has
+        return values, indexes, starts
+    if policy == "zero":
+        values[blank] = 0.0
+        for s in np.flatnonzero(has):
+            notes[s].append(f"filled {int(missing[s].sum())} blank value(s) with 0 (--fill zero)")
+        return values, indexes, starts
+    if policy == "drop":
+        keep = ~blank.any(axis=1)
+        kept = np.add.reduceat(keep.astype(np.int64), starts[:-1])
+        for s in np.flatnonzero(has):
+            notes[s].append(f"dropped {int(counts[s] - kept[s])} row(s) with blank values")
+            indexes[s] = indexes[s][keep[starts[s] : starts[s + 1]]]
+        return values[keep], indexes, np.concatenate([[0], np.cumsum(kept)])
+    worst = missing.max(axis=1)
+    flagged |= has & (worst / counts > MAX_MISSING_FRAC)
+    series = np.repeat(np.arange(len(counts)), counts)
+    for j in np.flatnonzero(blank.any(axis=0)):
+        values[:, j] = _filled(values[:, j], starts[series], starts[series + 1], policy)
+    for s in np.flatnonzero(has & ~flagged):
+        notes[s].append(f"filled {int(missing[s].sum())} blank value(s) by {policy}")
+    return values, indexes, starts
+
+
+def _filled(y: np.ndarray, first: np.ndarray, end: np.ndarray, policy: str) -> np.ndarray:
+    """One column of stacked series with its blanks filled within each series (rows first[i] .. end[i]-1).
+
+    `interpolate` is pandas' `interpolate(limit_direction="both")`: np.interp's arithmetic between the
+    neighbours, the nearest value before the first and after the last; `ffill` takes the value before,
+    else the one after. A series with no value at all stays blank.
+    """
+    rows = np.arange(len(y))
+    blank = np.isnan(y)
+    before = np.maximum.accumulate(np.where(blank, -1, rows))  # the last value at or before each row
+    after = np.minimum.accumulate(np.where(blank, len(y), rows)[::-1])[::-1]  # the first at or after
+    has_before, has_after = before >= first, after < end
+    b, a = np.where(has_before, before, 0), np.where(has_after, after, 0)
+    out = np.where(has_before, y[b], np.where(has_after, y[a], np.nan))
+    if policy == "interpolate":
+        between = blank & has_before & has_after
+        with np.errstate(invalid="ignore", divide="ignore"):
+            slope = (y[a] - y[b]) / (a - b).astype(np.float64)
+            out = np.where(between, slope * (rows - b).astype(np.float64) + y[b], out)
+    return np.where(blank, out, y)
 
 
 def _wide(frame: pd.DataFrame, read: ReadOptions) -> tuple[list[str], list[Series]]:
