@@ -55,32 +55,36 @@ class Series:
         return replace(self, values=self.values[:rows], index=self.index[:rows], notes=[])
 
 
+PARQUET_SUFFIXES = (".parquet", ".pq")
+COMPRESSION_SUFFIXES = {".gz": "gzip", ".zst": "zstd"}  # compressed CSV, read as it is: pandas' names
+
+
+def file_kind(path: str | Path) -> str:
+    """How a data file is read, from its name: 'parquet', 'gzip' or 'zstd' (compressed CSV), else 'csv'."""
+    name = str(path).lower()
+    if name.endswith(PARQUET_SUFFIXES):
+        return "parquet"
+    return next((kind for suffix, kind in COMPRESSION_SUFFIXES.items() if name.endswith(suffix)), "csv")
+
+
 def read_table(source: str | Path | IO[str]) -> pd.DataFrame:
-    """Read a CSV from a path, '-' (stdin) or an open text file into a DataFrame."""
+    """Read a data file into a DataFrame: CSV from a path, '-' (stdin) or an open text file; a path
+    ending in .parquet or .pq is Parquet, one ending in .gz or .zst compressed CSV (`file_kind`)."""
     if isinstance(source, (str, Path)) and str(source) == "-":
         source = io.StringIO(sys.stdin.read())
     name = "stdin" if not isinstance(source, (str, Path)) else str(source)
+    kind = file_kind(source) if isinstance(source, (str, Path)) else "csv"
     if isinstance(source, (str, Path)):
         path = Path(source)
         if not path.exists():
             raise InputError(f"{name}: no such file; check the path")
         if path.is_dir():
             raise InputError(f"{name} is a directory; give the path of a CSV file")
-    try:
-        sep = _sniff_delimiter(source, name)
-        frame = pd.read_csv(source, sep=sep, skipinitialspace=True, encoding="utf-8-sig")
-        header = _header(source, sep)
-    except PermissionError as exc:
-        raise InputError(f"{name}: cannot read ({exc.strerror}); check its permissions") from exc
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{name} is not UTF-8 text; save it as UTF-8 CSV") from exc
-    except OSError as exc:
-        raise InputError(f"{name}: cannot read ({exc}); check the path") from exc
-    except pd.errors.EmptyDataError as exc:
-        raise DataError(f"{name} is empty; give a CSV with a header and data rows") from exc
-    except pd.errors.ParserError as exc:
-        detail = str(exc).strip().splitlines()[-1]
-        raise DataError(f"{name} is not a readable CSV ({detail}); check the delimiter and quoting") from exc
+    if kind == "parquet":
+        frame = _read_parquet(Path(source), name)
+        header = [str(c) for c in frame.columns]
+    else:
+        frame, header = _read_csv(source, name, kind)
     if frame.empty:
         raise DataError(f"{name} has a header but no data rows; add rows")
     if not isinstance(frame.index, pd.RangeIndex):  # pandas took the extra first field of each row as an index
@@ -95,20 +99,121 @@ def read_table(source: str | Path | IO[str]) -> pd.DataFrame:
     return frame
 
 
-def _header(source: str | Path | IO[str], sep: str) -> list[str]:
+def _read_csv(source: str | Path | IO[str], name: str, kind: str) -> tuple[pd.DataFrame, list[str]]:
+    """A CSV (plain, gzip or zstd) and its column names as written."""
+    try:
+        sep = _sniff_delimiter(source, name, kind)
+        frame = pd.read_csv(source, sep=sep, skipinitialspace=True, encoding="utf-8-sig", compression=_pandas(kind))
+        return frame, _header(source, sep, kind)
+    except _decompression_errors(kind) as exc:
+        raise DataError(f"{name} is not valid {kind} data ({exc or type(exc).__name__}); check the file") from exc
+    except PermissionError as exc:
+        raise InputError(f"{name}: cannot read ({exc.strerror}); check its permissions") from exc
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{name} is not UTF-8 text; save it as UTF-8 CSV") from exc
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read ({exc}); check the path") from exc
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"{name} is empty; give a CSV with a header and data rows") from exc
+    except pd.errors.ParserError as exc:
+        detail = str(exc).strip().splitlines()[-1]
+        raise DataError(f"{name} is not a readable CSV ({detail}); check the delimiter and quoting") from exc
+
+
+def _pandas(kind: str) -> str | None:
+    return kind if kind in ("gzip", "zstd") else None
+
+
+def _decompression_errors(kind: str) -> tuple[type[BaseException], ...]:
+    """What a damaged compressed file raises while it is read (none for plain CSV)."""
+    if kind == "gzip":
+        import gzip
+        import zlib
+
+        return gzip.BadGzipFile, EOFError, zlib.error
+    if kind == "zstd":
+        import zstandard
+
+        return zstandard.ZstdError, EOFError
+    return ()
+
+
+def _open_text(path: str | Path, kind: str) -> IO[str]:
+    """A data file's text, decompressed where it is compressed."""
+    if kind == "gzip":
+        import gzip
+
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    if kind == "zstd":
+        import zstandard
+
+        return zstandard.open(path, "rt", encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")
+
+
+def rows_inside(path: str | Path) -> int | None:
+    """The data rows of a Parquet file (from its footer) or a compressed CSV (lines after the header);
+    None when the file cannot be read."""
+    kind = file_kind(path)
+    try:
+        if kind == "parquet":
+            import pyarrow.parquet as pq
+
+            return pq.ParquetFile(path).metadata.num_rows
+        lines, last = 0, "\n"
+        with _open_text(path, kind) as f:
+            while chunk := f.read(1 << 20):
+                lines, last = lines + chunk.count("\n"), chunk[-1]
+        return max(lines + (last != "\n") - 1, 0)
+    except Exception:  # a damaged file: the run itself says what is wrong with it
+        return None
+
+
+def _read_parquet(path: Path, name: str) -> pd.DataFrame:
+    """A Parquet file's table: its date and time columns stay dates (zoned ones are made UTC later)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path, page_checksum_verification=True)  # where the writer stored checksums
+        names = [str(c).strip() for c in table.column_names]
+        duplicated = sorted({c for c in names if names.count(c) > 1})
+        if duplicated:
+            raise DataError(f"{name} has duplicate column names ({', '.join(duplicated)}); rename them")
+        frame = table.to_pandas(date_as_object=False)
+    except PermissionError as exc:
+        raise InputError(f"{name}: cannot read ({exc.strerror}); check its permissions") from exc
+    except (pa.ArrowException, OSError, ValueError, TypeError) as exc:
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise DataError(f"{name} is not a readable Parquet file ({detail}); check the file or write it again") from exc
+    if not isinstance(frame.index, pd.RangeIndex):  # pandas wrote its index (a DatetimeIndex, say): a column again
+        frame = frame.reset_index()
+    return frame
+
+
+def _header(source: str | Path | IO[str], sep: str, kind: str = "csv") -> list[str]:
     """The column names as written (pandas renames a repeated `v` to `v.1`)."""
     if not isinstance(source, (str, Path)):
         source.seek(0)
-    raw = pd.read_csv(source, sep=sep, header=None, nrows=1, dtype=str, encoding="utf-8-sig", skipinitialspace=True)
+    raw = pd.read_csv(
+        source,
+        sep=sep,
+        header=None,
+        nrows=1,
+        dtype=str,
+        encoding="utf-8-sig",
+        skipinitialspace=True,
+        compression=_pandas(kind),
+    )
     return [c.strip() for c in raw.iloc[0].tolist() if isinstance(c, str)]
 
 
-def _sniff_delimiter(source: str | Path | IO[str], name: str) -> str:
+def _sniff_delimiter(source: str | Path | IO[str], name: str, kind: str = "csv") -> str:
     """The delimiter of the first lines: comma, semicolon, tab or pipe."""
     import csv
 
     if isinstance(source, (str, Path)):
-        with open(source, encoding="utf-8-sig", newline="") as f:
+        with _open_text(source, kind) as f:
             head = f.read(64 * 1024)
     else:
         head = source.read(64 * 1024)

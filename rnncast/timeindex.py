@@ -87,6 +87,8 @@ def _parse_dates(col: pd.Series, name: str, explicit: bool = False) -> pd.Series
     some values with a time zone and some without) is refused: guessing would shift the series.
     Time zones are converted to UTC.
     """
+    if pd.api.types.is_datetime64_any_dtype(col) and col.notna().any():  # dates already (Parquet): none to parse
+        return col.dt.tz_convert("UTC").dt.tz_localize(None) if col.dt.tz is not None else col
     text = col.dropna().astype(str).str.strip()
     text = text[text != ""]
     blank_time = f"--time-col {name!r}" if explicit else f"time column {name!r}"
