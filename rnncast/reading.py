@@ -494,10 +494,24 @@ def _long(frame: pd.DataFrame, read: ReadOptions, id_col: str) -> tuple[list[str
         except (DataError, UsageError) as exc:
             raise type(exc)(f"series {ids[s]!r}: {exc}") from None
 
+    def first(n: int) -> pd.DataFrame:  # the rows of the first n series
+        return body[codes < n] if n < len(ids) else body
+
     try:
         table = _table(body, read)
-    except (DataError, UsageError):  # a bad column: the first series holding the problem names it
-        return ids, [alone(s) for s in range(len(ids))]
+    except (DataError, UsageError):  # a bad value in a column: find the first series that holds it
+        readable, unreadable = 0, len(ids)
+        while unreadable - readable > 1:  # bisect on the series in id order: about log2(S) reads
+            half = (readable + unreadable) // 2
+            try:
+                _table(first(half), read)
+                readable = half
+            except (DataError, UsageError):
+                unreadable = half
+        if readable:  # a problem of an earlier series' own is named first, as one by one
+            _all_series(_table(first(readable), read), _Rows.of(codes[codes < readable], readable), read, alone)
+        alone(unreadable - 1)  # raises, naming the series and its row
+        return ids, [alone(s) for s in range(len(ids))]  # it did not: read each series alone, as before
     return ids, _all_series(table, rows, read, alone)
 
 
@@ -518,9 +532,13 @@ class _Rows:
 
 def _per_series(flags: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """(S,) whether any of each series' rows is flagged; `flags` (N,) or (N, F) holds the series one after another."""
-    if flags.ndim > 1:
-        flags = flags.any(axis=1)
-    return np.add.reduceat(flags.astype(np.int64), starts[:-1]) > 0
+    return _sums(flags.any(axis=1) if flags.ndim > 1 else flags, starts) > 0
+
+
+def _sums(rows: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Each series' sum of `rows` (N,) or (N, F), the series one after another: (S,) or (S, F). Empty series: 0."""
+    total = np.concatenate([np.zeros((1, *rows.shape[1:]), np.int64), np.cumsum(rows, axis=0, dtype=np.int64)])
+    return total[starts[1:]] - total[starts[:-1]]
 
 
 def _all_series(table: _Table, rows: _Rows, read: ReadOptions, alone) -> list[Series]:
@@ -622,7 +640,7 @@ def _fill_all(values, indexes, starts, policy: str, notes, flagged):
     blank = np.isnan(values)  # (N, F)
     if not blank.any():
         return values, indexes, starts
-    missing = np.add.reduceat(blank.astype(np.int64), starts[:-1], axis=0)  # (S, F) blanks per series and column
+    missing = _sums(blank, starts)  # (S, F) blanks per series and column
     counts = np.diff(starts)
     has = missing.any(axis=1) & ~flagged
     if policy == "error":
@@ -635,7 +653,7 @@ def _fill_all(values, indexes, starts, policy: str, notes, flagged):
         return values, indexes, starts
     if policy == "drop":
         keep = ~blank.any(axis=1)
-        kept = np.add.reduceat(keep.astype(np.int64), starts[:-1])
+        kept = _sums(keep, starts)
         for s in np.flatnonzero(has):
             notes[s].append(f"dropped {int(counts[s] - kept[s])} row(s) with blank values")
             indexes[s] = indexes[s][keep[starts[s] : starts[s + 1]]]
