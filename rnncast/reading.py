@@ -711,14 +711,41 @@ def _wide(frame: pd.DataFrame, read: ReadOptions) -> tuple[list[str], list[Serie
     if not columns:
         raise DataError("--wide: no series columns besides the time column")
     time_col = probe.time_col if len(time_parts) == 1 else read.time_col
-    ids, series = [], []
-    for col in columns:
+    one_read = replace(read, time_col=time_col)
+
+    def alone(j: int) -> Series:  # column j on its own, from its first value to its last
+        col = columns[j]
         present = frame[col].notna().to_numpy()
         if not present.any():
             raise DataError(f"--wide: column {col!r} is blank in every row; drop it")
         first, last = present.argmax(), len(present) - present[::-1].argmax()
         rows = frame.iloc[first:last][time_parts + [col] + list(read.features)].reset_index(drop=True)
-        one = to_series(rows, replace(read, time_col=time_col, targets=(col,)))
-        series.append(replace(one, targets=["value"]))
-        ids.append(col)
-    return ids, series
+        return replace(to_series(rows, replace(one_read, targets=(col,))), targets=["value"])
+
+    try:
+        if frame[columns].isna().all().any():
+            raise DataError("a blank column")  # named by `alone`, in column order
+        table = _table(frame, replace(one_read, targets=tuple(columns)))
+    except (DataError, UsageError):
+        return columns, [alone(j) for j in range(len(columns))]
+    return columns, _all_series(*_stacked_columns(table, columns), read, alone)
+
+
+def _stacked_columns(table: _Table, columns: list[str]) -> tuple[_Table, _Rows]:
+    """Wide data as long: each column's rows from its first value to its last, one column after another."""
+    numbers, features = table.numbers, table.features
+    present = numbers[columns].notna().to_numpy()  # (N, C)
+    first = present.argmax(axis=0)
+    last = len(present) - present[::-1].argmax(axis=0)
+    rows = np.concatenate([np.arange(a, b) for a, b in zip(first, last, strict=True)])
+    values = np.concatenate(
+        [
+            numbers[[col, *features]].to_numpy(dtype=np.float64)[a:b]
+            for col, a, b in zip(columns, first, last, strict=True)
+        ]
+    )
+    steps = table.time_col is None and isinstance(numbers.index, pd.RangeIndex)  # each series numbered 0, 1, ...
+    index = pd.RangeIndex(len(rows)) if steps else numbers.index[rows]
+    stacked = pd.DataFrame(values, index=index, columns=["value", *features])
+    codes = np.repeat(np.arange(len(columns)), last - first)
+    return replace(table, numbers=stacked, targets=["value"]), _Rows.of(codes, len(columns))

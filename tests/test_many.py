@@ -388,3 +388,53 @@ def test_a_bad_value_far_down_a_long_file_names_its_series_and_row(tmp_path):
         "another column"
     )
     assert not (tmp_path / "m.rnncast").exists()
+
+
+def wide_one_by_one(frame: pd.DataFrame, read: ReadOptions) -> tuple[list[str], list[reading.Series]]:
+    """The reference: each column read on its own by `to_series`, as wide files were read before 0.3."""
+    from dataclasses import replace
+
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+    probe = reading.to_series(frame, replace(read, targets=(numeric[-1],), features=(), fill="drop"))
+    columns = list(read.targets) or [c for c in frame.columns if c not in probe.time_parts]
+    time_col = probe.time_col if len(probe.time_parts) == 1 else read.time_col
+    series = []
+    for col in columns:
+        present = frame[col].notna().to_numpy()
+        if not present.any():
+            raise DataError(f"--wide: column {col!r} is blank in every row; drop it")
+        first, last = present.argmax(), len(present) - present[::-1].argmax()
+        rows = frame.iloc[first:last][[*probe.time_parts, col]].reset_index(drop=True)
+        series.append(
+            replace(reading.to_series(rows, replace(read, time_col=time_col, targets=(col,))), targets=["value"])
+        )
+    return columns, series
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_wide_file_read_all_at_once_equals_reading_each_column_alone(seed):
+    rng = np.random.default_rng(seed)
+    n = 60
+    frame = pd.DataFrame({"date": pd.date_range("2024-01-01", periods=n, freq=["h", "D", "MS"][seed % 3])})
+    for k, col in enumerate("abcd"):
+        values = np.round(rng.normal(10, 2, n), 2)
+        values[rng.random(n) < [0.0, 0.05, 0.3, 0.1][k]] = np.nan  # blanks; column c too many to fill
+        values[: int(rng.integers(0, 15))] = np.nan  # a later start
+        frame[col] = values
+    frame = frame[rng.random(n) > 0.1]  # missing periods
+    frame = pd.read_csv(
+        io.StringIO((frame.sample(frac=1, random_state=seed) if seed % 2 else frame).to_csv(index=False))
+    )
+    for fill in ("interpolate", "drop", "zero", "error"):
+        for read in (ReadOptions(fill=fill), ReadOptions(fill=fill, targets=("a", "b", "d"), strict=True),
+                     ReadOptions(fill=fill, time_col="none", targets=("a", "d"))):  # fmt: skip
+            expected = outcome(lambda read=read: wide_one_by_one(frame, read))
+            got = outcome(lambda read=read: reading.collect(frame, read, Layout(wide=True)))
+            if isinstance(expected, str):
+                assert got == expected
+                continue
+            assert got.ids == expected[0]
+            for a, b in zip(got.series, expected[1], strict=True):
+                assert (a.freq, a.notes, a.targets, a.time_col) == (b.freq, b.notes, b.targets, b.time_col)
+                assert a.index.equals(b.index) and type(a.index) is type(b.index)
+                assert np.array_equal(a.values, b.values)
