@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import sys
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
@@ -103,7 +104,9 @@ def _read_csv(source: str | Path | IO[str], name: str, kind: str) -> tuple[pd.Da
     """A CSV (plain, gzip or zstd) and its column names as written."""
     try:
         sep = _sniff_delimiter(source, name, kind)
-        frame = pd.read_csv(source, sep=sep, skipinitialspace=True, encoding="utf-8-sig", compression=_pandas(kind))
+        with warnings.catch_warnings():  # a column of numbers and text: read as text, and refused by name later
+            warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+            frame = pd.read_csv(source, sep=sep, skipinitialspace=True, encoding="utf-8-sig", compression=_pandas(kind))
         return frame, _header(source, sep, kind)
     except _decompression_errors(kind) as exc:
         raise DataError(f"{name} is not valid {kind} data ({exc or type(exc).__name__}); check the file") from exc
@@ -494,23 +497,23 @@ def _long(frame: pd.DataFrame, read: ReadOptions, id_col: str) -> tuple[list[str
         except (DataError, UsageError) as exc:
             raise type(exc)(f"series {ids[s]!r}: {exc}") from None
 
-    def first(n: int) -> pd.DataFrame:  # the rows of the first n series
-        return body[codes < n] if n < len(ids) else body
+    def between(lo: int, hi: int) -> pd.DataFrame:  # the rows of series lo .. hi-1
+        return body if (lo, hi) == (0, len(ids)) else body[(codes >= lo) & (codes < hi)]
 
     try:
         table = _table(body, read)
     except (DataError, UsageError):  # a bad value in a column: find the first series that holds it
-        readable, unreadable = 0, len(ids)
-        while unreadable - readable > 1:  # bisect on the series in id order: about log2(S) reads
-            half = (readable + unreadable) // 2
+        lo, hi = 0, len(ids)  # it is one of series lo .. hi-1: halve that range, reading one half (~2 file reads)
+        while hi - lo > 1:
+            half = (lo + hi) // 2
             try:
-                _table(first(half), read)
-                readable = half
+                _table(between(lo, half), read)
+                lo = half
             except (DataError, UsageError):
-                unreadable = half
-        if readable:  # a problem of an earlier series' own is named first, as one by one
-            _all_series(_table(first(readable), read), _Rows.of(codes[codes < readable], readable), read, alone)
-        alone(unreadable - 1)  # raises, naming the series and its row
+                hi = half
+        if lo:  # a problem of an earlier series' own is named first, as one by one
+            _all_series(_table(between(0, lo), read), _Rows.of(codes[codes < lo], lo), read, alone)
+        alone(lo)  # raises, naming the series and its row
         return ids, [alone(s) for s in range(len(ids))]  # it did not: read each series alone, as before
     return ids, _all_series(table, rows, read, alone)
 
