@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+import pandas as pd
+
 from rnncast import artifact, atomic, intervals, reading, timeindex
 from rnncast import evaluation as ev
 from rnncast import forecast as fc
@@ -255,7 +257,7 @@ def forecast_picture(
         actual_index, actual = s.index[~before][:horizon], s.values[~before][:horizon, :t]
     name = f"series {sid!r}: " if len(sm["ids"]) > 1 else ""
     picture = plot.ForecastPicture(
-        title=f"{name}forecast after {timeindex.stamp(ctx.last)} ({Path(str(model_path)).name})",
+        title=f"{name}forecast after {timeindex.stamp(_in_zone(ctx.last, meta.get('zone')))} ({Path(str(model_path)).name})",
         targets=meta["targets"],
         history_index=history_index,
         history=history,
@@ -308,6 +310,13 @@ def run_report(result: FitResult, model_path: str | Path, seconds: float) -> dic
     return report
 
 
+def _in_zone(value: object, zone: str | None) -> object:
+    """A saved (UTC) time stamp as output shows it: with its offset in the data's zone."""
+    if zone is None or not isinstance(value, (str, pd.Timestamp)):
+        return value
+    return timeindex.shown(pd.DatetimeIndex([value]), zone)[0].isoformat()
+
+
 def model_card(meta: dict) -> dict:
     """What `info` shows: the network, data, settings, training, validation MASE and versions, with typed values."""
     d, m, t, sm = meta["data"], meta["model"], meta["training"], meta["series"]
@@ -319,7 +328,9 @@ def model_card(meta: dict) -> dict:
         "window_norm": m["window_norm"], "segment": m.get("segment", 0), "ensemble": m.get("ensemble", 1),
         "seq_len": meta["model_seq_len"], "horizon": m["horizon"],
         "targets": d["targets"], "features": d["features"], "frequency": d["freq"], "season": d["season"],
-        "training_start": d["start"], "training_end": d["end"], "rows": d["rows"], "data_sha256": d["sha256"],
+        "training_start": _in_zone(d["start"], d.get("zone")), "training_end": _in_zone(d["end"], d.get("zone")),
+        "time_zone": d.get("zone"), "date_format": d.get("time_read", {}).get("date_format"),
+        "weekmask": d.get("time_read", {}).get("weekmask"), "rows": d["rows"], "data_sha256": d["sha256"],
         "scaler": meta["scaler"], "val_frac": windows.get("val_frac"),
         "epochs": train.get("epochs"), "batch_size": train.get("batch_size"), "lr": train.get("lr"),
         "clip": train.get("clip"), "patience": train.get("patience"), "seed": train.get("seed"),

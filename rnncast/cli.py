@@ -238,10 +238,14 @@ def backtest(
                   f"MAE {fold.mae:.4g}")  # fmt: skip
 
     def on_plan(p) -> None:
+        from rnncast import timeindex
+
         _describe_plan(err, p, data, first_fold=True)
         s, apart = p.first, step or p.horizon
         span = p.horizon + (folds - 1) * apart
-        where = "at the end of each series" if p.layout.many else f"from {s.index[len(s) - span]}"
+        where = "at the end of each series"
+        if not p.layout.many:  # the first origin, in the data's zone if it has one
+            where = f"from {timeindex.shown(s.index[[len(s) - span]], s.zone)[0]}"
         spacing = f", origins {apart} apart" if apart != p.horizon else ""
         err.print(f"{folds} fold(s) of {p.horizon} steps {where}{spacing}, each refitted on the rows before it")
 

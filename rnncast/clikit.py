@@ -198,6 +198,18 @@ read_options = _options(
            help="Blank values and missing periods: interpolate, carry forward, zero (nothing happened), drop rows, or fail."),
     option("--strict", is_flag=True,
            help="Refuse missing periods and irregular time stamps instead of filling them on the inferred grid."),
+    option("--date-format", metavar="FMT",
+           help="How the time column writes dates, in strftime codes (%d.%m.%Y, %m/%d/%Y %H:%M). Default: detected; "
+                "dates that read both day first and month first are refused with this hint."),
+    option("--freq",
+           help="The grid the time stamps are on (pandas: D, B, C, W-SUN, MS, h, 15min). Default: inferred. Missing "
+                "periods are those of this grid; a stamp off it is refused. Forecasts continue on it."),
+    option("--weekmask",
+           help="With --freq C: the open days of the week, e.g. 'Mon Tue Wed Thu Fri Sat' (a shop closed on Sundays)."),
+    option("--tz", metavar="ZONE",
+           help="Time zone of naive local time stamps (Europe/Berlin): hours at a daylight-saving change are placed "
+                "by their order; kept in UTC inside, output stamps carry their offset. Also the zone output is shown "
+                "in for stamps written with an offset. Default: naive stamps as they are; zoned ones at the file's offset."),
 )  # fmt: skip
 
 
@@ -312,7 +324,8 @@ def _settings(params: dict):
 
     p = params
     settings = st.Settings(
-        read=st.ReadOptions(p["time_col"], tuple(p["targets"]), _split_commas(p["features"]), p["fill"], p["strict"]),
+        read=st.ReadOptions(p["time_col"], tuple(p["targets"]), _split_commas(p["features"]), p["fill"], p["strict"],
+                            p["date_format"], p["freq"], p["weekmask"], p["tz"]),
         layout=st.Layout(p["id_col"], p["wide"]),
         windows=st.WindowConfig(p["seq_len"], p["horizon"], p["val_frac"], p["scaler"], p["season"], p["calendar"]),
         network=st.NetworkOptions(p["cell"], p["hidden_size"], p["layers"], p["dropout"], p["window_norm"],
@@ -325,13 +338,16 @@ def _settings(params: dict):
 
 
 def _describe_plan(err, p, source: str, first_fold: bool = False) -> None:
+    from rnncast import timeindex
+
     s, many = p.first, p.layout.many
     _warn(err, p.notes, strict=False)
     if many:
         lengths = [len(m.series) for m in p.members]
         what = f"{len(p.members)} series of {min(lengths)}-{max(lengths)} rows"
     else:
-        what = f"{len(s)} rows, " + (f"{s.index[0]} → {s.index[-1]}" if s.time_col else "integer steps")
+        shown = timeindex.shown(s.index[[0, -1]], s.zone) if s.time_col else None
+        what = f"{len(s)} rows, " + (f"{shown[0]} → {shown[1]}" if s.time_col else "integer steps")
     err.print(f"{source}: {what}, frequency {s.freq or 'none'}; targets {', '.join(s.targets)}"
               + (f"; features {', '.join(s.features)}" if s.features else "")
               + (f"; calendar {', '.join(p.calendar)}" if p.calendar else ""))  # fmt: skip

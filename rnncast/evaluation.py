@@ -46,6 +46,7 @@ class Evaluation:
     cutoffs: np.ndarray | None = None  # (N,) each window's last input time stamp (or step): its forecast origin
     times: np.ndarray | None = None  # (N, H) the time stamps (or steps) of each window's targets
     time_name: str = "step"  # header of the time column in `predictions`
+    zone: str | None = None  # the zone `predictions` shows time stamps in (they are kept in UTC)
 
     @property
     def windows(self) -> int:
@@ -66,8 +67,8 @@ class Evaluation:
         columns: dict[str, object] = {}
         if self.id_name is not None:
             columns[self.id_name] = np.repeat(np.asarray(self.ids, dtype=object)[self.series], h * t)
-        columns["cutoff"] = np.repeat(self.cutoffs, h * t)
-        columns[self.time_name] = np.repeat(self.times.reshape(-1), t)
+        columns["cutoff"] = timeindex.shown(pd.Index(np.repeat(self.cutoffs, h * t)), self.zone)
+        columns[self.time_name] = timeindex.shown(pd.Index(np.repeat(self.times.reshape(-1), t)), self.zone)
         if t > 1:
             columns["target"] = np.tile(np.asarray(self.targets, dtype=object), n * h)
         columns["actual"] = self.actual.reshape(-1)
@@ -264,9 +265,11 @@ def backtest(
         if on_fold is not None:
             s0 = kept.series[0]
             t_ = result.training
-            on_fold(i, Fold(s0.index[len(s0) - back], t_.epochs_run, t_.seconds, float(np.mean(errors))))
+            origin = timeindex.shown(s0.index[[len(s0) - back]], s0.zone)[0]
+            on_fold(i, Fold(origin, t_.epochs_run, t_.seconds, float(np.mean(errors))))
     return scored.evaluation(fixed.first.targets, kept.ids, coll.layout, settings.network.cell, horizon,
-                             fixed.season, notes=notes, time_name=fixed.first.time_col or "step")  # fmt: skip
+                             fixed.season, notes=notes, time_name=fixed.first.time_col or "step",
+                             zone=fixed.first.zone)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------- evaluate
@@ -333,7 +336,8 @@ def evaluate(art: Artifact, coll: Collection, levels: tuple[float, ...] | None =
         scored.add(len(spans), original_windows(targets, first_target, count, steps), pred, history, scale, bounds,
                    window_times(s.index, first_target - 1, count, 1)[:, 0],
                    window_times(s.index, first_target, count, steps))  # fmt: skip
-        spans.append((sid, count, s.index[first_target], s.index[-1]))
+        shown = timeindex.shown(s.index[[first_target, -1]], meta.get("zone"))
+        spans.append((sid, count, shown[0], shown[1]))
     total = sum(n for _, n, _, _ in spans)
     if many:
         summary = f"scored {total} window(s) of {len(spans)} series"
@@ -342,7 +346,7 @@ def evaluate(art: Artifact, coll: Collection, levels: tuple[float, ...] | None =
     layout = Layout(sm["id_col"], sm["wide"])
     result = scored.evaluation(list(meta["targets"]), [sid for sid, *_ in spans], layout, art.meta["model"]["cell"],
                                steps, meta["season"], notes=notes, summary=summary,
-                               time_name=meta.get("time_col") or "step")  # fmt: skip
+                               time_name=meta.get("time_col") or "step", zone=meta.get("zone"))  # fmt: skip
     result.pct_names = pct_names_like_fit(meta, result)
     return result
 

@@ -258,6 +258,8 @@ def meta(
             "season": p.season,
             "pct_names": p.pct_names,
             "time_parts": s.time_parts,
+            "time_read": s.time_read,  # how new data's time is read: the same format, grid and zone
+            "zone": s.zone,  # the zone stamps are shown in (they are kept in UTC)
             "train_windows": p.n_train,
             "val_windows": p.n_val,
             "sha256": data_digest(p),

@@ -79,14 +79,16 @@ def saved_contexts(art: Artifact) -> list[Context]:
     out = []
     for i, end in enumerate(sm["ends"]):
         last = pd.Timestamp(end) if meta.get("time_kind") == "datetime" else end
-        out.append(Context(i, art.context[i], timeindex.context_index(meta.get("freq"), end, seq_len), last))
+        index = timeindex.context_index(meta.get("freq"), end, seq_len, meta.get("time_read", {}).get("weekmask"))
+        out.append(Context(i, art.context[i], index, last))
     return out
 
 
 def read_options_like(meta: dict) -> ReadOptions:
     """How to read new data so that its time column is found the way training found it."""
     calendar = len(meta.get("time_parts", [])) > 1  # e.g. year + quarter: detect them again
-    return ReadOptions(time_col=None if calendar else meta["time_col"] or "none")
+    read = ReadOptions(time_col=None if calendar else meta["time_col"] or "none")
+    return replace(read, **meta.get("time_read", {}))  # the date format, --freq, --weekmask and --tz of fit
 
 
 def read_like_model(
@@ -117,8 +119,25 @@ def staleness(meta: dict, freq: str | None, last: object, trained_end: object) -
     if meta.get("freq") and freq and freq != meta["freq"]:
         raise DataError(f"data frequency {freq} differs from the model's {meta['freq']}; resample or retrain")
     if meta.get("time_kind") == "datetime" and pd.Timestamp(last) < pd.Timestamp(trained_end):
-        return [f"data ends at {timeindex.stamp(last)}, before the model's training end {timeindex.stamp(trained_end)}"]
+        last, end = timeindex.shown(pd.DatetimeIndex([last, trained_end]), meta.get("zone"))
+        return [f"data ends at {timeindex.stamp(last)}, before the model's training end {timeindex.stamp(end)}"]
     return []
+
+
+def same_clock(meta: dict, zone: str | None, where: str = "") -> None:
+    """Refuse new data whose stamps are zoned when the model's were not, or the other way round:
+    naive stamps cannot be placed against UTC ones without knowing their zone."""
+    if meta.get("time_kind") != "datetime" or (zone is None) == (meta.get("zone") is None):
+        return
+    if zone is None:
+        raise DataError(
+            f"{where}the data's time stamps carry no UTC offset, the model's did ({meta['zone']}); "
+            "write them with their offset, or refit with --tz ZONE on the same kind of stamps"
+        )
+    raise DataError(
+        f"{where}the data's time stamps carry a UTC offset ({zone}), the model's had none; "
+        "pass stamps as the training data wrote them, or refit on stamps with offsets"
+    )
 
 
 def contexts_from(art: Artifact, coll: Collection) -> tuple[list[Context], list[str]]:
@@ -135,6 +154,7 @@ def contexts_from(art: Artifact, coll: Collection) -> tuple[list[Context], list[
         if len(s) < seq_len:
             raise DataError(f"{where}data has {len(s)} rows; the model needs the last {seq_len}; give a longer history")
         number = known.index(sid)
+        same_clock(meta, s.zone, where)
         warnings += [f"{where}{n}" for n in staleness(meta, s.freq, s.index[-1], sm["ends"][number])]
         contexts.append(Context(number, s.values[-seq_len:], s.index[-seq_len:], s.index[-1]))
     return contexts, warnings
@@ -163,10 +183,12 @@ def clipped(art: Artifact, values: np.ndarray) -> np.ndarray:
 
 
 def future_index(data_meta: dict, last: object, horizon: int) -> pd.Index:
-    """The `horizon` time stamps after `last`, continuing the training frequency."""
+    """The `horizon` time stamps after `last`, continuing the training frequency (on --freq C's week);
+    naive UTC, like every stamp inside (`timeindex.shown` puts them in the data's zone for output)."""
     freq = data_meta.get("freq")
     if freq:
-        return pd.date_range(pd.Timestamp(last), periods=horizon + 1, freq=freq)[1:]
+        step = timeindex.offset(freq, data_meta.get("time_read", {}).get("weekmask"))
+        return pd.date_range(pd.Timestamp(last), periods=horizon + 1, freq=step)[1:]
     if data_meta.get("time_kind") == "datetime":  # irregular time: number the steps after the end
         return pd.RangeIndex(1, horizon + 1)
     step = data_meta.get("step") or 1
@@ -233,7 +255,7 @@ def forecast(
     result = Forecast(
         ids=[known[c.number] for c in contexts],
         id_name=Layout(sm["id_col"], sm["wide"]).id_name,
-        index=[future_index(meta, c.last, horizon) for c in contexts],
+        index=[timeindex.shown(future_index(meta, c.last, horizon), meta.get("zone")) for c in contexts],
         values=values,
         targets=meta["targets"],
         time_name=meta.get("time_col") or "step",

@@ -250,9 +250,11 @@ class Plan:
         return sum(m.split.n_val for m in self.members)
 
 
-def window_lengths(freq: str | None, n: int, wc: WindowConfig) -> tuple[int, int, int, dict[str, object]]:
+def window_lengths(
+    freq: str | None, n: int, wc: WindowConfig, weekmask: str | None = None
+) -> tuple[int, int, int, dict[str, object]]:
     """(seq_len, horizon, season, chosen): the given ones, else defaults from the frequency that fit n rows."""
-    season, horizon, seq_len = timeindex.freq_defaults(freq)
+    season, horizon, seq_len = timeindex.freq_defaults(freq, weekmask)
     chosen: dict[str, object] = {}
     if wc.horizon is None:
         horizon = max(1, min(horizon, n // 10))
@@ -280,7 +282,8 @@ def plan(coll: Collection, wc: WindowConfig) -> Plan:
     many = coll.layout.many
     freqs = Counter(s.freq for s in coll.series if len(s) >= 3)
     freq = freqs.most_common(1)[0][0] if freqs else coll.series[0].freq
-    seq_len, horizon, season, chosen = window_lengths(freq, int(np.median([len(s) for s in coll.series])), wc)
+    weekmask = coll.series[0].time_read.get("weekmask")  # --freq C: the season is a week of open days
+    seq_len, horizon, season, chosen = window_lengths(freq, int(np.median([len(s) for s in coll.series])), wc, weekmask)
     need = min_rows(seq_len, horizon)
     notes = collection_notes(coll)
     kept = []  # (id, series, split)

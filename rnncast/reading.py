@@ -39,6 +39,8 @@ class Series:
     freq: str | None  # pandas frequency string, None for integer steps or irregular time
     time_parts: list[str] = field(default_factory=list)  # CSV columns the time came from
     notes: list[str] = field(default_factory=list)  # warnings for the user (stderr)
+    zone: str | None = None  # the zone time stamps are shown in (the index holds naive UTC)
+    time_read: dict = field(default_factory=dict)  # how the time was read, for new data (ReadOptions fields)
 
     @property
     def columns(self) -> list[str]:
@@ -247,13 +249,20 @@ class _Table:
     targets: list[str]
     features: list[str]
     notes: list[str]
+    zone: str | None = None  # the zone stamps are shown in (the index holds naive UTC)
+    date_format: str | None = None  # the format the dates were read with, when given or decided
+
+    def time_read(self, options: ReadOptions) -> dict:
+        """How the time was read, for new data (ReadOptions fields): `Series.time_read`."""
+        return {"date_format": self.date_format, "freq": options.freq, "weekmask": options.weekmask, "tz": options.tz}
 
 
 def _table(frame: pd.DataFrame, options: ReadOptions) -> _Table:
     """Pick time, target and feature columns and read them: the time parsed, the values as floats."""
     assert options.fill in FILL_POLICIES, options.fill  # settings.validate refused it
     notes: list[str] = []
-    index, time_col, time_parts = timeindex.time_index(frame, options.time_col, notes)
+    time = timeindex.time_index(frame, options, notes)
+    index, time_col, time_parts = time.index, time.name, time.parts
     used = set(time_parts)
     targets = _choose_targets(frame, options, used)
     features = list(options.features)
@@ -263,7 +272,7 @@ def _table(frame: pd.DataFrame, options: ReadOptions) -> _Table:
             raise UsageError(f"column {col!r} is both a target and a feature; drop it from --features")
     numbers = pd.DataFrame({c: _as_float(frame[c], c) for c in targets + features})
     numbers.index = index
-    return _Table(numbers, time_col, time_parts, targets, features, notes)
+    return _Table(numbers, time_col, time_parts, targets, features, notes, time.zone, time.date_format)
 
 
 def to_series(frame: pd.DataFrame, options: ReadOptions) -> Series:
@@ -271,7 +280,7 @@ def to_series(frame: pd.DataFrame, options: ReadOptions) -> Series:
     table = _table(frame, options)
     notes, used = table.notes, set(table.time_parts) | set(table.numbers.columns)
     numbers = _sorted_unique(table.numbers, table.time_col, notes, _id_candidate(frame, used))
-    numbers, freq = timeindex.regular(numbers, notes, options.strict)
+    numbers, freq = timeindex.regular(numbers, notes, options.strict, options.freq, options.weekmask)
     numbers = _fill_missing(numbers, options.fill, notes)
     _check_range(numbers)
     return Series(
@@ -283,6 +292,8 @@ def to_series(frame: pd.DataFrame, options: ReadOptions) -> Series:
         freq=freq,
         time_parts=table.time_parts,
         notes=notes,
+        zone=table.zone,
+        time_read=table.time_read(options),
     )
 
 
@@ -389,7 +400,9 @@ def _sorted_unique(numbers: pd.DataFrame, time_col: str | None, notes: list[str]
                 f"duplicate time stamp {stamp} in {time_col!r}, beside the text column {id_hint!r}: if each of its "
                 f"values is a series, add --id-col {id_hint}; else remove or aggregate repeated rows"
             )
-        raise DataError(f"duplicate time stamp {stamp} in {time_col!r}; remove or aggregate repeated rows")
+        clock = isinstance(numbers.index, pd.DatetimeIndex) and "T" in stamp  # an hour repeated at a clock change?
+        local = "; if the stamps are local time across a daylight-saving change, pass --tz ZONE" if clock else ""
+        raise DataError(f"duplicate time stamp {stamp} in {time_col!r}; remove or aggregate repeated rows{local}")
     return numbers
 
 
@@ -497,6 +510,9 @@ def _long(frame: pd.DataFrame, read: ReadOptions, id_col: str) -> tuple[list[str
         except (DataError, UsageError) as exc:
             raise type(exc)(f"series {ids[s]!r}: {exc}") from None
 
+    if read.tz is not None:  # local stamps are placed at clock changes by their order within one series
+        return ids, [alone(s) for s in range(len(ids))]
+
     def between(lo: int, hi: int) -> pd.DataFrame:  # the rows of series lo .. hi-1
         return body if (lo, hi) == (0, len(ids)) else body[(codes >= lo) & (codes < hi)]
 
@@ -588,6 +604,8 @@ def _all_series(table: _Table, rows: _Rows, read: ReadOptions, alone) -> list[Se
             freq=freqs[s],
             time_parts=list(table.time_parts),
             notes=notes[s],
+            zone=table.zone,
+            time_read=table.time_read(read),
         )
         for s in range(n_series)
     ]
@@ -598,7 +616,8 @@ def _regular_all(values, indexes, starts, stamps, table: _Table, read: ReadOptio
 
     A series with one constant step under four weeks has the frequency pandas infers from that step
     (and, for whole weeks, the weekday): inferred once per step. Other series are inferred one by one,
-    once per distinct set of stamps (a panel's series often share them).
+    once per distinct set of stamps (a panel's series often share them); with --freq every series is
+    put on the user's grid one by one.
     """
     counts = np.diff(starts)
     steps = np.append(stamps[1:] - stamps[:-1], 0)  # (N,) each row's step to the next; int64 in the index's unit
@@ -608,7 +627,8 @@ def _regular_all(values, indexes, starts, stamps, table: _Table, read: ReadOptio
     smallest, largest = np.minimum.reduceat(low, starts[:-1]), np.maximum.reduceat(high, starts[:-1])
     day = int(np.timedelta64(1, "D") // np.timedelta64(1, table.numbers.index.unit))
     weekday = (stamps[starts[:-1]] // day + 3) % 7  # 1970-01-01 was a Thursday (3)
-    even = ~flagged & (counts >= 3) & (smallest == largest) & (smallest > 0) & (smallest < 28 * day)
+    users = read.freq is not None  # --freq: each series is put on the user's grid by `timeindex.regular`
+    even = ~flagged & (counts >= 3) & (smallest == largest) & (smallest > 0) & (smallest < 28 * day) & (not users)
     inferred: dict[object, str | None] = {}
     for s in np.flatnonzero(even):
         step = (int(smallest[s]), int(weekday[s]) if smallest[s] % (7 * day) == 0 else -1)
@@ -616,16 +636,17 @@ def _regular_all(values, indexes, starts, stamps, table: _Table, read: ReadOptio
             inferred[step] = timeindex.infer_freq(indexes[s])
         freqs[s] = inferred[step]
     grids: dict[int, tuple[np.ndarray, pd.Index]] = {}
-    for s in np.flatnonzero(~even & ~flagged & (counts >= 3)):
-        shared = stamps[starts[s] : starts[s + 1]].tobytes()
-        if shared not in inferred:
-            inferred[shared] = timeindex.infer_freq(indexes[s])
-        freqs[s] = inferred[shared]
-        if freqs[s] is not None:
-            continue
+    for s in np.flatnonzero(~even & ~flagged & ((counts >= 3) | users)):
+        if not users:
+            shared = stamps[starts[s] : starts[s + 1]].tobytes()
+            if shared not in inferred:
+                inferred[shared] = timeindex.infer_freq(indexes[s])
+            freqs[s] = inferred[shared]
+            if freqs[s] is not None:
+                continue
         one = pd.DataFrame(values[starts[s] : starts[s + 1]], index=indexes[s], columns=table.numbers.columns)
         try:
-            one, freqs[s] = timeindex.regular(one, notes[s], read.strict)
+            one, freqs[s] = timeindex.regular(one, notes[s], read.strict, read.freq, read.weekmask)
         except (DataError, UsageError):
             flagged[s] = True
             continue

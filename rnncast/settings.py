@@ -28,6 +28,10 @@ class ReadOptions:
     features: tuple[str, ...] = ()  # extra input columns, known only up to now
     fill: str = "interpolate"  # what to do with blank values, see FILL_POLICIES
     strict: bool = False  # refuse missing periods and irregular time instead of reindexing
+    date_format: str | None = None  # strftime codes of the time column (%d.%m.%Y); None: detected
+    freq: str | None = None  # the grid the stamps are on (D, B, C, W-SUN, h, 15min); None: inferred
+    weekmask: str | None = None  # --freq C: the days of the week on the grid ("Mon Tue Wed Thu Fri Sat")
+    tz: str | None = None  # the zone of naive local stamps, and the one stamps are shown in; None: as written
 
 
 @dataclass
@@ -97,6 +101,7 @@ def validate(s: Settings) -> None:
         raise UsageError(f"unknown --fill {r.fill!r}; choose one of {', '.join(FILL_POLICIES)}")
     if len(set(r.targets)) != len(r.targets):
         raise UsageError("the same --target is given twice; name each target once")
+    validate_time(r)
     if lay.id_col is not None and lay.wide:
         raise UsageError("--id-col and --wide describe different layouts; give one of them")
     if w.seq_len is not None and w.seq_len < 1 or w.horizon is not None and w.horizon < 1:
@@ -111,6 +116,25 @@ def validate(s: Settings) -> None:
     if n.id_embedding and not lay.many:
         raise UsageError("--id-embedding is for many series; add --id-col COLUMN or --wide")
     validate_training(t)
+
+
+def validate_time(r: ReadOptions) -> None:
+    """--date-format, --freq, --weekmask and --tz: known codes, frequencies and zones, and a time column to use them on."""
+    given = [f"--{o.replace('_', '-')}" for o in ("date_format", "freq", "weekmask", "tz") if getattr(r, o)]
+    if not given:
+        return
+    if r.time_col == "none":
+        raise UsageError(f"{given[0]} needs a date/time column, and --time-col none numbers the rows; drop one of them")
+    if r.date_format is not None and "%" not in r.date_format:
+        raise UsageError(f"--date-format {r.date_format!r} holds no strftime codes; write e.g. %d.%m.%Y")
+    from rnncast import timeindex  # pandas: only when a date option is given
+
+    if r.freq is not None:
+        timeindex.offset(r.freq, r.weekmask)
+    elif r.weekmask is not None:
+        raise UsageError("--weekmask is for --freq C (custom business days); add --freq C")
+    if r.tz is not None:
+        timeindex.check_zone(r.tz)
 
 
 def validate_network(n: NetworkOptions) -> None:

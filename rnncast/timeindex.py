@@ -8,11 +8,13 @@ from __future__ import annotations
 import contextlib
 import re
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from rnncast.errors import DataError, UsageError
+from rnncast.settings import ReadOptions
 
 DATE_SHARE = 0.8  # a text column this share of which parses as dates is a time column with typos
 # A clock time followed by a zone: "10:00Z", "10:00:00+02:00", "10:00 UTC" (not "Jan-1-1995").
@@ -40,34 +42,113 @@ def require_column(frame: pd.DataFrame, col: str, option: str) -> None:
         raise UsageError(f"{option} {col!r} is not a column; columns are: {', '.join(frame.columns)}")
 
 
-def time_index(frame: pd.DataFrame, time_col: str | None, notes: list[str]) -> tuple[pd.Index, str | None, list[str]]:
-    """Return the time index, the time column's name and the columns it consumed."""
+class TimeColumn(NamedTuple):
+    """The time index of a table and how it was read (what new data must repeat; saved in the model)."""
+
+    index: pd.Index  # DatetimeIndex (naive UTC when zoned), or integer steps
+    name: str | None  # the time column's name; None: plain row numbers
+    parts: list[str]  # the CSV columns the time came from
+    date_format: str | None = None  # the format the dates were read with, when given or decided (day first)
+    zone: str | None = None  # the zone stamps are shown in: --tz, or the offset the file writes
+
+
+class _Dates(NamedTuple):
+    values: pd.Series  # naive (UTC when zoned); NaT where the cell is blank
+    date_format: str | None  # the format they were read with, when given or decided
+    zone: str | None  # the file's own offset ("+01:00", "UTC"), when its stamps carry one
+
+
+def time_index(frame: pd.DataFrame, options: ReadOptions, notes: list[str]) -> TimeColumn:
+    """The time index, the time column's name and the columns it consumed; zoned stamps become naive UTC."""
+    time_col, fmt = options.time_col, options.date_format
     if time_col == "none":
-        return pd.RangeIndex(len(frame)), None, []
+        return TimeColumn(pd.RangeIndex(len(frame)), None, [])
     if time_col is not None:
         require_column(frame, time_col, "--time-col")
         col = frame[time_col]
-        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
-            return pd.Index(col.to_numpy(), name=time_col), time_col, [time_col]
-        parsed = _parse_dates(col, time_col, explicit=True)
-        return pd.DatetimeIndex(parsed, name=time_col), time_col, [time_col]
+        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col) and fmt is None:
+            return _dated(TimeColumn(pd.Index(col.to_numpy(), name=time_col), time_col, [time_col]), options)
+        dates = _parse_dates(col, time_col, True, options, notes)
+        return _dated(_zoned(dates, time_col, options), options)
     candidates = {}
     for name in frame.columns:
         col = frame[name]
-        if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+        if (pd.api.types.is_numeric_dtype(col) and fmt is None) or pd.api.types.is_bool_dtype(col):
             continue
-        parsed = _parse_dates(col, name)
-        if parsed is not None:
-            candidates[name] = parsed
+        dates = _parse_dates(col, name, False, options, notes)
+        if dates is not None:
+            candidates[name] = dates
     if len(candidates) > 1:
         named = [c for c in candidates if c.lower() in _TIME_NAMES]
         if len(named) != 1:
             raise UsageError(f"several columns look like dates ({', '.join(candidates)}); choose one with --time-col")
         candidates = {named[0]: candidates[named[0]]}
     if candidates:
-        ((name, parsed),) = candidates.items()
-        return pd.DatetimeIndex(parsed, name=name), name, [name]
-    return _calendar_fields(frame, notes)
+        ((name, dates),) = candidates.items()
+        return _dated(_zoned(dates, name, options), options)
+    if fmt is not None:
+        raise UsageError(f"no column matches --date-format {fmt!r}{_nearest_miss(frame, fmt)}; check the format")
+    built = _dated(TimeColumn(*_calendar_fields(frame, notes)), options)
+    if options.tz is not None and built.name is not None:  # year + month: dates, never a clock time
+        raise UsageError(
+            f"--tz {options.tz}: the time built from {' + '.join(built.parts)} has no clock time; drop --tz"
+        )
+    return built
+
+
+def _nearest_miss(frame: pd.DataFrame, fmt: str) -> str:
+    """Where the text column --date-format fits best stops fitting: ` ('Datum' holds '13.01.2024' at data row 13)`."""
+    miss, share = "", 0.0
+    for name in frame.columns:
+        if pd.api.types.is_numeric_dtype(frame[name]):
+            continue
+        fits = _to_datetime(frame[name].astype(str).str.strip(), format=fmt).notna()
+        if fits.mean() > share:
+            row, share = int((~fits).to_numpy().argmax()), fits.mean()
+            miss = f" ({name!r} holds {str(frame[name].iloc[row]).strip()!r} at data row {row + 1})"
+    return miss
+
+
+def _dated(column: TimeColumn, options: ReadOptions) -> TimeColumn:
+    """Refuse date options on data whose time is row or step numbers."""
+    if not isinstance(column.index, pd.DatetimeIndex):
+        given = [f"--{o.replace('_', '-')}" for o in ("freq", "tz", "date_format") if getattr(options, o)]
+        if given:
+            need = "need" if len(given) > 1 else "needs"
+            raise UsageError(f"{' and '.join(given)} {need} a date/time column; this data's time is step numbers")
+    return column
+
+
+def _zoned(dates: _Dates, name: str, options: ReadOptions) -> TimeColumn:
+    """The dates as naive UTC with the zone to show them in: --tz localises naive wall-clock stamps
+    (ambiguous hours at a clock change inferred from their order, as pandas does), or converts stamps
+    that carry an offset; without --tz, zoned stamps are shown at the file's own offset."""
+    values, zone = dates.values, dates.zone
+    if options.tz is not None:
+        if zone is None:
+            values = _localised(values, name, options.tz)
+        zone = options.tz
+    return TimeColumn(pd.DatetimeIndex(values, name=name), name, [name], dates.date_format, zone)
+
+
+def _localised(values: pd.Series, name: str, tz: str) -> pd.Series:
+    """Naive local wall-clock stamps in zone `tz` as naive UTC; refused where a clock change makes them unclear."""
+    present = values.dropna()
+    if (present.dt.normalize() == present).all():
+        raise UsageError(
+            f"--tz {tz}: time column {name!r} holds dates without a clock time, which need no zone; drop --tz"
+        )
+    try:
+        local = pd.DatetimeIndex(values).tz_localize(tz, ambiguous="infer")
+    except (ValueError, pd.errors.OutOfBoundsDatetime) as exc:  # pytz/zoneinfo Ambiguous/NonExistentTimeError
+        hour = re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", str(exc))
+        what = f"{hour[0]} in {tz}" if hour else f"a time stamp in {tz}"
+        raise DataError(
+            f"time column {name!r}: {what} cannot be placed at the daylight-saving change "
+            f"({'it does not exist' if 'nonexistent' in str(exc) else 'it is ambiguous'}); "
+            "fix or remove that row, or write the stamps with their UTC offset (2024-10-27T02:00:00+01:00)"
+        ) from None
+    return pd.Series(local.tz_convert("UTC").tz_localize(None), index=values.index)
 
 
 def _to_datetime(text: pd.Series, **kw) -> pd.Series:
@@ -80,27 +161,44 @@ def _to_datetime(text: pd.Series, **kw) -> pd.Series:
             return pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
 
 
-def _parse_dates(col: pd.Series, name: str, explicit: bool = False) -> pd.Series | None:
+def _parse_dates(
+    col: pd.Series,
+    name: str,
+    explicit: bool = False,
+    options: ReadOptions | None = None,
+    notes: list[str] | None = None,
+) -> _Dates | None:
     """Dates parsed from a text column; None when it is not a date column.
 
     A column that is dates but written inconsistently (a value that is not a date, two formats,
     some values with a time zone and some without) is refused: guessing would shift the series.
-    Time zones are converted to UTC.
+    So is one whose dates read two ways (01/02/2015: day or month first) that both make sense.
     """
+    options, notes = options or ReadOptions(), [] if notes is None else notes
     if pd.api.types.is_datetime64_any_dtype(col) and col.notna().any():  # dates already (Parquet): none to parse
-        return col.dt.tz_convert("UTC").dt.tz_localize(None) if col.dt.tz is not None else col
+        if col.dt.tz is None:
+            return _Dates(col, None, None)
+        return _Dates(
+            col.dt.tz_convert("UTC").dt.tz_localize(None), None, _offset_of(col.dropna().iloc[-1].isoformat())
+        )
     text = col.dropna().astype(str).str.strip()
     text = text[text != ""]
     blank_time = f"--time-col {name!r}" if explicit else f"time column {name!r}"
+    if options.date_format is not None:
+        return _with_format(text, col.index, options.date_format, blank_time, explicit)
     if text.empty or all_plain_numbers(text):
         if explicit:
             raise DataError(f"{blank_time} holds no dates; pick another column or pass --time-col none")
         return None  # plain numbers are values, not dates
+    ordered = _day_or_month_first(text, blank_time, options, notes)
+    if ordered is not None:
+        return ordered._replace(values=ordered.values.reindex(col.index))
     parsed = _to_datetime(text)  # the common case, vectorised: one format guessed from the first value
     if parsed.notna().all():
+        zone = None
         if getattr(parsed.dt, "tz", None) is not None:  # one zone throughout (a mix fails to parse here)
-            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-        return parsed.reindex(col.index)
+            parsed, zone = parsed.dt.tz_convert("UTC").dt.tz_localize(None), _offset_of(text.iloc[-1])
+        return _Dates(parsed.reindex(col.index), None, zone)
     aware = text.str.contains(_TZ_SUFFIX, regex=True)
     # Slow path, element by element: find out what is wrong, or accept what is merely mixed.
     number = text.str.fullmatch(_PLAIN_NUMBER)
@@ -123,25 +221,118 @@ def _parse_dates(col: pd.Series, name: str, explicit: bool = False) -> pd.Series
             f"without ({text[naive]!r}, data row {naive + 1}); give every time stamp a zone, or none"
         )
     zone = {"utc": True} if aware.all() else {}
-    parsed = _to_datetime(text, **zone)  # one format, guessed from the first value
+    guessed = _to_datetime(text, **zone)  # one format, guessed from the first value
+    parsed = guessed if guessed.notna().all() else _to_datetime(text, format="ISO8601", **zone)
     if parsed.isna().any():
-        parsed = _to_datetime(text, format="ISO8601", **zone)
-    if parsed.isna().any():
-        row = parsed.index[parsed.isna().to_numpy()][0]
+        row = guessed.index[guessed.isna().to_numpy()][0]  # the first value the first value's format misses
         raise DataError(
             f"{blank_time} mixes date formats: {text.iloc[0]!r} (data row {text.index[0] + 1}) but "
-            f"{text[row]!r} (data row {row + 1}); write every date the same way, e.g. 2024-01-31"
+            f"{text[row]!r} (data row {row + 1}); write every date the same way, e.g. 2024-01-31, "
+            "or pass --date-format"
         )
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    return parsed.reindex(col.index)  # blanks stay NaT and are refused with their own message
+    return _Dates(parsed.reindex(col.index), None, _offset_of(text.iloc[-1]) if aware.all() else None)
 
 
-_PLAIN_NUMBER = r"[-+]?[\d,]*\.?\d+"
+# A date written day and month first, either way round: 01/02/2015, 1.2.2015, 01-02-15 (not 2015-01-02).
+_DAY_MONTH = r"\d{1,2}([./-])\d{1,2}\1\d{2}(?:\d{2})?(?:[ T].*)?"
+
+
+def _day_or_month_first(text: pd.Series, blank_time: str, options: ReadOptions, notes: list[str]) -> _Dates | None:
+    """Dates like 01/02/2015 read day first or month first: the reading under which every value parses
+    and the stamps fall on a regular grid. Both: refused, naming --date-format. None: not such dates,
+    or the first value alone decides (13/01/2024)."""
+    from pandas.tseries.api import guess_datetime_format
+
+    first = text.iloc[0]
+    if not re.fullmatch(_DAY_MONTH, first):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        formats = {order: guess_datetime_format(first, dayfirst=order == "day") for order in ("month", "day")}
+    if None in formats.values() or formats["month"] == formats["day"]:
+        return None
+    # A non-ISO format parses at about 0.3 s per 100,000 values: a reading that fails on a sample
+    # (the first rows and every k-th) is out before the whole column is parsed.
+    sample = pd.concat([text.iloc[:1000], text.iloc[:: max(len(text) // 10_000, 1)]])
+    possible = [order for order, fmt in formats.items() if _to_datetime(sample, format=fmt).notna().all()]
+    readings = {order: _to_datetime(text, format=formats[order]) for order in possible}
+    complete = [order for order, parsed in readings.items() if parsed.notna().all()]
+    if len(complete) == 1:
+        (order,) = complete
+        return _Dates(readings[order], formats[order], None)
+    if not complete:
+        return None  # neither format fits every value: the general path says what is wrong
+    regular_ones = [order for order in complete if _is_regular(readings[order], options)]
+    row = (readings["day"] != readings["month"]).to_numpy().argmax()  # the first value the order changes
+    example, (month, day) = text.iloc[row], (readings[o].iloc[row].strftime("%-d %B %Y") for o in ("month", "day"))
+    if len(regular_ones) == 1:
+        (order,) = regular_ones
+        other = "month" if order == "day" else "day"
+        notes.append(
+            f"{blank_time}: dates read {order} first ({example!r} is {day if order == 'day' else month}); "
+            f"read {other} first they are not regular (--date-format {formats[order]} says so and silences this)"
+        )
+        return _Dates(readings[order], formats[order], None)
+    raise UsageError(
+        f"{blank_time}: {example!r} could be {day} (day first) or {month} (month first), and both readings "
+        f"give {'regular' if regular_ones else 'irregular'} dates; pass --date-format {formats['day']} "
+        f"or --date-format {formats['month']}"
+    )
+
+
+def _is_regular(parsed: pd.Series, options: ReadOptions) -> bool:
+    """Whether these stamps fall on a regular grid: the user's --freq, else one inferred (gaps allowed)."""
+    index = pd.DatetimeIndex(parsed.sort_values().unique())
+    if options.freq is not None:
+        grid = pd.date_range(index[0], index[-1], freq=offset(options.freq, options.weekmask))
+        return bool(index.isin(grid).all())
+    return len(index) < 3 or _grid(index) is not None
+
+
+def _with_format(text: pd.Series, rows: pd.Index, fmt: str, blank_time: str, explicit: bool) -> _Dates | None:
+    """Dates read with --date-format (strftime codes); a value it does not fit is refused, naming it."""
+    zoned = "%z" in fmt or "%Z" in fmt
+    parsed = _to_datetime(text, format=fmt, **({"utc": True} if zoned else {}))
+    if text.empty or (not explicit and parsed.notna().mean() < DATE_SHARE):
+        if explicit:
+            raise DataError(f"{blank_time} holds no dates; pick another column or pass --time-col none")
+        return None
+    if parsed.isna().any():
+        row = parsed.index[parsed.isna().to_numpy()][0]
+        raise DataError(
+            f"{blank_time} has {text[row]!r} at data row {row + 1}, which does not match --date-format {fmt!r}; "
+            "fix the value or the format"
+        )
+    zone = None
+    if zoned:
+        parsed, zone = parsed.dt.tz_convert("UTC").dt.tz_localize(None), _offset_of(text.iloc[-1], fmt)
+    return _Dates(parsed.reindex(rows), fmt, zone)
+
+
+def _offset_of(value: str, fmt: str | None = None) -> str | None:
+    """The UTC offset a time stamp is written with, as "+01:00" ("UTC" for +00:00); None if it has none."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            moment = pd.to_datetime(value, format=fmt) if fmt else pd.Timestamp(value)
+        except (ValueError, TypeError):
+            return None
+    shift = moment.utcoffset()
+    if shift is None:
+        return None
+    if not shift:
+        return "UTC"
+    minutes = int(shift.total_seconds()) // 60
+    return f"{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+_PLAIN_NUMBER = r"[-+]?(?:[\d,]*\.?\d+|[\d.]*,\d+)"  # 1,234.5 or, with a decimal comma, 1.234,5
 
 
 def all_plain_numbers(text: pd.Series) -> bool:
-    """Whether every (stripped, text) value reads as a plain number (`12`, `-3.5`, `1,234`).
+    """Whether every (stripped, text) value reads as a plain number (`12`, `-3.5`, `1,234`, `1.234,5`).
 
     The first rows decide most columns (a date is not a number), so the whole column is only
     matched when they are all numbers: on a million-row file that saves about a second.
@@ -169,14 +360,41 @@ def _calendar_fields(frame: pd.DataFrame, notes: list[str]) -> tuple[pd.Index, s
     return pd.RangeIndex(len(frame)), None, []
 
 
-def regular(numbers: pd.DataFrame, notes: list[str], strict: bool = False) -> tuple[pd.DataFrame, str | None]:
-    """Infer the frequency; reindex onto a regular grid when periods are missing (refused when strict)."""
+def regular(
+    numbers: pd.DataFrame, notes: list[str], strict: bool = False, freq: str | None = None, weekmask: str | None = None
+) -> tuple[pd.DataFrame, str | None]:
+    """Infer the frequency (or take the user's --freq); reindex onto that grid when periods are missing
+    (refused when strict)."""
     index = numbers.index
-    if not isinstance(index, pd.DatetimeIndex) or len(index) < 3:
+    if not isinstance(index, pd.DatetimeIndex):
         return numbers, None
-    freq = infer_freq(index)
     if freq is not None:
-        return numbers, freq
+        return _on_users_grid(numbers, notes, strict, freq, weekmask)
+    if len(index) < 3:
+        return numbers, None
+    inferred = infer_freq(index)
+    if inferred is not None:
+        return numbers, inferred
+    found = _grid(index)
+    if found is not None:
+        grid, freq = found
+        return _reindexed(numbers, grid, freq, notes, strict, "drop --strict to fill them"), freq
+    steps = pd.Series(index[1:] - index[:-1])
+    if strict:
+        raise DataError(
+            f"time stamps are irregular (steps from {steps.min()} to {steps.max()}); no frequency fits; "
+            "resample the data to a regular step, or drop --strict"
+        )
+    notes.append("time stamps are irregular; no frequency inferred, forecasts are numbered steps (or give --freq)")
+    return numbers, None
+
+
+def _grid(index: pd.DatetimeIndex) -> tuple[pd.DatetimeIndex, str] | None:
+    """The regular grid from the first stamp to the last that holds every stamp, with its frequency;
+    None when none does with at most twice the rows (then the stamps are irregular, not gappy)."""
+    inferred = infer_freq(index)
+    if inferred is not None:
+        return index, inferred
     steps = pd.Series(index[1:] - index[:-1])
     step = steps.mode().iloc[0]
     span, unit = (index[-1] - index[0]).total_seconds(), step.total_seconds()
@@ -186,28 +404,89 @@ def regular(numbers: pd.DataFrame, notes: list[str], strict: bool = False) -> tu
             candidates.append(pd.tseries.frequencies.to_offset(step))
         # Calendar frequencies have uneven steps (months, quarters): try the common ones too.
         candidates += [pd.tseries.frequencies.to_offset(f) for f in ("MS", "ME", "QS", "QE", "YS", "YE", "W")]
-    for offset in candidates:
+    for candidate in candidates:
         try:
-            grid = pd.date_range(index[0], index[-1], freq=offset)
+            grid = pd.date_range(index[0], index[-1], freq=candidate)
         except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime, pd.errors.OutOfBoundsTimedelta):
             continue
         if index.isin(grid).all() and len(grid) <= 2 * len(index):
-            missing, freq = len(grid) - len(index), infer_freq(grid) or offset.freqstr
-            if strict:
-                first = grid[~grid.isin(index)][0]
-                raise DataError(
-                    f"{missing} time step(s) missing on the {freq} grid (first {first}); "
-                    "add those rows, or drop --strict to fill them"
-                )
-            notes.append(f"{missing} missing time step(s) added on the {freq} grid and filled")
-            return numbers.reindex(grid.rename(index.name)), freq
-    if strict:
+            return grid, infer_freq(grid) or candidate.freqstr
+    return None
+
+
+def _on_users_grid(
+    numbers: pd.DataFrame, notes: list[str], strict: bool, freq: str, weekmask: str | None
+) -> tuple[pd.DataFrame, str]:
+    """The rows on the --freq grid: a stamp off it is refused, naming it; missing periods are those of the grid."""
+    index, step = numbers.index, offset(freq, weekmask)
+    grid = pd.date_range(index[0], index[-1], freq=step)
+    off = index[~index.isin(grid)]
+    if len(off):
+        days = f" (--weekmask {weekmask})" if weekmask else ""
         raise DataError(
-            f"time stamps are irregular (steps from {steps.min()} to {steps.max()}); no frequency fits; "
-            "resample the data to a regular step, or drop --strict"
+            f"time stamp {stamp(off[0])} ({off[0].day_name()}) is not on the --freq {freq}{days} grid; "
+            "remove that row, or choose the --freq (and --weekmask) the data follows"
         )
-    notes.append("time stamps are irregular; no frequency inferred, forecasts are numbered steps")
-    return numbers, None
+    return _reindexed(numbers, grid, step.freqstr, notes, strict, "drop --strict to fill them"), step.freqstr
+
+
+def _reindexed(numbers: pd.DataFrame, grid: pd.DatetimeIndex, freq: str, notes: list[str], strict: bool, fix: str):
+    """The rows on `grid`, the missing ones blank (said in a note), or refused when strict."""
+    index = numbers.index
+    missing = len(grid) - len(index)
+    if not missing:
+        return numbers
+    if strict:
+        first = grid[~grid.isin(index)][0]
+        raise DataError(f"{missing} time step(s) missing on the {freq} grid (first {first}); add those rows, or {fix}")
+    notes.append(f"{missing} missing time step(s) added on the {freq} grid and filled")
+    return numbers.reindex(grid.rename(index.name))
+
+
+def offset(freq: str, weekmask: str | None = None) -> pd.DateOffset:
+    """The pandas offset of a frequency string; `C` (custom business days) open on `weekmask`'s days.
+
+    Raises UsageError naming the option for a frequency or week mask pandas does not know."""
+    from pandas.tseries.frequencies import to_offset
+
+    if weekmask is not None and freq != "C":
+        raise UsageError(f"--weekmask is for --freq C (custom business days), not --freq {freq}; add --freq C")
+    if freq == "C" and weekmask is not None:
+        try:
+            return pd.offsets.CustomBusinessDay(weekmask=weekmask)
+        except ValueError:
+            raise UsageError(
+                f"--weekmask {weekmask!r} is not a week mask; name the open days, e.g. 'Mon Tue Wed Thu Fri Sat'"
+            ) from None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return to_offset(freq)
+    except ValueError as exc:
+        hint = re.search(r"Did you mean (\S+)\?", str(exc))
+        raise UsageError(
+            f"unknown --freq {freq!r}; "
+            + (f"did you mean {hint[1]}?" if hint else "use a pandas frequency: D, B, C, W-SUN, MS, h, 15min, ...")
+        ) from None
+
+
+def check_zone(tz: str) -> None:
+    """Refuse a --tz that is not a time zone name the system knows."""
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise UsageError(
+            f"unknown --tz {tz!r}; give a time zone name such as Europe/Berlin, America/New_York or UTC"
+        ) from None
+
+
+def shown(index: pd.Index, zone: str | None) -> pd.Index:
+    """Naive UTC stamps in the zone they are shown in (with their offset); others as they are."""
+    if zone is None or not isinstance(index, pd.DatetimeIndex):
+        return index
+    return index.tz_localize("UTC").tz_convert(zone)
 
 
 def infer_freq(index: pd.DatetimeIndex) -> str | None:
@@ -248,10 +527,13 @@ def stamps(col: pd.Series) -> pd.Series:
     return col.dt.strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def freq_defaults(freq: str | None) -> tuple[int, int, int]:
-    """(season, horizon, seq_len) suited to a pandas frequency string."""
+def freq_defaults(freq: str | None, weekmask: str | None = None) -> tuple[int, int, int]:
+    """(season, horizon, seq_len) suited to a pandas frequency string (`C`: a week of `weekmask`'s days)."""
     if freq is None:
         return _NO_FREQ_DEFAULTS
+    if freq == "C":
+        days = int(offset(freq, weekmask).calendar.weekmask.sum())
+        return days, 2 * days, 8 * days
     prefix = re.sub(r"^\d+", "", freq).split("-")[0]
     for key in sorted(_FREQ_DEFAULTS, key=len, reverse=True):
         if prefix.startswith(key) or (key == "Y" and prefix.startswith("A")):
@@ -285,6 +567,8 @@ def calendar_features(index: pd.DatetimeIndex, parts: list[str]) -> np.ndarray:
     return np.stack(columns, axis=1) if columns else np.zeros((len(index), 0))
 
 
-def context_index(freq: str | None, end: object, length: int) -> pd.Index:
+def context_index(freq: str | None, end: object, length: int, weekmask: str | None = None) -> pd.Index:
     """The time stamps of the `length` rows that end at `end` (a saved context), on the frequency's grid."""
-    return pd.date_range(end=pd.Timestamp(end), periods=length, freq=freq) if freq else pd.RangeIndex(length)
+    if not freq:
+        return pd.RangeIndex(length)
+    return pd.date_range(end=pd.Timestamp(end), periods=length, freq=offset(freq, weekmask))

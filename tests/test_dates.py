@@ -1,0 +1,295 @@
+"""Dates and time (issue 12): day-first dates, --date-format, --freq/--weekmask, --tz.
+
+Small files written the way real exports write them: a German shop's daily sales (`01.01.2024;1.234,5`),
+monthly figures with `01/02/2015` for 1 February, a shop closed on Sundays, and a Berlin meter's local
+wall-clock hours across the October clock change.
+"""
+
+import io
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import test_bad_input
+from conftest import MACRO, ROOT, TINY
+from test_bad_input import fit_refused, run
+
+from rnncast import reading
+from rnncast.errors import DataError
+from rnncast.settings import ReadOptions
+
+MON_SAT = "Mon Tue Wed Thu Fri Sat"
+workdir = test_bad_input.workdir  # the fixture: a directory with a model that every refusal must leave untouched
+
+
+def read(text: str, **options) -> reading.Series:
+    return reading.read_series(io.StringIO(text), ReadOptions(**options))
+
+
+def german_daily(days: int = 120) -> str:
+    """Daily sales from 1 January 2024 as a German export writes them: `01.01.2024;1.200,0`."""
+    stamps = pd.date_range("2024-01-01", periods=days, freq="D")
+    values = 1200 + 150 * np.sin(2 * np.pi * np.arange(days) / 7)
+    german = lambda v: f"{v:,.1f}".replace(",", "_").replace(".", ",").replace("_", ".")  # noqa: E731
+    return "Datum;Umsatz\n" + "".join(f"{d:%d.%m.%Y};{german(v)}\n" for d, v in zip(stamps, values, strict=True))
+
+
+def monthly(dates: list[str]) -> str:
+    return "date,sales\n" + "".join(f"{d},{100 + 3 * i % 7}\n" for i, d in enumerate(dates))
+
+
+def shop(sundays: bool = False) -> str:
+    """A year of daily sales of a shop closed on Sundays: no Sunday rows at all."""
+    days = pd.bdate_range("2024-01-01", "2024-12-31", freq="C", weekmask=MON_SAT)
+    counts = 30 + 10 * (days.day_of_week == 5) + (np.arange(len(days)) * 7) % 5
+    rows = [f"{d.date()},{c}" for d, c in zip(days, counts, strict=True)]
+    if sundays:
+        rows.insert(6, "2024-01-07,3")  # one Sunday sale, after Saturday 6 January
+    return "date,sales\n" + "\n".join(rows) + "\n"
+
+
+def berlin(start: str = "2024-10-20 00:00", end: str = "2024-10-27 06:00", offsets: bool = False) -> str:
+    """Hourly load as a Berlin meter writes it: local wall-clock time, 02:00 twice on 27 October."""
+    utc = pd.date_range(pd.Timestamp(start, tz="Europe/Berlin"), pd.Timestamp(end, tz="Europe/Berlin"), freq="h")
+    local = utc.tz_convert("Europe/Berlin")
+    load = 50 + 10 * np.sin(2 * np.pi * np.arange(len(local)) / 24)
+    stamps = [t.isoformat() if offsets else t.strftime("%Y-%m-%d %H:%M") for t in local]
+    return "time,load\n" + "".join(f"{t},{v:.2f}\n" for t, v in zip(stamps, load, strict=True))
+
+
+def without_second(start: str, text: str) -> str:
+    """The text without the second line that starts with `start` (one of the two 02:00 hours)."""
+    lines = text.splitlines()
+    second = [i for i, line in enumerate(lines) if line.startswith(start)][1]
+    return "\n".join(lines[:second] + lines[second + 1 :]) + "\n"
+
+
+# ------------------------------------------------------------------------------ day-first dates
+
+
+def test_day_first_dates_are_read_day_first_and_kept_for_new_data(tmp_path):
+    text = german_daily()
+    s = read(text)
+    assert s.freq == "D" and s.index[12] == pd.Timestamp("2024-01-13") and s.index[-1] == pd.Timestamp("2024-04-29")
+    assert s.values[0, 0] == pytest.approx(1200.0) and not s.notes  # 13.01. decides: no warning needed
+    data, model = tmp_path / "umsatz.csv", tmp_path / "m.rnncast"
+    data.write_text(text)
+    fitted = run("fit", data, "--model", model, *TINY)
+    assert fitted.exit_code == 0, fitted.stderr
+    assert "120 rows, 2024-01-01 00:00:00 → 2024-04-29 00:00:00, frequency D" in fitted.stderr
+    card = dict(pd.read_csv(io.StringIO(run("info", "--model", model, "--format", "csv").stdout)).values)
+    assert card["date_format"] == "%d.%m.%Y"
+    out = run("forecast", data, "--model", model, "--horizon", "3", "--format", "csv")
+    assert out.exit_code == 0, out.stderr
+    assert pd.read_csv(io.StringIO(out.stdout))["Datum"].tolist() == ["2024-04-30", "2024-05-01", "2024-05-02"]
+
+
+def test_monthly_day_first_dates_are_read_as_the_first_of_each_month_with_a_warning():
+    dates = [f"{d:%d/%m/%Y}" for d in pd.date_range("2015-01-01", periods=36, freq="MS")]
+    s = read(monthly(dates))
+    assert s.freq == "MS" and s.index[1] == pd.Timestamp("2015-02-01") and s.index[-1] == pd.Timestamp("2017-12-01")
+    assert s.notes == [
+        "time column 'date': dates read day first ('01/02/2015' is 1 February 2015); read month first they are "
+        "not regular (--date-format %d/%m/%Y says so and silences this)"
+    ]
+    assert not read(monthly(dates), date_format="%d/%m/%Y").notes
+
+
+def test_dates_that_read_regularly_both_ways_are_refused_naming_date_format(workdir):
+    dates = [f"{d:%d/%m/%Y}" for d in pd.date_range("2015-01-01", periods=12, freq="MS")]  # or 1..12 January?
+    fit_refused(workdir, monthly(dates), [], 2,
+                "'01/02/2015' could be 1 February 2015 (day first) or 2 January 2015 (month first), and both "
+                "readings give regular dates; pass --date-format %d/%m/%Y or --date-format %m/%d/%Y")  # fmt: skip
+    s = read(monthly(dates), date_format="%m/%d/%Y")  # the user's word decides
+    assert s.freq == "D" and s.index[-1] == pd.Timestamp("2015-01-12")
+
+
+def test_a_day_above_12_makes_the_order_unambiguous():
+    dates = [f"{d:%m/%d/%Y}" for d in pd.date_range("2015-01-01", periods=20, freq="D")]  # US: 01/13/2015
+    s = read(monthly(dates))
+    assert s.freq == "D" and s.index[12] == pd.Timestamp("2015-01-13") and not s.notes
+
+
+@pytest.mark.parametrize(
+    "content,args,code,message",
+    [
+        (german_daily(), ["--date-format", "%m.%d.%Y"], 2,
+         "no column matches --date-format '%m.%d.%Y' ('Datum' holds '13.01.2024' at data row 13); check the format"),
+        (german_daily(), ["--time-col", "Datum", "--date-format", "%m.%d.%Y"], 65,
+         "--time-col 'Datum' has '13.01.2024' at data row 13, which does not match --date-format '%m.%d.%Y'"),
+        (german_daily(), ["--date-format", "dd.mm.yyyy"], 2, "--date-format 'dd.mm.yyyy' holds no strftime codes"),
+        ("date,v\n" + "".join(f"2024-01-0{d},{d}\n" for d in range(1, 5)) + "05.01.2024,5\n", [], 65,
+         "mixes date formats: '2024-01-01' (data row 1) but '05.01.2024' (data row 5)"),
+    ],
+    ids=["format-fits-no-column", "format-misses-a-value", "no-codes", "two-formats-named-once-each"],
+)  # fmt: skip
+def test_bad_date_formats_are_refused(workdir, content, args, code, message):
+    fit_refused(workdir, content, args, code, message)
+
+
+# ------------------------------------------------------------------------------ --freq and --weekmask
+
+
+def test_a_shop_closed_on_sundays_is_on_its_own_grid_and_forecasts_skip_sundays(tmp_path):
+    data, model = tmp_path / "shop.csv", tmp_path / "m.rnncast"
+    data.write_text(shop())
+    guessed = read(shop())  # without --freq: every Sunday is a missing day, interpolated
+    assert guessed.freq == "D" and "52 missing time step(s) added on the D grid and filled" in guessed.notes
+    fitted = run("fit", data, "--freq", "C", "--weekmask", MON_SAT, "--model", model, *TINY)
+    assert fitted.exit_code == 0, fitted.stderr
+    assert "314 rows" in fitted.stderr and "frequency C" in fitted.stderr and "missing" not in fitted.stderr
+    assert "season 6 (from data)" in fitted.stderr  # a week of six open days
+    expected = pd.bdate_range("2025-01-01", periods=8, freq="C", weekmask=MON_SAT).strftime("%Y-%m-%d").tolist()
+    assert "2025-01-05" not in expected  # a Sunday
+    for args in ([], [data]):  # after the saved data, and after new data read on the same grid
+        out = run("forecast", *args, "--model", model, "--horizon", "8", "--format", "csv")
+        assert out.exit_code == 0, out.stderr
+        assert pd.read_csv(io.StringIO(out.stdout))["date"].tolist() == expected
+    scored = run("backtest", data, "--freq", "C", "--weekmask", MON_SAT, "--folds", "1", "--horizon", "6",
+                 "--predictions", tmp_path / "p.csv", *TINY)  # fmt: skip
+    assert scored.exit_code == 0, scored.stderr
+    times = pd.to_datetime(pd.read_csv(tmp_path / "p.csv")["date"])
+    assert times.tolist() == list(pd.bdate_range(end="2024-12-31", periods=6, freq="C", weekmask=MON_SAT))
+
+
+def test_missing_open_days_are_the_only_gaps_on_the_users_grid():
+    text = "\n".join(line for line in shop().splitlines() if not line.startswith("2024-01-06")) + "\n"  # a Saturday
+    s = read(text, freq="C", weekmask=MON_SAT)
+    assert "1 missing time step(s) added on the C grid and filled" in s.notes
+    assert pd.Timestamp("2024-01-06") in s.index and pd.Timestamp("2024-01-07") not in s.index
+    with pytest.raises(DataError, match=r"1 time step\(s\) missing on the C grid \(first 2024-01-06 00:00:00\)"):
+        read(text, freq="C", weekmask=MON_SAT, strict=True)
+    header, *rows = shop().splitlines()
+    weekdays = [header] + [row for row in rows if pd.Timestamp(row[:10]).day_of_week < 5]  # Saturdays dropped
+    business = read("\n".join(weekdays) + "\n", freq="B")  # Monday to Friday: no gaps on the B grid
+    assert business.freq == "B" and len(business) == 262 and not business.notes
+
+
+@pytest.mark.parametrize(
+    "content,args,code,message",
+    [
+        (shop(sundays=True), ["--freq", "C", "--weekmask", MON_SAT], 65,
+         "time stamp 2024-01-07 (Sunday) is not on the --freq C (--weekmask Mon Tue Wed Thu Fri Sat) grid"),
+        (shop(), ["--freq", "H"], 2, "unknown --freq 'H'; did you mean h?"),
+        (shop(), ["--freq", "fortnightly"], 2, "unknown --freq 'fortnightly'; use a pandas frequency"),
+        (shop(), ["--weekmask", MON_SAT], 2, "--weekmask is for --freq C (custom business days); add --freq C"),
+        (shop(), ["--freq", "C", "--weekmask", "Montag"], 2, "--weekmask 'Montag' is not a week mask"),
+        (shop(), ["--freq", "D", "--time-col", "none"], 2, "--freq needs a date/time column"),
+    ],
+    ids=["sunday-off-grid", "freq-H", "freq-unknown", "weekmask-without-C", "weekmask-bad", "freq-without-time"],
+)  # fmt: skip
+def test_bad_grids_are_refused(workdir, content, args, code, message):
+    fit_refused(workdir, content, args, code, message)
+
+
+# ------------------------------------------------------------------------------ time zones
+
+
+def test_local_hours_across_the_october_change_are_placed_by_tz():
+    s = read(berlin(), tz="Europe/Berlin")
+    assert s.freq == "h" and s.zone == "Europe/Berlin" and len(s) == 24 * 7 + 7 + 1  # 02:00 twice: one more hour
+    assert s.index[0] == pd.Timestamp("2024-10-19 22:00")  # naive UTC inside: midnight CEST
+    twice = s.index[(s.index >= pd.Timestamp("2024-10-27 00:00")) & (s.index <= pd.Timestamp("2024-10-27 01:00"))]
+    assert len(twice) == 2  # 02:00 CEST and 02:00 CET, an hour apart in UTC
+
+
+def test_a_tz_model_forecasts_backtests_and_evaluates_with_offsets(tmp_path):
+    """Fitted on hours that end just before the clock change: the next hours are 02:00+02:00 then 02:00+01:00."""
+    data, model, full = tmp_path / "load.csv", tmp_path / "m.rnncast", tmp_path / "full.csv"
+    data.write_text(berlin(end="2024-10-27 01:00"))
+    full.write_text(berlin(end="2024-10-28 12:00"))
+    fitted = run("fit", data, "--tz", "Europe/Berlin", "--seq-len", "24", "--horizon", "6", "--model", model, *TINY)
+    assert fitted.exit_code == 0, fitted.stderr
+    assert "2024-10-20 00:00:00+02:00 → 2024-10-27 01:00:00+02:00, frequency h" in fitted.stderr
+    expected = ["2024-10-27T02:00:00+02:00", "2024-10-27T02:00:00+01:00", "2024-10-27T03:00:00+01:00",
+                "2024-10-27T04:00:00+01:00", "2024-10-27T05:00:00+01:00", "2024-10-27T06:00:00+01:00"]  # fmt: skip
+    out = run("forecast", "--model", model, "--format", "csv")
+    assert pd.read_csv(io.StringIO(out.stdout))["time"].tolist() == expected
+    out = run("forecast", data, "--model", model, "--format", "json")  # new data: localised like fit's
+    assert [r["time"] for r in pd.read_json(io.StringIO(out.stdout), dtype=False).to_dict("records")] == expected
+    card = dict(pd.read_csv(io.StringIO(run("info", "--model", model, "--format", "csv").stdout)).values)
+    assert card["time_zone"] == "Europe/Berlin" and card["training_end"] == "2024-10-27T01:00:00+02:00"
+    evaluated = run(
+        "evaluate", full, "--model", model, "--format", "csv"
+    )  # 02:00 twice in it: read with the model's zone
+    assert evaluated.exit_code == 0, evaluated.stderr
+    assert "with targets from 2024-10-27 02:00:00+02:00 to 2024-10-28 12:00:00+01:00" in evaluated.stderr
+    scored = run("backtest", data, "--tz", "Europe/Berlin", "--seq-len", "24", "--horizon", "6", "--folds", "1",
+                 "--predictions", tmp_path / "p.csv", *TINY)  # fmt: skip
+    assert scored.exit_code == 0, scored.stderr
+    predictions = pd.read_csv(tmp_path / "p.csv")
+    assert predictions["cutoff"].iloc[0] == "2024-10-26T19:00:00+02:00"
+    assert predictions["time"].tolist()[-1] == "2024-10-27T01:00:00+02:00"
+
+
+def test_forecast_across_the_change_through_a_pipe(tmp_path):
+    data, model = tmp_path / "load.csv", tmp_path / "m.rnncast"
+    data.write_text(berlin(start="2024-10-22 00:00", end="2024-10-27 04:00"))
+    fitted = run("fit", data, "--tz", "Europe/Berlin", "--seq-len", "24", "--horizon", "3", "--model", model, *TINY)
+    assert fitted.exit_code == 0, fitted.stderr
+    done = subprocess.run([sys.executable, "-m", "rnncast", "forecast", "-", "--model", str(model)], input=data.read_text(),
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert [line.split(",")[0] for line in done.stdout.splitlines()[1:]] == [
+        "2024-10-27T05:00:00+01:00", "2024-10-27T06:00:00+01:00", "2024-10-27T07:00:00+01:00"]  # fmt: skip
+
+
+def test_stamps_with_offsets_are_read_as_instants_and_shown_at_the_files_offset():
+    text = "time,load\n" + "".join(
+        f"{t.isoformat()},{i}\n" for i, t in enumerate(pd.date_range("2024-03-30 20:00", periods=12, freq="h", tz="Europe/Berlin"))
+    )  # fmt: skip
+    assert "2024-03-31T01:00:00+01:00,5" in text and "2024-03-31T03:00:00+02:00,6" in text
+    s = read(text)
+    assert s.freq == "h" and s.zone == "+02:00" and s.index[5] == pd.Timestamp("2024-03-31 00:00")
+    assert s.values[:, 0].tolist() == list(range(12))
+    assert read(text, tz="Europe/Berlin").zone == "Europe/Berlin"
+    with_offsets = read(berlin(offsets=True))
+    assert with_offsets.index.equals(read(berlin(), tz="Europe/Berlin").index)  # the same instants either way
+
+
+def test_a_zoned_model_forecasts_at_the_files_offset(tmp_path):
+    data, model = tmp_path / "load.csv", tmp_path / "m.rnncast"
+    data.write_text(berlin(offsets=True))
+    fitted = run("fit", data, "--seq-len", "24", "--horizon", "2", "--model", model, *TINY)
+    assert fitted.exit_code == 0, fitted.stderr
+    out = run("forecast", "--model", model, "--format", "csv")
+    assert pd.read_csv(io.StringIO(out.stdout))["time"].tolist() == [
+        "2024-10-27T07:00:00+01:00",
+        "2024-10-27T08:00:00+01:00",
+    ]
+    naive = tmp_path / "naive.csv"  # the same hours without their offsets cannot be placed against the model's
+    naive.write_text(berlin(start="2024-10-27 03:00", end="2024-10-28 12:00"))
+    refused = run("forecast", naive, "--model", model)
+    assert refused.exit_code == 65 and refused.stderr.strip().splitlines() == [
+        "Error: the data's time stamps carry no UTC offset, the model's did (+01:00); write them with their offset, "
+        "or refit with --tz ZONE on the same kind of stamps"
+    ]
+
+
+@pytest.mark.parametrize(
+    "content,args,code,message",
+    [
+        (berlin(), [], 65,
+         "duplicate time stamp 2024-10-27T02:00:00 in 'time'; remove or aggregate repeated rows; if the stamps are "
+         "local time across a daylight-saving change, pass --tz ZONE"),
+        (berlin(), ["--tz", "Europe/Berln"], 2,
+         "unknown --tz 'Europe/Berln'; give a time zone name such as Europe/Berlin"),
+        (without_second("2024-10-27 02:00,", berlin()), ["--tz", "Europe/Berlin"], 65,
+         "time column 'time': 2024-10-27 02:00:00 in Europe/Berlin cannot be placed at the daylight-saving change "
+         "(it is ambiguous)"),
+        (berlin("2024-03-28 00:00", "2024-03-31 05:00").replace("2024-03-31 03:00,", "2024-03-31 02:00,"),
+         ["--tz", "Europe/Berlin"], 65,
+         "2024-03-31 02:00:00 in Europe/Berlin cannot be placed at the daylight-saving change (it does not exist)"),
+        (german_daily(), ["--tz", "Europe/Berlin"], 2,
+         "--tz Europe/Berlin: time column 'Datum' holds dates without a clock time, which need no zone; drop --tz"),
+        (MACRO.read_text(), ["--target", "realgdp", "--tz", "Europe/Berlin"], 2,
+         "--tz Europe/Berlin: the time built from year + quarter has no clock time; drop --tz"),
+        ("t,v\n" + "".join(f"{i},{i % 3}\n" for i in range(40)), ["--time-col", "t", "--freq", "D", "--tz", "UTC"], 2,
+         "--freq and --tz need a date/time column; this data's time is step numbers"),
+    ],
+    ids=["no-tz", "unknown-zone", "one-ambiguous-hour", "nonexistent-hour", "dates-only", "year-quarter", "steps"],
+)  # fmt: skip
+def test_bad_zones_are_refused(workdir, content, args, code, message):
+    fit_refused(workdir, content, args, code, message)
