@@ -332,7 +332,9 @@ def test_a_long_file_read_all_at_once_equals_reading_each_series_alone(seed, fre
     for fill in ("interpolate", "ffill", "zero", "drop", "error"):
         for read in (ReadOptions(fill=fill, features=("price",), targets=("sales",)),
                      ReadOptions(fill=fill, strict=True, targets=("sales",)),
-                     ReadOptions(fill=fill, time_col="none", targets=("price",))):  # fmt: skip
+                     ReadOptions(fill=fill, time_col="none", targets=("price",)),
+                     ReadOptions(fill=fill, freq=freq, targets=("sales",)),  # the user's grid
+                     ReadOptions(fill=fill, tz="Europe/Berlin", targets=("sales",))):  # fmt: skip
             expected = outcome(lambda read=read: one_by_one(frame, read, "shop"))
             got = outcome(lambda read=read: reading.collect(frame, read, Layout(id_col="shop")))
             if isinstance(expected, str):
@@ -341,13 +343,8 @@ def test_a_long_file_read_all_at_once_equals_reading_each_series_alone(seed, fre
             assert isinstance(got, reading.Collection), got
             assert got.ids == expected[0]
             for a, b in zip(got.series, expected[1], strict=True):
-                assert (a.freq, a.notes, a.targets, a.features, a.time_col) == (
-                    b.freq,
-                    b.notes,
-                    b.targets,
-                    b.features,
-                    b.time_col,
-                )
+                mine, theirs = (a.freq, a.notes, a.targets, a.features), (b.freq, b.notes, b.targets, b.features)
+                assert mine == theirs and (a.time_col, a.zone, a.time_read) == (b.time_col, b.zone, b.time_read)
                 assert a.index.equals(b.index) and type(a.index) is type(b.index) and a.index.name == b.index.name
                 assert np.array_equal(a.values, b.values)
 
