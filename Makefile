@@ -40,8 +40,10 @@ bench-accuracy: $(BENCH_VENV)/.installed
 	nice $(BENCH_VENV)/bin/python benchmarks/accuracy.py $(ARGS)
 
 # Speed against references measured in the same run (README, Performance); not part of `make test`.
+# Second table: long files of 2,000 and 10,000 series x 500 rows read, validated and windowed vs pandas.
 bench: install
 	nice $(BIN)/python benchmarks/speed.py
+	nice $(BIN)/python benchmarks/reading.py
 
 # Many-series training throughput: 10,000 series x 500 points vs one long series (~2 min on 2 CPU cores).
 .PHONY: bench-panel

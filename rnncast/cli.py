@@ -61,7 +61,7 @@ def cli() -> None:
 @format_options
 @output_options
 def fit(data, model_path, report, history, fmt, output, quiet, verbose, **training) -> None:
-    """Train on DATA (a CSV, or - for stdin), save the model, print validation metrics.
+    """Train on DATA (a CSV, Parquet, .csv.gz or .csv.zst file, or - for CSV on stdin), save the model, print validation metrics.
 
     Metrics compare the network with naive (repeat the last value) and seasonal-naive
     forecasts on the same validation windows.
@@ -143,7 +143,7 @@ def _write_report(path: str, result, model_path: str, seconds: float) -> None:
 @format_options
 @use_output_options
 def forecast(data, model_path, horizon, levels, ids, strict, future, history, fmt, output, quiet, verbose) -> None:
-    """Forecast the steps after the saved data, or after the tail of DATA (a CSV, or - for stdin).
+    """Forecast the steps after the saved data, or after the tail of DATA (a CSV or Parquet file, or - for stdin).
 
     DATA must have the columns the model was trained on, at the same frequency; only its
     last seq_len rows are used. csv columns: the time column, then one per target; each
@@ -285,7 +285,7 @@ def backtest(
 @format_options
 @use_output_options
 def evaluate(data, model_path, all_windows, levels, history, fmt, output, quiet, verbose) -> None:
-    """Score a saved model on DATA (a CSV, or - for stdin) once the actual values are known.
+    """Score a saved model on DATA (a CSV or Parquet file, or - for stdin) once the actual values are known.
 
     Every stride-1 window whose targets all come after the model's training end is forecast
     from the seq_len rows before it (which may be training rows) and scored, with the naive

@@ -59,7 +59,8 @@ def model_key(path: str | Path) -> str:
 
 
 def file_facts(path: str | Path | None) -> tuple[str | None, int | None]:
-    """(sha256, lines after the header) of a file; (None, None) for stdin or a file that cannot be read."""
+    """(sha256, data rows) of a file: CSV lines after the header, a Parquet file's rows; (None, None) for stdin or a
+    file that cannot be read."""
     if path is None or str(path) == "-":
         return None, None
     digest, lines, last = hashlib.sha256(), 0, b"\n"
@@ -72,6 +73,10 @@ def file_facts(path: str | Path | None) -> tuple[str | None, int | None]:
     except OSError:
         return None, None
     lines += last != b"\n"  # a last line without its newline
+    from rnncast.reading import file_kind, rows_inside
+
+    if file_kind(path) != "csv":  # Parquet or compressed: the rows are inside
+        return digest.hexdigest(), rows_inside(path)
     return digest.hexdigest(), max(lines - 1, 0)
 
 

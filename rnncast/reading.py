@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import sys
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
@@ -57,32 +58,36 @@ class Series:
         return replace(self, values=self.values[:rows], index=self.index[:rows], notes=[])
 
 
+PARQUET_SUFFIXES = (".parquet", ".pq")
+COMPRESSION_SUFFIXES = {".gz": "gzip", ".zst": "zstd"}  # compressed CSV, read as it is: pandas' names
+
+
+def file_kind(path: str | Path) -> str:
+    """How a data file is read, from its name: 'parquet', 'gzip' or 'zstd' (compressed CSV), else 'csv'."""
+    name = str(path).lower()
+    if name.endswith(PARQUET_SUFFIXES):
+        return "parquet"
+    return next((kind for suffix, kind in COMPRESSION_SUFFIXES.items() if name.endswith(suffix)), "csv")
+
+
 def read_table(source: str | Path | IO[str]) -> pd.DataFrame:
-    """Read a CSV from a path, '-' (stdin) or an open text file into a DataFrame."""
+    """Read a data file into a DataFrame: CSV from a path, '-' (stdin) or an open text file; a path
+    ending in .parquet or .pq is Parquet, one ending in .gz or .zst compressed CSV (`file_kind`)."""
     if isinstance(source, (str, Path)) and str(source) == "-":
         source = io.StringIO(sys.stdin.read())
     name = "stdin" if not isinstance(source, (str, Path)) else str(source)
+    kind = file_kind(source) if isinstance(source, (str, Path)) else "csv"
     if isinstance(source, (str, Path)):
         path = Path(source)
         if not path.exists():
             raise InputError(f"{name}: no such file; check the path")
         if path.is_dir():
             raise InputError(f"{name} is a directory; give the path of a CSV file")
-    try:
-        sep = _sniff_delimiter(source, name)
-        frame = pd.read_csv(source, sep=sep, skipinitialspace=True, encoding="utf-8-sig")
-        header = _header(source, sep)
-    except PermissionError as exc:
-        raise InputError(f"{name}: cannot read ({exc.strerror}); check its permissions") from exc
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{name} is not UTF-8 text; save it as UTF-8 CSV") from exc
-    except OSError as exc:
-        raise InputError(f"{name}: cannot read ({exc}); check the path") from exc
-    except pd.errors.EmptyDataError as exc:
-        raise DataError(f"{name} is empty; give a CSV with a header and data rows") from exc
-    except pd.errors.ParserError as exc:
-        detail = str(exc).strip().splitlines()[-1]
-        raise DataError(f"{name} is not a readable CSV ({detail}); check the delimiter and quoting") from exc
+    if kind == "parquet":
+        frame = _read_parquet(Path(source), name)
+        header = [str(c) for c in frame.columns]
+    else:
+        frame, header = _read_csv(source, name, kind)
     if frame.empty:
         raise DataError(f"{name} has a header but no data rows; add rows")
     if not isinstance(frame.index, pd.RangeIndex):  # pandas took the extra first field of each row as an index
@@ -97,20 +102,123 @@ def read_table(source: str | Path | IO[str]) -> pd.DataFrame:
     return frame
 
 
-def _header(source: str | Path | IO[str], sep: str) -> list[str]:
+def _read_csv(source: str | Path | IO[str], name: str, kind: str) -> tuple[pd.DataFrame, list[str]]:
+    """A CSV (plain, gzip or zstd) and its column names as written."""
+    try:
+        sep = _sniff_delimiter(source, name, kind)
+        with warnings.catch_warnings():  # a column of numbers and text: read as text, and refused by name later
+            warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+            frame = pd.read_csv(source, sep=sep, skipinitialspace=True, encoding="utf-8-sig", compression=_pandas(kind))
+        return frame, _header(source, sep, kind)
+    except _decompression_errors(kind) as exc:
+        raise DataError(f"{name} is not valid {kind} data ({exc or type(exc).__name__}); check the file") from exc
+    except PermissionError as exc:
+        raise InputError(f"{name}: cannot read ({exc.strerror}); check its permissions") from exc
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{name} is not UTF-8 text; save it as UTF-8 CSV") from exc
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read ({exc}); check the path") from exc
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"{name} is empty; give a CSV with a header and data rows") from exc
+    except pd.errors.ParserError as exc:
+        detail = str(exc).strip().splitlines()[-1]
+        raise DataError(f"{name} is not a readable CSV ({detail}); check the delimiter and quoting") from exc
+
+
+def _pandas(kind: str) -> str | None:
+    return kind if kind in ("gzip", "zstd") else None
+
+
+def _decompression_errors(kind: str) -> tuple[type[BaseException], ...]:
+    """What a damaged compressed file raises while it is read (none for plain CSV)."""
+    if kind == "gzip":
+        import gzip
+        import zlib
+
+        return gzip.BadGzipFile, EOFError, zlib.error
+    if kind == "zstd":
+        import zstandard
+
+        return zstandard.ZstdError, EOFError
+    return ()
+
+
+def _open_text(path: str | Path, kind: str) -> IO[str]:
+    """A data file's text, decompressed where it is compressed."""
+    if kind == "gzip":
+        import gzip
+
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    if kind == "zstd":
+        import zstandard
+
+        return zstandard.open(path, "rt", encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")
+
+
+def rows_inside(path: str | Path) -> int | None:
+    """The data rows of a Parquet file (from its footer) or a compressed CSV (lines after the header);
+    None when the file cannot be read."""
+    kind = file_kind(path)
+    try:
+        if kind == "parquet":
+            import pyarrow.parquet as pq
+
+            return pq.ParquetFile(path).metadata.num_rows
+        lines, last = 0, "\n"
+        with _open_text(path, kind) as f:
+            while chunk := f.read(1 << 20):
+                lines, last = lines + chunk.count("\n"), chunk[-1]
+        return max(lines + (last != "\n") - 1, 0)
+    except Exception:  # a damaged file: the run itself says what is wrong with it
+        return None
+
+
+def _read_parquet(path: Path, name: str) -> pd.DataFrame:
+    """A Parquet file's table: its date and time columns stay dates (zoned ones are made UTC later)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path, page_checksum_verification=True)  # where the writer stored checksums
+        names = [str(c).strip() for c in table.column_names]
+        duplicated = sorted({c for c in names if names.count(c) > 1})
+        if duplicated:
+            raise DataError(f"{name} has duplicate column names ({', '.join(duplicated)}); rename them")
+        frame = table.to_pandas(date_as_object=False)
+    except PermissionError as exc:
+        raise InputError(f"{name}: cannot read ({exc.strerror}); check its permissions") from exc
+    except (pa.ArrowException, OSError, ValueError, TypeError) as exc:
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise DataError(f"{name} is not a readable Parquet file ({detail}); check the file or write it again") from exc
+    if not isinstance(frame.index, pd.RangeIndex):  # pandas wrote its index (a DatetimeIndex, say): a column again
+        frame = frame.reset_index()
+    return frame
+
+
+def _header(source: str | Path | IO[str], sep: str, kind: str = "csv") -> list[str]:
     """The column names as written (pandas renames a repeated `v` to `v.1`)."""
     if not isinstance(source, (str, Path)):
         source.seek(0)
-    raw = pd.read_csv(source, sep=sep, header=None, nrows=1, dtype=str, encoding="utf-8-sig", skipinitialspace=True)
+    raw = pd.read_csv(
+        source,
+        sep=sep,
+        header=None,
+        nrows=1,
+        dtype=str,
+        encoding="utf-8-sig",
+        skipinitialspace=True,
+        compression=_pandas(kind),
+    )
     return [c.strip() for c in raw.iloc[0].tolist() if isinstance(c, str)]
 
 
-def _sniff_delimiter(source: str | Path | IO[str], name: str) -> str:
+def _sniff_delimiter(source: str | Path | IO[str], name: str, kind: str = "csv") -> str:
     """The delimiter of the first lines: comma, semicolon, tab or pipe."""
     import csv
 
     if isinstance(source, (str, Path)):
-        with open(source, encoding="utf-8-sig", newline="") as f:
+        with _open_text(source, kind) as f:
             head = f.read(64 * 1024)
     else:
         head = source.read(64 * 1024)
@@ -131,8 +239,26 @@ def read_series(source: str | Path | IO[str], options: ReadOptions) -> Series:
     return to_series(read_table(source), options)
 
 
-def to_series(frame: pd.DataFrame, options: ReadOptions) -> Series:
-    """Pick time, target and feature columns; sort by time; infer the frequency; fill gaps."""
+@dataclass
+class _Table:
+    """A file's columns read once: its time index, the chosen columns as floats, and what was noted."""
+
+    numbers: pd.DataFrame  # targets then features, float64, on the time index (unsorted)
+    time_col: str | None
+    time_parts: list[str]
+    targets: list[str]
+    features: list[str]
+    notes: list[str]
+    zone: str | None = None  # the zone stamps are shown in (the index holds naive UTC)
+    date_format: str | None = None  # the format the dates were read with, when given or decided
+
+    def time_read(self, options: ReadOptions) -> dict:
+        """How the time was read, for new data (ReadOptions fields): `Series.time_read`."""
+        return {"date_format": self.date_format, "freq": options.freq, "weekmask": options.weekmask, "tz": options.tz}
+
+
+def _table(frame: pd.DataFrame, options: ReadOptions) -> _Table:
+    """Pick time, target and feature columns and read them: the time parsed, the values as floats."""
     assert options.fill in FILL_POLICIES, options.fill  # settings.validate refused it
     notes: list[str] = []
     time = timeindex.time_index(frame, options, notes)
@@ -144,29 +270,30 @@ def to_series(frame: pd.DataFrame, options: ReadOptions) -> Series:
         timeindex.require_column(frame, col, "--features")
         if col in targets:
             raise UsageError(f"column {col!r} is both a target and a feature; drop it from --features")
-    columns = targets + features
-    numbers = pd.DataFrame({c: _as_float(frame[c], c) for c in columns})
+    numbers = pd.DataFrame({c: _as_float(frame[c], c) for c in targets + features})
     numbers.index = index
-    numbers = _sorted_unique(numbers, time_col, notes, _id_candidate(frame, used | set(columns)))
+    return _Table(numbers, time_col, time_parts, targets, features, notes, time.zone, time.date_format)
+
+
+def to_series(frame: pd.DataFrame, options: ReadOptions) -> Series:
+    """Pick time, target and feature columns; sort by time; infer the frequency; fill gaps."""
+    table = _table(frame, options)
+    notes, used = table.notes, set(table.time_parts) | set(table.numbers.columns)
+    numbers = _sorted_unique(table.numbers, table.time_col, notes, _id_candidate(frame, used))
     numbers, freq = timeindex.regular(numbers, notes, options.strict, options.freq, options.weekmask)
     numbers = _fill_missing(numbers, options.fill, notes)
     _check_range(numbers)
     return Series(
         values=numbers.to_numpy(dtype=np.float64),
         index=numbers.index,
-        targets=targets,
-        features=features,
-        time_col=time_col,
+        targets=table.targets,
+        features=table.features,
+        time_col=table.time_col,
         freq=freq,
-        time_parts=time_parts,
+        time_parts=table.time_parts,
         notes=notes,
-        zone=time.zone,
-        time_read={
-            "date_format": time.date_format,
-            "freq": options.freq,
-            "weekmask": options.weekmask,
-            "tz": options.tz,
-        },
+        zone=table.zone,
+        time_read=table.time_read(options),
     )
 
 
@@ -362,21 +489,232 @@ def collect(frame: pd.DataFrame, read: ReadOptions, layout: Layout) -> Collectio
 
 
 def _long(frame: pd.DataFrame, read: ReadOptions, id_col: str) -> tuple[list[str], list[Series]]:
-    """One series per value of `id_col`, in sorted id order."""
+    """One series per value of `id_col`, in sorted id order, read and validated all at once.
+
+    The columns are parsed once for the whole file; sorting, repeated stamps, the frequency, gaps,
+    blanks and the value range are checked for every series together (`_all_series`). A series with
+    a problem is then read on its own (`to_series`), so its message is exactly the one a file of that
+    series alone would give, prefixed with its id, and the first such series in id order is named.
+    """
     if id_col not in frame.columns:
         raise UsageError(f"--id-col {id_col!r} is not a column; columns are: {', '.join(frame.columns)}")
     if frame[id_col].isna().any():
         row = int(frame[id_col].isna().to_numpy().argmax())
         raise DataError(f"--id-col {id_col!r} is blank at data row {row + 1}; fill it or drop the row")
-    ids, series = [], []
-    for key, rows in frame.groupby(id_col, sort=True):
-        name = str(key)
+    codes, keys = pd.factorize(frame[id_col], sort=True)  # the order of groupby(id_col, sort=True)
+    ids = [str(k) for k in keys]
+    body = frame.drop(columns=id_col)
+    rows = _Rows.of(codes, len(ids))
+
+    def alone(s: int) -> Series:
+        one = body.iloc[rows.order[rows.starts[s] : rows.starts[s + 1]]].reset_index(drop=True)
         try:
-            series.append(to_series(rows.drop(columns=id_col).reset_index(drop=True), read))
+            return to_series(one, read)
         except (DataError, UsageError) as exc:
-            raise type(exc)(f"series {name!r}: {exc}") from None
-        ids.append(name)
-    return ids, series
+            raise type(exc)(f"series {ids[s]!r}: {exc}") from None
+
+    if read.tz is not None:  # local stamps are placed at clock changes by their order within one series
+        return ids, [alone(s) for s in range(len(ids))]
+
+    def between(lo: int, hi: int) -> pd.DataFrame:  # the rows of series lo .. hi-1
+        return body if (lo, hi) == (0, len(ids)) else body[(codes >= lo) & (codes < hi)]
+
+    try:
+        table = _table(body, read)
+    except (DataError, UsageError):  # a bad value in a column: find the first series that holds it
+        lo, hi = 0, len(ids)  # it is one of series lo .. hi-1: halve that range, reading one half (~2 file reads)
+        while hi - lo > 1:
+            half = (lo + hi) // 2
+            try:
+                _table(between(lo, half), read)
+                lo = half
+            except (DataError, UsageError):
+                hi = half
+        if lo:  # a problem of an earlier series' own is named first, as one by one
+            _all_series(_table(between(0, lo), read), _Rows.of(codes[codes < lo], lo), read, alone)
+        alone(lo)  # raises, naming the series and its row
+        return ids, [alone(s) for s in range(len(ids))]  # it did not: read each series alone, as before
+    return ids, _all_series(table, rows, read, alone)
+
+
+@dataclass
+class _Rows:
+    """Where each series' rows are in a long file: `order` lists the file's rows series after series
+    (file order within one), series `s` being `order[starts[s]:starts[s + 1]]`."""
+
+    codes: np.ndarray  # (N,) each row's series number
+    order: np.ndarray  # (N,)
+    starts: np.ndarray  # (S + 1,)
+
+    @classmethod
+    def of(cls, codes: np.ndarray, n_series: int) -> _Rows:
+        starts = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=n_series))])
+        return cls(codes, np.argsort(codes, kind="stable"), starts)
+
+
+def _per_series(flags: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """(S,) whether any of each series' rows is flagged; `flags` (N,) or (N, F) holds the series one after another."""
+    return _sums(flags.any(axis=1) if flags.ndim > 1 else flags, starts) > 0
+
+
+def _sums(rows: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Each series' sum of `rows` (N,) or (N, F), the series one after another: (S,) or (S, F). Empty series: 0."""
+    total = np.concatenate([np.zeros((1, *rows.shape[1:]), np.int64), np.cumsum(rows, axis=0, dtype=np.int64)])
+    return total[starts[1:]] - total[starts[:-1]]
+
+
+def _all_series(table: _Table, rows: _Rows, read: ReadOptions, alone) -> list[Series]:
+    """Every series of a long file, sorted, checked, on its frequency's grid and filled, all at once.
+
+    What `to_series` does to one series, done to the stacked rows of all. A series flagged with any
+    problem `to_series` refuses is read again by `alone(s)`, in id order, which raises its message.
+    """
+    n_series, starts = len(rows.starts) - 1, rows.starts
+    notes = [list(table.notes) for _ in range(n_series)]
+    index, order = table.numbers.index, rows.order
+    flagged = np.zeros(n_series, dtype=bool)
+    if table.time_col is None and isinstance(index, pd.RangeIndex):  # plain steps: each series numbered 0, 1, ...
+        indexes: list[pd.Index] = [pd.RangeIndex(n) for n in np.diff(starts)]
+    else:
+        key = index.asi8 if isinstance(index, pd.DatetimeIndex) else index.to_numpy()
+        flagged |= _per_series(np.asarray(index.isna())[order], starts)  # blank time stamps
+        same = rows.codes[order][1:] == rows.codes[order][:-1]  # (N-1,) neighbours in one series
+        stamps = key[order]
+        unsorted = _per_series(np.append(same & (stamps[1:] < stamps[:-1]), False), starts)
+        if unsorted.any():
+            order = np.lexsort((key, rows.codes))  # stable: repeated stamps keep their file order
+            stamps = key[order]
+            for s in np.flatnonzero(unsorted):
+                notes[s].append("rows were not in time order; sorted by time")
+        flagged |= _per_series(np.append(same & (stamps[1:] == stamps[:-1]), False), starts)  # repeated stamps
+        ordered = index[order]
+        indexes = [ordered[a:b] for a, b in zip(starts[:-1], starts[1:], strict=True)]
+    values = table.numbers.to_numpy(dtype=np.float64)[order]  # (N, F) a copy: series after series
+    freqs: list[str | None] = [None] * n_series
+    if isinstance(index, pd.DatetimeIndex):
+        values, indexes, starts = _regular_all(values, indexes, starts, stamps, table, read, freqs, notes, flagged)
+    values, indexes, starts = _fill_all(values, indexes, starts, read.fill, notes, flagged)
+    flagged |= _per_series(~(np.abs(values) <= MAX_ABS_VALUE), starts)  # ±inf, too large (NaN: left by a refusal)
+    return [
+        alone(s)
+        if flagged[s]
+        else Series(
+            values=values[starts[s] : starts[s + 1]],
+            index=indexes[s],
+            targets=list(table.targets),
+            features=list(table.features),
+            time_col=table.time_col,
+            freq=freqs[s],
+            time_parts=list(table.time_parts),
+            notes=notes[s],
+            zone=table.zone,
+            time_read=table.time_read(read),
+        )
+        for s in range(n_series)
+    ]
+
+
+def _regular_all(values, indexes, starts, stamps, table: _Table, read: ReadOptions, freqs, notes, flagged):
+    """Each series' frequency (`timeindex.regular`), the series with missing periods put on its grid.
+
+    A series with one constant step under four weeks has the frequency pandas infers from that step
+    (and, for whole weeks, the weekday): inferred once per step. Other series are inferred one by one,
+    once per distinct set of stamps (a panel's series often share them); with --freq every series is
+    put on the user's grid one by one.
+    """
+    counts = np.diff(starts)
+    steps = np.append(stamps[1:] - stamps[:-1], 0)  # (N,) each row's step to the next; int64 in the index's unit
+    last = starts[1:] - 1  # a series' last row steps into the next series: not a step of its own
+    low, high = steps.copy(), steps.copy()
+    low[last], high[last] = np.iinfo(np.int64).max, np.iinfo(np.int64).min
+    smallest, largest = np.minimum.reduceat(low, starts[:-1]), np.maximum.reduceat(high, starts[:-1])
+    day = int(np.timedelta64(1, "D") // np.timedelta64(1, table.numbers.index.unit))
+    weekday = (stamps[starts[:-1]] // day + 3) % 7  # 1970-01-01 was a Thursday (3)
+    users = read.freq is not None  # --freq: each series is put on the user's grid by `timeindex.regular`
+    even = ~flagged & (counts >= 3) & (smallest == largest) & (smallest > 0) & (smallest < 28 * day) & (not users)
+    inferred: dict[object, str | None] = {}
+    for s in np.flatnonzero(even):
+        step = (int(smallest[s]), int(weekday[s]) if smallest[s] % (7 * day) == 0 else -1)
+        if step not in inferred:
+            inferred[step] = timeindex.infer_freq(indexes[s])
+        freqs[s] = inferred[step]
+    grids: dict[int, tuple[np.ndarray, pd.Index]] = {}
+    for s in np.flatnonzero(~even & ~flagged & ((counts >= 3) | users)):
+        if not users:
+            shared = stamps[starts[s] : starts[s + 1]].tobytes()
+            if shared not in inferred:
+                inferred[shared] = timeindex.infer_freq(indexes[s])
+            freqs[s] = inferred[shared]
+            if freqs[s] is not None:
+                continue
+        one = pd.DataFrame(values[starts[s] : starts[s + 1]], index=indexes[s], columns=table.numbers.columns)
+        try:
+            one, freqs[s] = timeindex.regular(one, notes[s], read.strict, read.freq, read.weekmask)
+        except (DataError, UsageError):
+            flagged[s] = True
+            continue
+        if len(one) != counts[s]:
+            grids[s] = (one.to_numpy(dtype=np.float64), one.index)
+    if not grids:
+        return values, indexes, starts
+    blocks = [grids[s][0] if s in grids else values[starts[s] : starts[s + 1]] for s in range(len(counts))]
+    indexes = [grids[s][1] if s in grids else indexes[s] for s in range(len(counts))]
+    return np.concatenate(blocks), indexes, np.concatenate([[0], np.cumsum([len(b) for b in blocks])])
+
+
+def _fill_all(values, indexes, starts, policy: str, notes, flagged):
+    """`_fill_missing` for every series at once: blanks filled per `policy`, one note per series filled."""
+    blank = np.isnan(values)  # (N, F)
+    if not blank.any():
+        return values, indexes, starts
+    missing = _sums(blank, starts)  # (S, F) blanks per series and column
+    counts = np.diff(starts)
+    has = missing.any(axis=1) & ~flagged
+    if policy == "error":
+        flagged |= has
+        return values, indexes, starts
+    if policy == "zero":
+        values[blank] = 0.0
+        for s in np.flatnonzero(has):
+            notes[s].append(f"filled {int(missing[s].sum())} blank value(s) with 0 (--fill zero)")
+        return values, indexes, starts
+    if policy == "drop":
+        keep = ~blank.any(axis=1)
+        kept = _sums(keep, starts)
+        for s in np.flatnonzero(has):
+            notes[s].append(f"dropped {int(counts[s] - kept[s])} row(s) with blank values")
+            indexes[s] = indexes[s][keep[starts[s] : starts[s + 1]]]
+        return values[keep], indexes, np.concatenate([[0], np.cumsum(kept)])
+    worst = missing.max(axis=1)
+    flagged |= has & (worst / counts > MAX_MISSING_FRAC)
+    series = np.repeat(np.arange(len(counts)), counts)
+    for j in np.flatnonzero(blank.any(axis=0)):
+        values[:, j] = _filled(values[:, j], starts[series], starts[series + 1], policy)
+    for s in np.flatnonzero(has & ~flagged):
+        notes[s].append(f"filled {int(missing[s].sum())} blank value(s) by {policy}")
+    return values, indexes, starts
+
+
+def _filled(y: np.ndarray, first: np.ndarray, end: np.ndarray, policy: str) -> np.ndarray:
+    """One column of stacked series with its blanks filled within each series (rows first[i] .. end[i]-1).
+
+    `interpolate` is pandas' `interpolate(limit_direction="both")`: np.interp's arithmetic between the
+    neighbours, the nearest value before the first and after the last; `ffill` takes the value before,
+    else the one after. A series with no value at all stays blank.
+    """
+    rows = np.arange(len(y))
+    blank = np.isnan(y)
+    before = np.maximum.accumulate(np.where(blank, -1, rows))  # the last value at or before each row
+    after = np.minimum.accumulate(np.where(blank, len(y), rows)[::-1])[::-1]  # the first at or after
+    has_before, has_after = before >= first, after < end
+    b, a = np.where(has_before, before, 0), np.where(has_after, after, 0)
+    out = np.where(has_before, y[b], np.where(has_after, y[a], np.nan))
+    if policy == "interpolate":
+        between = blank & has_before & has_after
+        with np.errstate(invalid="ignore", divide="ignore"):
+            slope = (y[a] - y[b]) / (a - b).astype(np.float64)
+            out = np.where(between, slope * (rows - b).astype(np.float64) + y[b], out)
+    return np.where(blank, out, y)
 
 
 def _wide(frame: pd.DataFrame, read: ReadOptions) -> tuple[list[str], list[Series]]:
@@ -400,14 +738,41 @@ def _wide(frame: pd.DataFrame, read: ReadOptions) -> tuple[list[str], list[Serie
     if not columns:
         raise DataError("--wide: no series columns besides the time column")
     time_col = probe.time_col if len(time_parts) == 1 else read.time_col
-    ids, series = [], []
-    for col in columns:
+    one_read = replace(read, time_col=time_col)
+
+    def alone(j: int) -> Series:  # column j on its own, from its first value to its last
+        col = columns[j]
         present = frame[col].notna().to_numpy()
         if not present.any():
             raise DataError(f"--wide: column {col!r} is blank in every row; drop it")
         first, last = present.argmax(), len(present) - present[::-1].argmax()
         rows = frame.iloc[first:last][time_parts + [col] + list(read.features)].reset_index(drop=True)
-        one = to_series(rows, replace(read, time_col=time_col, targets=(col,)))
-        series.append(replace(one, targets=["value"]))
-        ids.append(col)
-    return ids, series
+        return replace(to_series(rows, replace(one_read, targets=(col,))), targets=["value"])
+
+    try:
+        if frame[columns].isna().all().any():
+            raise DataError("a blank column")  # named by `alone`, in column order
+        table = _table(frame, replace(one_read, targets=tuple(columns)))
+    except (DataError, UsageError):
+        return columns, [alone(j) for j in range(len(columns))]
+    return columns, _all_series(*_stacked_columns(table, columns), read, alone)
+
+
+def _stacked_columns(table: _Table, columns: list[str]) -> tuple[_Table, _Rows]:
+    """Wide data as long: each column's rows from its first value to its last, one column after another."""
+    numbers, features = table.numbers, table.features
+    present = numbers[columns].notna().to_numpy()  # (N, C)
+    first = present.argmax(axis=0)
+    last = len(present) - present[::-1].argmax(axis=0)
+    rows = np.concatenate([np.arange(a, b) for a, b in zip(first, last, strict=True)])
+    values = np.concatenate(
+        [
+            numbers[[col, *features]].to_numpy(dtype=np.float64)[a:b]
+            for col, a, b in zip(columns, first, last, strict=True)
+        ]
+    )
+    steps = table.time_col is None and isinstance(numbers.index, pd.RangeIndex)  # each series numbered 0, 1, ...
+    index = pd.RangeIndex(len(rows)) if steps else numbers.index[rows]
+    stacked = pd.DataFrame(values, index=index, columns=["value", *features])
+    codes = np.repeat(np.arange(len(columns)), last - first)
+    return replace(table, numbers=stacked, targets=["value"]), _Rows.of(codes, len(columns))

@@ -175,6 +175,12 @@ def _parse_dates(
     So is one whose dates read two ways (01/02/2015: day or month first) that both make sense.
     """
     options, notes = options or ReadOptions(), [] if notes is None else notes
+    if pd.api.types.is_datetime64_any_dtype(col) and col.notna().any():  # dates already (Parquet): none to parse
+        if col.dt.tz is None:
+            return _Dates(col, None, None)
+        return _Dates(
+            col.dt.tz_convert("UTC").dt.tz_localize(None), None, _offset_of(col.dropna().iloc[-1].isoformat())
+        )
     text = col.dropna().astype(str).str.strip()
     text = text[text != ""]
     blank_time = f"--time-col {name!r}" if explicit else f"time column {name!r}"

@@ -214,3 +214,24 @@ def test_messages_write_time_stamps_in_one_form():
     assert timeindex.stamp("2016-05-01T00:00:00") == "2016-05-01"
     assert timeindex.stamp(pd.Timestamp("2018-06-26 19:00")) == "2018-06-26T19:00:00"
     assert timeindex.stamp(17) == "17"
+
+
+@pytest.mark.parametrize("kind", ["standard", "minmax", "robust"])
+def test_scalers_fitted_together_equal_scikit_learns_bit_for_bit(kind):
+    from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
+
+    rng = np.random.default_rng(1)
+    stacked = rng.normal(50, 20, (7 * 300, 3)) * rng.uniform(1e-3, 1e3, 3)
+    blocks = [stacked[i * 300 : i * 300 + 290 - 40 * (i % 2)] for i in range(7)]  # views of two lengths
+    blocks.append(np.full((290, 3), 7.0))  # constant columns
+    for rows, got in zip(blocks, prepare.fit_scalings(blocks, kind), strict=True):
+        if kind == "standard":
+            s = StandardScaler().fit(rows)
+            shift, scale = s.mean_, s.scale_
+        elif kind == "minmax":
+            s = MinMaxScaler().fit(rows)
+            shift, scale = -s.min_ / s.scale_, 1.0 / s.scale_
+        else:
+            s = RobustScaler().fit(rows)
+            shift, scale = s.center_, s.scale_
+        assert np.array_equal(got.shift, shift) and np.array_equal(got.scale, np.where(scale > 0, scale, 1.0))

@@ -290,3 +290,161 @@ def test_forecast_from_new_data_forecasts_an_unseen_series_from_its_own_rows(tmp
                "--model", single, *tiny).exit_code == 0  # fmt: skip
     refused = run("forecast", "--model", single, "--id", "s0")
     assert refused.exit_code == 2 and "--id is for models fitted on many series" in refused.output
+
+
+# ---------------------------------------------------------------------------- many series read at once
+
+
+def one_by_one(frame: pd.DataFrame, read: ReadOptions, id_col: str) -> tuple[list[str], list[reading.Series]]:
+    """The reference: each series read on its own by `to_series`, as long files were read before 0.3."""
+    ids, series = [], []
+    for key, rows in frame.groupby(id_col, sort=True):
+        try:
+            series.append(reading.to_series(rows.drop(columns=id_col).reset_index(drop=True), read))
+        except (DataError, UsageError) as exc:
+            raise type(exc)(f"series {str(key)!r}: {exc}") from None
+        ids.append(str(key))
+    return ids, series
+
+
+def outcome(read_all) -> object:
+    try:
+        return read_all()
+    except (DataError, UsageError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+def untidy(seed: int, freq: str) -> pd.DataFrame:
+    """A long CSV's table with what real files hold: shuffled rows, missing periods, blanks, a late start."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for k in range(5):
+        n = int(rng.integers(3, 50))
+        stamps = pd.date_range(
+            pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(rng.integers(0, 9))), periods=n, freq=freq
+        )
+        values = np.round(rng.normal(10, 3, n), 3)
+        frames.append(
+            pd.DataFrame({"shop": f"s{k}", "date": stamps, "sales": values, "price": np.round(values / 3, 2)})
+        )
+    frame = pd.concat(frames, ignore_index=True)
+    frame = frame[rng.random(len(frame)) > 0.08]  # missing periods
+    for col, share in (("sales", 0.05), ("price", 0.25 if seed % 3 == 0 else 0.05)):
+        frame.loc[rng.random(len(frame)) < share, col] = np.nan
+    if seed % 2:
+        frame = frame.sample(frac=1, random_state=seed)
+    if seed % 5 == 4:
+        frame.loc[frame.index[3], "date"] += pd.Timedelta(minutes=7)  # an irregular stamp
+    return pd.read_csv(io.StringIO(frame.to_csv(index=False)))
+
+
+@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize("freq", ["h", "D", "W", "MS"])
+def test_a_long_file_read_all_at_once_equals_reading_each_series_alone(seed, freq):
+    frame = untidy(seed, freq)
+    for fill in ("interpolate", "ffill", "zero", "drop", "error"):
+        for read in (ReadOptions(fill=fill, features=("price",), targets=("sales",)),
+                     ReadOptions(fill=fill, strict=True, targets=("sales",)),
+                     ReadOptions(fill=fill, time_col="none", targets=("price",)),
+                     ReadOptions(fill=fill, freq=freq, targets=("sales",)),  # the user's grid
+                     ReadOptions(fill=fill, tz="Europe/Berlin", targets=("sales",))):  # fmt: skip
+            expected = outcome(lambda read=read: one_by_one(frame, read, "shop"))
+            got = outcome(lambda read=read: reading.collect(frame, read, Layout(id_col="shop")))
+            if isinstance(expected, str):
+                assert got == expected
+                continue
+            assert isinstance(got, reading.Collection), got
+            assert got.ids == expected[0]
+            for a, b in zip(got.series, expected[1], strict=True):
+                mine, theirs = (a.freq, a.notes, a.targets, a.features), (b.freq, b.notes, b.targets, b.features)
+                assert mine == theirs and (a.time_col, a.zone, a.time_read) == (b.time_col, b.zone, b.time_read)
+                assert a.index.equals(b.index) and type(a.index) is type(b.index) and a.index.name == b.index.name
+                assert np.array_equal(a.values, b.values)
+
+
+def test_numeric_steps_and_repeated_or_blank_stamps_in_a_long_file_as_one_series_alone():
+    frame = pd.DataFrame(
+        {"id": np.repeat(["a", "b", "c"], 20), "t": np.tile(np.arange(20) * 5, 3), "y": np.arange(60.0)}
+    )
+    frame = frame.iloc[::-1].reset_index(drop=True)
+    read = ReadOptions(time_col="t", targets=("y",))
+    coll = reading.collect(frame, read, Layout(id_col="id"))
+    assert [s.index.tolist() for s in coll.series] == [list(range(0, 100, 5))] * 3
+    assert coll.series[1].values[0, 0] == 20.0 and coll.series[1].notes == [
+        "rows were not in time order; sorted by time"
+    ]
+    repeated = frame.copy()
+    repeated.loc[repeated["id"] == "c", "t"] = repeated.loc[repeated["id"] == "c", "t"].clip(upper=80)
+    with pytest.raises(DataError, match=r"^series 'c': duplicate time stamp 80 in 't'"):
+        reading.collect(repeated, read, Layout(id_col="id"))
+    blank = frame.astype({"t": float})
+    blank.loc[45, "t"] = np.nan  # series 'a' (rows 40-59 reversed): its 6th row
+    with pytest.raises(DataError, match=r"^series 'a': time column 't' is blank at data row 6"):
+        reading.collect(blank, read, Layout(id_col="id"))
+
+
+def test_a_bad_value_far_down_a_long_file_names_its_series_and_row(tmp_path):
+    frame = sines(40, base=200, step=5)
+    frame = frame.sort_values(["store", "date"]).reset_index(drop=True)
+    frame["sales"] = frame["sales"].round(3).astype(str)
+    rows_of_s37 = frame.index[frame["store"] == "s37"]
+    frame.loc[rows_of_s37[250], "sales"] = "12..5"  # series s37's data row 251, far down the file
+    frame.loc[frame.index[frame["store"] == "s38"][3], "sales"] = "n.a"  # a later series: not the one named
+    data = csv(frame, tmp_path / "long.csv")
+    result = run("fit", data, "--id-col", "store", "--target", "sales", "--model", tmp_path / "m.rnncast")
+    assert result.exit_code == 65
+    assert result.output.strip() == (
+        "Error: series 's37': column 'sales' is not numeric: '12..5' at data row 251; fix the value or choose "
+        "another column"
+    )
+    assert not (tmp_path / "m.rnncast").exists()
+
+
+def wide_one_by_one(frame: pd.DataFrame, read: ReadOptions) -> tuple[list[str], list[reading.Series]]:
+    """The reference: each column read on its own by `to_series`, as wide files were read before 0.3."""
+    from dataclasses import replace
+
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+    probe = reading.to_series(frame, replace(read, targets=(numeric[-1],), features=(), fill="drop"))
+    columns = list(read.targets) or [c for c in frame.columns if c not in probe.time_parts]
+    time_col = probe.time_col if len(probe.time_parts) == 1 else read.time_col
+    series = []
+    for col in columns:
+        present = frame[col].notna().to_numpy()
+        if not present.any():
+            raise DataError(f"--wide: column {col!r} is blank in every row; drop it")
+        first, last = present.argmax(), len(present) - present[::-1].argmax()
+        rows = frame.iloc[first:last][[*probe.time_parts, col]].reset_index(drop=True)
+        series.append(
+            replace(reading.to_series(rows, replace(read, time_col=time_col, targets=(col,))), targets=["value"])
+        )
+    return columns, series
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_wide_file_read_all_at_once_equals_reading_each_column_alone(seed):
+    rng = np.random.default_rng(seed)
+    n = 60
+    frame = pd.DataFrame({"date": pd.date_range("2024-01-01", periods=n, freq=["h", "D", "MS"][seed % 3])})
+    for k, col in enumerate("abcd"):
+        values = np.round(rng.normal(10, 2, n), 2)
+        values[rng.random(n) < [0.0, 0.05, 0.3, 0.1][k]] = np.nan  # blanks; column c too many to fill
+        values[: int(rng.integers(0, 15))] = np.nan  # a later start
+        frame[col] = values
+    frame = frame[rng.random(n) > 0.1]  # missing periods
+    frame = pd.read_csv(
+        io.StringIO((frame.sample(frac=1, random_state=seed) if seed % 2 else frame).to_csv(index=False))
+    )
+    for fill in ("interpolate", "drop", "zero", "error"):
+        for read in (ReadOptions(fill=fill), ReadOptions(fill=fill, targets=("a", "b", "d"), strict=True),
+                     ReadOptions(fill=fill, time_col="none", targets=("a", "d"))):  # fmt: skip
+            expected = outcome(lambda read=read: wide_one_by_one(frame, read))
+            got = outcome(lambda read=read: reading.collect(frame, read, Layout(wide=True)))
+            if isinstance(expected, str):
+                assert got == expected
+                continue
+            assert got.ids == expected[0]
+            for a, b in zip(got.series, expected[1], strict=True):
+                assert (a.freq, a.notes, a.targets, a.time_col) == (b.freq, b.notes, b.targets, b.time_col)
+                assert a.index.equals(b.index) and type(a.index) is type(b.index)
+                assert np.array_equal(a.values, b.values)
