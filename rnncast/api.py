@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from rnncast import artifact, atomic, intervals, reading, timeindex
+from rnncast import artifact, atomic, distributed, intervals, reading, timeindex
 from rnncast import evaluation as ev
 from rnncast import forecast as fc
 from rnncast import train as tr
@@ -46,17 +46,27 @@ def fit(
     on_plan: Callable[[Plan], None] | None = None,
     on_epoch: Callable[[tr.EpochLog], None] | None = None,
 ) -> FitResult:
-    """Read one series or many, train one network, score it and (unless model_path is None) save it atomically."""
+    """Read one series or many, train one network, score it and (unless model_path is None) save it atomically.
+
+    Under torchrun (WORLD_SIZE set) every process calls this: they train one network together and only
+    rank 0 locks and writes the model file (see distributed.py).
+    """
     settings = settings or Settings()
     validate(settings)
-    with atomic.model_lock(model_path) if model_path is not None else contextlib.nullcontext():
-        coll = reading.read_collection(source, settings.read, settings.layout)
-        p = plan(coll, settings.windows)
-        if on_plan is not None:
-            on_plan(p)
-        result = fit_plan(p, settings.network, settings.train, on_epoch)
-        if model_path is not None:
-            artifact.save(result.artifact, model_path)
+    world = distributed.from_env()
+    if world.active and (source == "-" or not isinstance(source, (str, Path))):
+        raise UsageError("training across processes needs DATA as a file every process can read, not stdin")
+    writes = model_path is not None and world.main
+    with distributed.session(tr.resolve_device(settings.train.device)):
+        with atomic.model_lock(model_path) if writes else contextlib.nullcontext():
+            coll = reading.read_collection(source, settings.read, settings.layout)
+            p = plan(coll, settings.windows)
+            if on_plan is not None:
+                on_plan(p)
+            result = fit_plan(p, settings.network, settings.train, on_epoch)
+            distributed.agree()  # every rank got here: none failed, so the model may be written
+            if writes:
+                artifact.save(result.artifact, model_path)
     return result
 
 
@@ -295,6 +305,7 @@ def run_report(result: FitResult, model_path: str | Path, seconds: float) -> dic
         "train_windows": d["train_windows"],
         "val_windows": d["val_windows"],
         "device": t.device,
+        "world_size": t.world_size,  # processes that trained together (torchrun); 1: one process
         "epochs_run": t.epochs_run,
         "best_epoch": t.best_epoch,
         "best_val_mse": t.best_val_loss,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rnncast.choices import CELLS, FILL_POLICIES, PRECISIONS, SCALERS, SCHEDULES, WINDOW_NORMS
+from rnncast.choices import CELLS, FILL_POLICIES, SCALERS, SCHEDULES, WINDOW_NORMS
 from rnncast.errors import UsageError
 
 # Adam's first step is lr / (1 - beta1) = 10 lr, applied in float32 (max 3.4e38).
@@ -150,9 +150,7 @@ def validate_training(t) -> None:
         raise UsageError("--weight-decay must be 0 (off) or positive; try 0.0001")
     if t.schedule not in SCHEDULES:
         raise UsageError(f"unknown --schedule {t.schedule!r}; choose one of {', '.join(SCHEDULES)}")
-    if t.precision not in PRECISIONS:
-        raise UsageError(f"unknown --precision {t.precision!r}; choose one of {', '.join(PRECISIONS)}")
-    train.check_precision(t.precision, train.resolve_device(t.device))
+    train.resolve_device(t.device)
 
 
 def validate_levels(levels: tuple[float, ...] | list[float]) -> tuple[float, ...]:

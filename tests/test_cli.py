@@ -268,21 +268,21 @@ def test_evaluate_new_actuals_in_every_format(tmp_path):
     assert stale.exit_code == 65 and stale.stderr.startswith("Error: data has no actual value to score")
 
 
-def test_threads_and_precision_options(tmp_path):
+def test_threads_option_and_the_removed_precision(tmp_path):
     import torch
 
     before = torch.get_num_threads()
     try:
-        fitted = run("fit", ELEC, "--model", tmp_path / "m.rnncast", "--threads", "2", *TINY)
+        fitted = run("fit", ELEC, "--model", tmp_path / "m.rnncast", "--threads", "2", "--precision", "fp32", *TINY)
         assert fitted.exit_code == 0, fitted.output
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
-    if not torch.cuda.is_available():
-        refused = run("fit", ELEC, "--model", tmp_path / "b.rnncast", "--precision", "bf16", *TINY)
-        assert refused.exit_code == 2
-        assert refused.stderr.startswith("Error: --precision bf16 needs a CUDA GPU")
-        assert not (tmp_path / "b.rnncast").exists()
+    refused = run("fit", ELEC, "--model", tmp_path / "b.rnncast", "--precision", "bf16", *TINY)
+    assert refused.exit_code == 2 and refused.stderr.count("\n") == 1
+    assert refused.stderr.startswith("Error: --precision bf16 was removed: bf16 autocast measured 1.26x slower")
+    assert "drop the option" in refused.stderr and not (tmp_path / "b.rnncast").exists()
+    assert "--precision" not in run("fit", "--help").stdout
 
 
 def test_tables_fit_80_columns_with_one_target_named_once():
