@@ -48,18 +48,18 @@ def fit(
 ) -> FitResult:
     """Read one series or many, train one network, score it and (unless model_path is None) save it atomically.
 
-    Under torchrun (WORLD_SIZE set) every process calls this: they train one network together and only
-    rank 0 locks and writes the model file (see distributed.py).
+    Under torchrun (WORLD_SIZE set) every process calls this: rank 0 reads the data and sends it to the
+    others, they train one network together, and rank 0 alone locks and writes the model file (distributed.py).
     """
     settings = settings or Settings()
     validate(settings)
     world = distributed.from_env()
     if world.active and (source == "-" or not isinstance(source, (str, Path))):
-        raise UsageError("training across processes needs DATA as a file every process can read, not stdin")
+        raise UsageError("training across processes reads DATA from a file, not stdin; save it to a file first")
     writes = model_path is not None and world.main
     with distributed.session(tr.resolve_device(settings.train.device)):
         with atomic.model_lock(model_path) if writes else contextlib.nullcontext():
-            coll = reading.read_collection(source, settings.read, settings.layout)
+            coll = distributed.from_rank0(lambda: reading.read_collection(source, settings.read, settings.layout))
             p = plan(coll, settings.windows)
             if on_plan is not None:
                 on_plan(p)

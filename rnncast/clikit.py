@@ -268,8 +268,11 @@ def _removed_precision(ctx: click.Context, param: click.Parameter, value: str | 
 train_options = _options(
     option("--epochs", type=click.IntRange(min=1),
            help="Most epochs; early stopping usually ends sooner. Default: 100, or enough for 2,000 steps on small data."),
-    option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True, help="Windows per step."),
-    option("--lr", type=click.FloatRange(0, min_open=True), default=1e-3, show_default=True, help="Adam learning rate."),
+    option("--batch-size", type=click.IntRange(min=1),
+           help="Windows per step (over all processes under torchrun). Default: 64; 1024 on a CUDA GPU with "
+                "5,000 or more training windows (measured as accurate there, and many times faster)."),
+    option("--lr", type=click.FloatRange(0, min_open=True),
+           help="Adam learning rate. Default: 0.001; 0.004 with the CUDA default batch of 1024."),
     option("--clip", type=click.FloatRange(0), default=1.0, show_default=True, help="Max gradient norm; 0 disables."),
     option("--patience", type=click.IntRange(min=1),
            help="Epochs without validation improvement before stopping. Default: 10, or enough for 200 steps on small data."),

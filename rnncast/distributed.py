@@ -1,8 +1,8 @@
 """Training across processes and machines: torchrun's environment → one process group → one global model.
 
 `torchrun --nproc-per-node N -m rnncast fit DATA` starts N copies of rnncast with WORLD_SIZE, RANK and
-LOCAL_RANK set. Each copy reads the data, joins the process group (gloo on CPU, nccl on CUDA with the
-GPU of its LOCAL_RANK) and trains the same network under DistributedDataParallel on its share of every
+LOCAL_RANK set. Each copy joins the process group (gloo on CPU, nccl on CUDA with the
+GPU of its LOCAL_RANK), gets the data rank 0 read, and trains the same network under DistributedDataParallel on its share of every
 batch (train.py); rank 0 alone locks and writes the model file, the report and the history. Without
 WORLD_SIZE (a plain `rnncast fit`) nothing here does anything.
 
@@ -15,14 +15,16 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 from rnncast.errors import EX_FAILURE, EX_SOFTWARE, RnncastError, UsageError
 
 TIMEOUT = timedelta(minutes=10)  # a collective that waits longer than this on a silent peer fails
 _ERROR_KEY = "rnncast/error/"  # + rank: "exit code|message" of a rank that failed
+T = TypeVar("T")
 _GENERIC = "another rank stopped without a message (see torchrun's output above); no model was written"
 
 
@@ -121,6 +123,19 @@ def agree() -> None:
         dist.all_reduce(flag)
         if int(flag.item()) != dist.get_world_size():
             raise PeerFailed("the ranks disagree about finishing; no model was written")
+
+
+def from_rank0(make: Callable[[], T]) -> T:
+    """`make()` run on rank 0 alone, its result sent to every rank (pickled, between this run's own
+    processes); simply `make()` for one process. Reading DATA this way was faster than every rank
+    reading it (benchmarks/distributed_read.py), and DATA need only be on rank 0's machine."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()):
+        return make()
+    box = [make() if dist.get_rank() == 0 else None]
+    dist.broadcast_object_list(box, 0)
+    return box[0]
 
 
 def all_sum(values):

@@ -138,7 +138,7 @@ def validate_training(t) -> None:
     for name in ("epochs", "batch_size", "patience"):
         if getattr(t, name) is not None and getattr(t, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
-    if not 0 < t.lr <= MAX_LR:  # also refuses NaN
+    if t.lr is not None and not 0 < t.lr <= MAX_LR:  # also refuses NaN
         raise UsageError(f"--lr must be positive and at most {MAX_LR:g}; try 0.001")
     if not t.clip >= 0:
         raise UsageError("--clip must be 0 (off) or positive; try 1.0")
