@@ -93,9 +93,13 @@ def memory_bytes(device: torch.device) -> int | None:
     return None
 
 
+def _gb(n: int) -> str:
+    return f"{n / 1e9:,.0f} GB" if n >= 1e10 else f"{n / 1e9:.3g} GB"
+
+
 def too_big(cfg: ModelConfig, need: int | None, have: int | None, device: torch.device) -> str:
-    size = "more than any tensor can hold" if need is None else f"about {need / 1e9:.3g} GB"
-    room = f", {device.type} has {have / 1e9:.3g} GB" if have is not None else ""
+    size = "more than any tensor can hold" if need is None else f"about {_gb(need)}"
+    room = f", {device.type} has {_gb(have)}" if have is not None else ""
     return (
         f"not enough memory for a network with --hidden-size {cfg.hidden_size} and --layers {cfg.layers} "
         f"(training it needs {size} for weights, gradients and Adam's state{room}); lower them"

@@ -335,3 +335,21 @@ def test_time_stamps_read_the_same_in_table_csv_and_json(tmp_path, elec_model):
     hourly = {fmt: run("forecast", "--model", model, "--format", fmt).stdout for fmt in ("csv", "json", "table")}
     stamp = "2018-06-26T20:00:00"
     assert f"{stamp}," in hourly["csv"] and json.loads(hourly["json"])[0]["date"] == stamp and stamp in hourly["table"]
+
+
+def test_on_cuda_fit_runs_there_and_refuses_a_network_too_big_for_the_gpu(tmp_path):
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    small = ["--hidden-size", "8", "--epochs", "3"]
+    fitted = run(
+        "fit", ELEC, "--device", "cuda", *small, "--model", tmp_path / "m.rnncast", "--report", tmp_path / "r.json"
+    )
+    assert fitted.exit_code == 0, fitted.output
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["device"].startswith("cuda") and report["world_size"] == 1
+    assert run("forecast", "--model", tmp_path / "m.rnncast", "--format", "csv").exit_code == 0
+    big = run("fit", ELEC, "--device", "cuda", "--hidden-size", str(10**11), "--model", tmp_path / "big.rnncast")
+    assert big.exit_code == 2 and big.stderr.startswith("Error: not enough memory for a network with --hidden-size")
+    assert not (tmp_path / "big.rnncast").exists()
