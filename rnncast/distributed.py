@@ -88,7 +88,15 @@ def session(device) -> Iterator[World]:
 
     if device.type == "cuda":
         torch.cuda.set_device(device)
-    dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=TIMEOUT)
+    try:
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=TIMEOUT)
+    except Exception as exc:  # no rendezvous: a wrong MASTER_ADDR/PORT, a port in use, a peer that never came
+        failed = PeerFailed(
+            f"cannot join the other training processes ({exc}); start the run with torchrun, "
+            "with --standalone on one machine or one --rdzv-endpoint every machine can reach"
+        )
+        failed.rnncast_silent = not world.main  # every rank fails alike: rank 0 says it
+        raise failed from None
     previous = _stop_on_sigterm()
     try:
         yield world
@@ -119,10 +127,7 @@ def agree() -> None:
 
     if dist.is_available() and dist.is_initialized():
         device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else None
-        flag = torch.ones((), device=device)
-        dist.all_reduce(flag)
-        if int(flag.item()) != dist.get_world_size():
-            raise PeerFailed("the ranks disagree about finishing; no model was written")
+        dist.all_reduce(torch.ones((), device=device))  # a peer that is gone makes this raise (gloo) or stall
 
 
 def from_rank0(make: Callable[[], T]) -> T:

@@ -128,7 +128,8 @@ def test_torchrun_fits_one_model_with_two_processes(tmp_path):
     assert sum(meta["training"]["history"], []) == pytest.approx(sum(alone, []), rel=1e-4)  # every epoch
 
 
-def test_distributed_runs_refuse_stdin_and_a_fixed_gpu_index(monkeypatch):
+def test_distributed_runs_refuse_stdin_a_bad_rendezvous_and_a_bad_rank(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "0")
     result = CliRunner().invoke(cli, ["fit", "-", *TINY], input="a,b\n1,2\n")
@@ -136,6 +137,11 @@ def test_distributed_runs_refuse_stdin_and_a_fixed_gpu_index(monkeypatch):
     assert (
         result.output == "Error: training across processes reads DATA from a file, not stdin; save it to a file first\n"
     )
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    monkeypatch.setenv("MASTER_PORT", "999999")  # no rendezvous possible: one line, not a traceback
+    result = CliRunner().invoke(cli, ["fit", str(ELEC), *TINY, "--model", "never.rnncast"])
+    assert result.exit_code == 1 and result.output.startswith("Error: cannot join the other training processes (")
+    assert result.output.count("\n") == 1 and "start the run with torchrun" in result.output
     monkeypatch.setenv("RANK", "5")
     with pytest.raises(UsageError, match=r"\$RANK 5 is not below \$WORLD_SIZE 2"):
         distributed.from_env()
