@@ -58,6 +58,7 @@ def datasets() -> dict[str, tuple[object, Settings]]:
     if SHARED.exists():
         ett = pd.read_csv(SHARED / "ett" / "ETTh1.csv", usecols=["date", "OT"]).iloc[:4000].to_csv(index=False)
         out["ett4k"] = (ett, Settings())
+        out["ett"] = (SHARED / "ett" / "ETTh1.csv", Settings(read=ReadOptions(targets=("OT",), features=())))
         out["m4w"] = (m4_weekly(), Settings(layout=Layout(id_col="id"), windows=WindowConfig(horizon=13)))
     return out
 
@@ -91,7 +92,7 @@ def score(result) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--set", action="append", default=[], help="KEY=VALUE (repeatable)")
-    parser.add_argument("--data", default="", help="comma-separated subset of: elec,gdp,cpi,ett4k,m4w")
+    parser.add_argument("--data", default="", help="comma-separated subset of: elec,gdp,cpi,ett4k,ett,m4w")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds; the ratio is averaged")
     args = parser.parse_args()
     wanted = set(args.data.split(",")) - {""}

@@ -17,7 +17,7 @@ from typing import IO
 
 import pandas as pd
 
-from rnncast import artifact, atomic, intervals, reading, timeindex
+from rnncast import artifact, atomic, distributed, intervals, reading, timeindex
 from rnncast import evaluation as ev
 from rnncast import forecast as fc
 from rnncast import train as tr
@@ -48,17 +48,27 @@ def fit(
     on_plan: Callable[[Plan], None] | None = None,
     on_epoch: Callable[[tr.EpochLog], None] | None = None,
 ) -> FitResult:
-    """Read one series or many, train one network, score it and (unless model_path is None) save it atomically."""
+    """Read one series or many, train one network, score it and (unless model_path is None) save it atomically.
+
+    Under torchrun (WORLD_SIZE set) every process calls this: rank 0 reads the data and sends it to the
+    others, they train one network together, and rank 0 alone locks and writes the model file (distributed.py).
+    """
     settings = settings or Settings()
     validate(settings)
-    with atomic.model_lock(model_path) if model_path is not None else contextlib.nullcontext():
-        coll = reading.read_collection(source, settings.read, settings.layout)
-        p = plan(coll, settings.windows, settings.read.future_features)
-        if on_plan is not None:
-            on_plan(p)
-        result = fit_plan(p, settings.network, settings.train, on_epoch)
-        if model_path is not None:
-            artifact.save(result.artifact, model_path)
+    world = distributed.from_env()
+    if world.active and (source == "-" or not isinstance(source, (str, Path))):
+        raise UsageError("training across processes reads DATA from a file, not stdin; save it to a file first")
+    writes = model_path is not None and world.main
+    with distributed.session(tr.resolve_device(settings.train.device)):
+        with atomic.model_lock(model_path) if writes else contextlib.nullcontext():
+            coll = distributed.from_rank0(lambda: reading.read_collection(source, settings.read, settings.layout))
+            p = plan(coll, settings.windows, settings.read.future_features)
+            if on_plan is not None:
+                on_plan(p)
+            result = fit_plan(p, settings.network, settings.train, on_epoch)
+            distributed.agree()  # every rank got here: none failed, so the model may be written
+            if writes:
+                artifact.save(result.artifact, model_path)
     return result
 
 
@@ -312,6 +322,7 @@ def run_report(result: FitResult, model_path: str | Path, seconds: float) -> dic
         "train_windows": d["train_windows"],
         "val_windows": d["val_windows"],
         "device": t.device,
+        "world_size": t.world_size,  # processes that trained together (torchrun); 1: one process
         "epochs_run": t.epochs_run,
         "best_epoch": t.best_epoch,
         "best_val_mse": t.best_val_loss,

@@ -75,7 +75,11 @@ def fit(data, model_path, report, history, fmt, output, quiet, verbose, **traini
       rnncast fit sample_data/ETTh1.csv --wide --calendar
     """
     from rnncast import api, render
+    from rnncast.distributed import env_rank
 
+    main = env_rank() == 0
+    if not main:  # under torchrun rank 0 alone prints, reports and records the run
+        quiet, report, history = True, None, None
     started = time.perf_counter()
     run = _begin_run("fit", history, model=model_path, data=data)
     err = render.console(stderr=True, quiet=quiet)
@@ -97,7 +101,8 @@ def fit(data, model_path, report, history, fmt, output, quiet, verbose, **traini
     frame = result.frame()
     if history:
         run["metrics"] = {"scores": json.loads(frame.to_json(orient="records"))}
-    render.emit(frame, fmt, output, title=f"Validation metrics{many}")
+    if main:
+        render.emit(frame, fmt, output, title=f"Validation metrics{many}")
 
 
 def _trained(err, result, model_path: str) -> None:

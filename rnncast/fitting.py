@@ -94,7 +94,7 @@ def fit_plan(p: Plan, network: NetworkOptions, train_cfg: tr.TrainConfig, on_epo
     cfg = model_config(p, network)
     windows = plan_windows(p, cfg.id_embedding > 0, device)
     torch.manual_seed(train_cfg.seed)
-    model = nets.build(cfg).to(device)
+    model = nets.build(cfg, device)
     result = tr.fit(model, windows.train, windows.val, train_cfg, on_epoch)
 
     t = p.first.n_targets
@@ -292,6 +292,7 @@ def meta(
             "best_val_loss": result.best_val_loss,
             "seconds": round(result.seconds, 3),
             "device": result.device,
+            "world_size": result.world_size,  # processes that trained together (torchrun)
             "threads": torch.get_num_threads(),
             "history": [[h.train_loss, h.val_loss] for h in result.history],
             "gradients": result.gradients,  # clip_rate and pre-clip norm percentiles over every step

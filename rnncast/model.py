@@ -60,17 +60,58 @@ class ModelConfig:
         return d
 
 
-def build(cfg: ModelConfig) -> Forecaster:
-    """A fresh network, or a usage error when this machine cannot hold its weights."""
+def build(cfg: ModelConfig, device: torch.device | str = "cpu") -> Forecaster:
+    """A fresh network on `device` (initialised on the CPU, so a seed gives the same weights everywhere),
+    or a usage error when that device cannot hold it for training, checked before anything is allocated."""
+    device = torch.device(device)
+    need, have = training_bytes(cfg), memory_bytes(device)
+    if need is None or (have is not None and need > have):
+        raise UsageError(too_big(cfg, need, have, device))
     try:
-        return Forecaster(cfg)
-    except (MemoryError, RuntimeError) as exc:
-        if not isinstance(exc, MemoryError) and "alloc" not in str(exc):
+        return Forecaster(cfg).to(device)
+    except (MemoryError, RuntimeError) as exc:  # torch.OutOfMemoryError (CUDA) is a RuntimeError
+        if not isinstance(exc, (MemoryError, torch.OutOfMemoryError)) and "alloc" not in str(exc):
             raise
-        raise UsageError(
-            f"not enough memory for a network with --hidden-size {cfg.hidden_size} and --layers {cfg.layers}; "
-            "lower them"
-        ) from None
+        raise UsageError(too_big(cfg, need, None, device)) from None
+
+
+def training_bytes(cfg: ModelConfig) -> int | None:
+    """Bytes training holds for the weights: each float32 weight, its gradient, Adam's two moments and the
+    best epoch's copy (5 x 4 bytes), counted on the meta device (nothing allocated); None when the sizes
+    overflow what a tensor can index."""
+    try:
+        with torch.device("meta"):
+            weights = sum(p.numel() for p in Forecaster(cfg).parameters())
+    except RuntimeError:
+        return None
+    return 20 * weights
+
+
+def memory_bytes(device: torch.device) -> int | None:
+    """Memory the device has for a network: free memory on a CUDA GPU, physical memory on the CPU; None: unknown."""
+    import os
+
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    if device.type == "cpu" and hasattr(os, "sysconf"):
+        try:
+            return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError):
+            return None
+    return None
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1e9:,.0f} GB" if n >= 1e10 else f"{n / 1e9:.3g} GB"
+
+
+def too_big(cfg: ModelConfig, need: int | None, have: int | None, device: torch.device) -> str:
+    size = "more than any tensor can hold" if need is None else f"about {_gb(need)}"
+    room = f", {device.type} has {_gb(have)}" if have is not None else ""
+    return (
+        f"not enough memory for a network with --hidden-size {cfg.hidden_size} and --layers {cfg.layers} "
+        f"(training it needs {size} for weights, gradients and Adam's state{room}); lower them"
+    )
 
 
 class Normalised(NamedTuple):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rnncast.choices import CELLS, FILL_POLICIES, PRECISIONS, SCALERS, SCHEDULES, WINDOW_NORMS
+from rnncast.choices import CELLS, FILL_POLICIES, SCALERS, SCHEDULES, WINDOW_NORMS
 from rnncast.errors import UsageError
 
 # Adam's first step is lr / (1 - beta1) = 10 lr, applied in float32 (max 3.4e38).
@@ -172,7 +172,7 @@ def validate_training(t) -> None:
     for name in ("epochs", "batch_size", "patience"):
         if getattr(t, name) is not None and getattr(t, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
-    if not 0 < t.lr <= MAX_LR:  # also refuses NaN
+    if t.lr is not None and not 0 < t.lr <= MAX_LR:  # also refuses NaN
         raise UsageError(f"--lr must be positive and at most {MAX_LR:g}; try 0.001")
     if not t.clip >= 0:
         raise UsageError("--clip must be 0 (off) or positive; try 1.0")
@@ -184,9 +184,7 @@ def validate_training(t) -> None:
         raise UsageError("--weight-decay must be 0 (off) or positive; try 0.0001")
     if t.schedule not in SCHEDULES:
         raise UsageError(f"unknown --schedule {t.schedule!r}; choose one of {', '.join(SCHEDULES)}")
-    if t.precision not in PRECISIONS:
-        raise UsageError(f"unknown --precision {t.precision!r}; choose one of {', '.join(PRECISIONS)}")
-    train.check_precision(t.precision, train.resolve_device(t.device))
+    train.resolve_device(t.device)
 
 
 def validate_levels(levels: tuple[float, ...] | list[float]) -> tuple[float, ...]:

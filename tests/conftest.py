@@ -16,7 +16,17 @@ ETTH1 = SAMPLE / "ETTh1.csv"
 BACKTEST_COLUMNS = ["target", "step", "model", "MAE", "RMSE", "MAPE", "MASE", "coverage_80", "coverage_95"]
 
 # Small, fast settings for tests: the behaviour under test does not need a good model.
-TINY = ["--hidden-size", "8", "--epochs", "3", "--batch-size", "32"]
+TINY = ["--device", "cpu", "--hidden-size", "8", "--epochs", "3", "--batch-size", "32"]
+
+
+@pytest.fixture(autouse=True)
+def cpu_unless_a_test_says_otherwise(monkeypatch):
+    """Every command a test runs (CliRunner or subprocess) trains with --device cpu unless it passes --device:
+    `auto` means CUDA on a GPU machine, where tiny fits are slower and the expected numbers are CPU numbers.
+    Tests of the device itself pass --device, or ask for CUDA and skip without it."""
+    monkeypatch.setenv("RNNCAST_DEVICE", "cpu")
+    for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK"):  # a suite started under torchrun still tests one process
+        monkeypatch.delenv(name, raising=False)
 
 
 def settings(read=None, layout=None, windows=None, **options):
@@ -27,6 +37,7 @@ def settings(read=None, layout=None, windows=None, **options):
     from rnncast.train import TrainConfig
 
     names = {f.name for f in fields(NetworkOptions)}
+    options.setdefault("device", "cpu")  # the device is not what these tests test (see the fixture above)
     network = NetworkOptions(**{k: v for k, v in options.items() if k in names})
     train = TrainConfig(**{k: v for k, v in options.items() if k not in names})
     return Settings(read or ReadOptions(), layout or Layout(), windows or WindowConfig(), network, train)

@@ -268,21 +268,21 @@ def test_evaluate_new_actuals_in_every_format(tmp_path):
     assert stale.exit_code == 65 and stale.stderr.startswith("Error: data has no actual value to score")
 
 
-def test_threads_and_precision_options(tmp_path):
+def test_threads_option_and_the_removed_precision(tmp_path):
     import torch
 
     before = torch.get_num_threads()
     try:
-        fitted = run("fit", ELEC, "--model", tmp_path / "m.rnncast", "--threads", "2", *TINY)
+        fitted = run("fit", ELEC, "--model", tmp_path / "m.rnncast", "--threads", "2", "--precision", "fp32", *TINY)
         assert fitted.exit_code == 0, fitted.output
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
-    if not torch.cuda.is_available():
-        refused = run("fit", ELEC, "--model", tmp_path / "b.rnncast", "--precision", "bf16", *TINY)
-        assert refused.exit_code == 2
-        assert refused.stderr.startswith("Error: --precision bf16 needs a CUDA GPU")
-        assert not (tmp_path / "b.rnncast").exists()
+    refused = run("fit", ELEC, "--model", tmp_path / "b.rnncast", "--precision", "bf16", *TINY)
+    assert refused.exit_code == 2 and refused.stderr.count("\n") == 1
+    assert refused.stderr.startswith("Error: --precision bf16 was removed: bf16 autocast measured 1.26x slower")
+    assert "drop the option" in refused.stderr and not (tmp_path / "b.rnncast").exists()
+    assert "--precision" not in run("fit", "--help").stdout
 
 
 def test_tables_fit_80_columns_with_one_target_named_once():
@@ -335,3 +335,21 @@ def test_time_stamps_read_the_same_in_table_csv_and_json(tmp_path, elec_model):
     hourly = {fmt: run("forecast", "--model", model, "--format", fmt).stdout for fmt in ("csv", "json", "table")}
     stamp = "2018-06-26T20:00:00"
     assert f"{stamp}," in hourly["csv"] and json.loads(hourly["json"])[0]["date"] == stamp and stamp in hourly["table"]
+
+
+def test_on_cuda_fit_runs_there_and_refuses_a_network_too_big_for_the_gpu(tmp_path):
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    small = ["--hidden-size", "8", "--epochs", "3"]
+    fitted = run(
+        "fit", ELEC, "--device", "cuda", *small, "--model", tmp_path / "m.rnncast", "--report", tmp_path / "r.json"
+    )
+    assert fitted.exit_code == 0, fitted.output
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["device"].startswith("cuda") and report["world_size"] == 1
+    assert run("forecast", "--model", tmp_path / "m.rnncast", "--format", "csv").exit_code == 0
+    big = run("fit", ELEC, "--device", "cuda", "--hidden-size", str(10**11), "--model", tmp_path / "big.rnncast")
+    assert big.exit_code == 2 and big.stderr.startswith("Error: not enough memory for a network with --hidden-size")
+    assert not (tmp_path / "big.rnncast").exists()

@@ -89,7 +89,8 @@ def test_diagnose_two_cells_as_json_csv_and_a_plot(tmp_path):
     assert len(table["grad_norm_by_lag"][0].split()) == 24
 
 
-def test_diagnose_a_saved_model_on_new_data(elec_model):
+def test_diagnose_a_saved_model_on_new_data(elec_model, monkeypatch):
+    monkeypatch.delenv("RNNCAST_DEVICE")  # the suite's --device cpu (conftest) would be refused with --model
     result = run("diagnose", ELEC, "--model", elec_model, "--format", "json")
     assert result.exit_code == 0, result.stderr
     (d,) = json.loads(result.stdout)

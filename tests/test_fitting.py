@@ -62,6 +62,22 @@ def test_epochs_and_patience_follow_the_data_size_unless_given():
     assert (given.epochs, given.patience) == (5, 2)
 
 
+def test_a_cuda_gpu_gets_large_batches_on_large_data_only():
+    """resolve reads only the device's type, so the GPU defaults are tested without a GPU."""
+    import torch
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    on_cpu = train.resolve(train.TrainConfig(), 20_000, cpu)
+    assert (on_cpu.batch_size, on_cpu.lr, on_cpu.epochs, on_cpu.patience) == (64, 1e-3, 100, 10)
+    on_gpu = train.resolve(train.TrainConfig(), 20_000, cuda)  # 20 batches an epoch
+    assert (on_gpu.batch_size, on_gpu.lr, on_gpu.epochs, on_gpu.patience) == (1024, 4e-3, 100, 10)
+    small = train.resolve(train.TrainConfig(), 157, cuda)
+    assert (small.batch_size, small.lr) == (64, 1e-3)
+    assert train.resolve(train.TrainConfig(batch_size=256), 20_000, cuda).lr == 1e-3  # the user's batch: plain lr
+    chosen = train.resolve(train.TrainConfig(lr=0.01), 20_000, cuda)
+    assert (chosen.batch_size, chosen.lr) == (1024, 0.01)
+
+
 def test_small_data_gets_an_ensemble_and_windows_get_segments_by_default():
     assert fitting.default_ensemble(157) == 5 and fitting.default_ensemble(50_000) == 1
     assert fitting.default_segment(96) == 12 and fitting.default_segment(36) == 4 and fitting.default_segment(15) == 0

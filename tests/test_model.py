@@ -90,6 +90,24 @@ def test_impossible_configs_are_usage_errors():
         build(ModelConfig(hidden_size=10**11))
 
 
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs CUDA"))])  # fmt: skip
+def test_a_network_too_big_for_the_device_is_refused_before_anything_is_allocated(device):
+    from rnncast.errors import UsageError
+    from rnncast.model import build, training_bytes
+
+    h = 10**6
+    cfg = ModelConfig(hidden_size=h)  # one input, one step ahead: W_hh h², W_ih h, two biases 2h, head h + 1
+    assert training_bytes(cfg) == 20 * (h * h + 4 * h + 1)  # 20 TB: weight, gradient, Adam's two, best copy
+    with pytest.raises(
+        UsageError, match=rf"not enough memory .* needs about 20,0\d\d GB .*, {device} has [\d.]+ GB\); lower them"
+    ):
+        build(cfg, device)
+    with pytest.raises(UsageError, match="more than any tensor can hold"):
+        build(ModelConfig(hidden_size=10**11), device)
+    assert build(ModelConfig(hidden_size=8), device).alpha.device.type == device
+
+
 def test_season_norm_corrects_the_seasonal_naive_forecast():
     """With a silent head the network returns the window's last cycle, repeated: the base it learns to correct."""
     model = Forecaster(ModelConfig(n_inputs=2, n_targets=1, horizon=5, hidden_size=4, window_norm="season", season=3))
