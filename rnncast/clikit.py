@@ -328,7 +328,7 @@ def _describe_plan(err, p, source: str, first_fold: bool = False) -> None:
     s, many = p.first, p.layout.many
     _warn(err, p.notes, strict=False)
     if many:
-        lengths = [len(m.series) for m in p.members]
+        lengths = [m.own_rows for m in p.members]
         what = f"{len(p.members)} series of {min(lengths)}-{max(lengths)} rows"
     else:
         what = f"{len(s)} rows, " + (f"{s.index[0]} → {s.index[-1]}" if s.time_col else "integer steps")

@@ -21,7 +21,7 @@ from rnncast import train as tr
 from rnncast.artifact import Artifact
 from rnncast.errors import DataError
 from rnncast.fitting import fit_plan
-from rnncast.prepare import Plan, make_windows, model_inputs, original_windows, plan
+from rnncast.prepare import Plan, left_pad, make_windows, model_inputs, original_windows, plan
 from rnncast.reading import Collection, Series
 from rnncast.settings import Layout, Settings
 
@@ -247,9 +247,9 @@ def backtest(
         art = result.artifact
         contexts = []
         for number, s in enumerate(kept.series):
-            origin = len(s) - back
-            rows = slice(origin - fixed.seq_len, origin)
-            contexts.append(fc.Context(number, s.values[rows], s.index[rows], s.index[origin - 1]))
+            known = left_pad(s.head(len(s) - back), fixed.seq_len - (len(s) - back))  # short: padded as in training
+            rows = slice(len(known) - fixed.seq_len, len(known))
+            contexts.append(fc.Context(number, known.values[rows], known.index[rows], known.index[-1]))
         points = fc.predict(art, fc.build_model(art), contexts)  # (S, H, T)
         errors = []
         for number, (s, c) in enumerate(zip(kept.series, contexts, strict=True)):

@@ -9,7 +9,7 @@ no window reads the end of one series and the start of the next. One series is t
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -45,6 +45,40 @@ class Split:
 def min_rows(seq_len: int, horizon: int) -> int:
     """The shortest series that leaves one training and one validation window."""
     return seq_len + 2 * horizon
+
+
+def pad_rows(n_rows: int, seq_len: int, horizon: int) -> int:
+    """Rows to put before a series too short for `min_rows` so that a global model still covers it; -1: too short.
+
+    A short series is lengthened at the start (with its first row) until every window whose targets are
+    its own rows exists, up to `seq_len - horizon` rows: its windows read at least `horizon` of its own
+    rows (fewer only where it is shorter than 3 horizons), and no target is a padded row. Fewer than
+    2 × horizon rows leave no training target: -1.
+    """
+    need = min_rows(seq_len, horizon)
+    if n_rows >= need:
+        return 0
+    if n_rows < 2 * horizon:
+        return -1
+    return max(need - n_rows, seq_len - horizon)
+
+
+def left_pad(s: Series, rows: int) -> Series:
+    """`s` with `rows` copies of its first row in front, on its time grid (its own step when there is no frequency)."""
+    if rows <= 0:
+        return s
+    if s.freq is not None:
+        before = pd.date_range(end=s.index[0], periods=rows + 1, freq=s.freq)[:-1]
+    else:
+        step = s.index[1] - s.index[0] if len(s) > 1 else 1
+        before = pd.Index([s.index[0] - step * k for k in range(rows, 0, -1)])
+    values = np.concatenate([np.repeat(s.values[:1], rows, axis=0), s.values])
+    return replace(s, values=values, index=before.append(s.index).rename(s.index.name))
+
+
+def first_ids(ids: list[str], shown: int = 3) -> str:
+    """`'a', 'b', 'c', …`: the first few ids, for a one-line note."""
+    return ", ".join(map(repr, ids[:shown])) + (", …" if len(ids) > shown else "")
 
 
 def plan_split(n_rows: int, seq_len: int, horizon: int, val_frac: float) -> Split:
@@ -172,6 +206,11 @@ class Member:
     series: Series
     split: Split
     scaling: Scaling
+    pad: int = 0  # rows of `series` before its first own row (copies of it): a short series in a global model
+
+    @property
+    def own_rows(self) -> int:
+        return len(self.series) - self.pad
 
 
 @dataclass
@@ -231,8 +270,9 @@ def window_lengths(freq: str | None, n: int, wc: WindowConfig) -> tuple[int, int
 def plan(coll: Collection, wc: WindowConfig) -> Plan:
     """Window lengths from the common frequency and the median length; split and scale each series.
 
-    Many series: a series too short for one training and one validation window is skipped with a
-    note; a single series that short is refused.
+    Many series: a series too short for one training and one validation window is padded at the start
+    (`pad_rows`, with a note) so that the one model still fits and forecasts it; one with fewer than
+    2 × horizon rows is skipped with a note. A single series that short is refused.
     """
     many = coll.layout.many
     freqs = Counter(s.freq for s in coll.series if len(s) >= 3)
@@ -240,22 +280,32 @@ def plan(coll: Collection, wc: WindowConfig) -> Plan:
     seq_len, horizon, season, chosen = window_lengths(freq, int(np.median([len(s) for s in coll.series])), wc)
     need = min_rows(seq_len, horizon)
     notes = collection_notes(coll)
-    members = []
+    members, padded = [], []
     for sid, s in zip(coll.ids, coll.series, strict=True):
-        if many and len(s) < need:
+        pad = pad_rows(len(s), seq_len, horizon) if many else 0
+        if pad < 0:
             notes.append(
-                f"series {sid!r} has {len(s)} rows, fewer than the {need} that one training and one validation "
-                f"window need (seq_len {seq_len}, horizon {horizon}); skipped"
+                f"series {sid!r} has {len(s)} rows, fewer than the {2 * horizon} that one training and one "
+                f"validation target need (horizon {horizon}); skipped"
             )
             continue
         if s.freq != freq:
             raise DataError(f"series {sid!r} has frequency {s.freq}, the others {freq}; resample it or drop it")
+        if pad:
+            padded.append(sid)
+            s = left_pad(s, pad)
         split = plan_split(len(s), seq_len, horizon, wc.val_frac)
-        members.append(Member(sid, s, split, fit_scaling(s.values[: split.cut], wc.scaler)))
+        members.append(Member(sid, s, split, fit_scaling(s.values[pad : split.cut], wc.scaler), pad))
     if not members:
         raise DataError(
-            f"every series is shorter than the {need} rows one training and one validation window need; "
-            "lower --seq-len or --horizon"
+            f"every series is shorter than the {2 * horizon} rows one training and one validation target need; "
+            "lower --horizon"
+        )
+    if padded:
+        notes.append(
+            f"{len(padded)} series ({first_ids(padded)}) have fewer than the {need} rows one training and one validation "
+            f"window need (seq_len {seq_len}, horizon {horizon}); their windows are padded at the start with "
+            "their first value"
         )
     calendar = []
     if wc.calendar:
@@ -289,14 +339,15 @@ def better_base(members: list[Member], seq_len: int, horizon: int, season: int) 
     if not 1 < season <= seq_len:
         return "last"
     votes = 0
-    for m in members:
+    voters = [m for m in members if not m.pad] or members  # padded inputs favour repeat-last: they do not vote
+    for m in voters:
         rows = m.series.values[: m.split.cut, : m.series.n_targets]
         history = original_windows(rows, 0, m.split.n_train, seq_len)
         actual = original_windows(rows, seq_len, m.split.n_train, horizon)
         naive_mae = np.abs(actual - metrics.naive(history, horizon)).mean()
         seasonal_mae = np.abs(actual - metrics.seasonal_naive(history, horizon, season)).mean()
         votes += bool(seasonal_mae < SEASON_MARGIN * naive_mae)
-    return "season" if 2 * votes > len(members) else "last"
+    return "season" if 2 * votes > len(voters) else "last"
 
 
 # ---------------------------------------------------------------------------- model inputs
