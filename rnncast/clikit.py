@@ -364,7 +364,7 @@ def _describe_plan(err, p, source: str, first_fold: bool = False) -> None:
     _warn(err, p.notes, strict=False)
     past = s.features[: len(s.features) - len(p.future)]
     if many:
-        lengths = [len(m.series) for m in p.members]
+        lengths = [m.own_rows for m in p.members]
         what = f"{len(p.members)} series of {min(lengths)}-{max(lengths)} rows"
     else:
         shown = timeindex.shown(s.index[[0, -1]], s.zone) if s.time_col else None

@@ -21,7 +21,7 @@ from rnncast import train as tr
 from rnncast.artifact import Artifact
 from rnncast.errors import DataError
 from rnncast.fitting import fit_plan
-from rnncast.prepare import Plan, make_windows, original_windows, plan
+from rnncast.prepare import Plan, left_pad, make_windows, original_windows, plan
 from rnncast.reading import Collection, Series
 from rnncast.settings import Layout, Settings
 
@@ -249,9 +249,10 @@ def backtest(
         contexts = []
         for number, s in enumerate(kept.series):
             origin = len(s) - back
-            rows = slice(origin - fixed.seq_len, origin)
+            known = left_pad(s.head(origin), fixed.seq_len - origin)  # short: padded as in training
+            rows = slice(len(known) - fixed.seq_len, len(known))
             ahead = s.values[origin : origin + horizon]  # the block's own rows: its --future-features are known
-            contexts.append(fc.Context(number, s.values[rows], s.index[rows], s.index[origin - 1], ahead))
+            contexts.append(fc.Context(number, known.values[rows], known.index[rows], known.index[-1], ahead))
         points = fc.predict(art, fc.build_model(art), contexts)  # (S, H, T)
         errors = []
         for number, (s, c) in enumerate(zip(kept.series, contexts, strict=True)):

@@ -17,7 +17,7 @@ from rnncast import intervals, reading, timeindex
 from rnncast.artifact import Artifact
 from rnncast.errors import DataError, UsageError
 from rnncast.model import Forecaster, ModelConfig
-from rnncast.prepare import Inputs, Scaling, fit_scaling
+from rnncast.prepare import Inputs, Scaling, first_ids, fit_scaling, left_pad
 from rnncast.reading import Collection
 from rnncast.settings import Layout, ReadOptions
 from rnncast.train import default_threads
@@ -160,14 +160,17 @@ def contexts_from(art: Artifact, coll: Collection, unseen: bool = False) -> tupl
     meta, sm = art.meta["data"], art.meta["series"]
     seq_len, known, many = art.meta["model_seq_len"], sm["ids"], coll.layout.many
     warnings = reading.collection_notes(coll)
-    contexts = []
+    contexts, padded = [], []
     for sid, s in zip(coll.ids, coll.series, strict=True):
         where = f"series {sid!r}: " if many else ""
         if sid not in known and not unseen:
             warnings.append(f"series {sid!r} is not in the model; skipped")
             continue
         if len(s) < seq_len:
-            raise DataError(f"{where}data has {len(s)} rows; the model needs the last {seq_len}; give a longer history")
+            if not many:
+                raise DataError(f"data has {len(s)} rows; the model needs the last {seq_len}; give a longer history")
+            padded.append(sid)
+            s = left_pad(s, seq_len - len(s))
         same_clock(meta, s.zone, where)
         context = Context(len(known), s.values[-seq_len:], s.index[-seq_len:], s.index[-1])
         if sid not in known:
@@ -183,6 +186,11 @@ def contexts_from(art: Artifact, coll: Collection, unseen: bool = False) -> tupl
             context.number = known.index(sid)
             warnings += [f"{where}{n}" for n in staleness(meta, s.freq, s.index[-1], sm["ends"][context.number])]
         contexts.append(context)
+    if padded:
+        warnings.append(
+            f"{len(padded)} series ({first_ids(padded)}) have fewer than the {seq_len} rows the model reads; "
+            "padded at the start with their first value, as fit pads short series"
+        )
     return contexts, warnings
 
 

@@ -9,7 +9,7 @@ no window reads the end of one series and the start of the next. One series is t
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -74,6 +74,41 @@ def shrunk_note(freq: str | None, n_rows: int, wc: WindowConfig, seq_len: int, h
     if not parts:
         return None
     return f"the data is short for the frequency's defaults: {' and '.join(parts)}; set --seq-len/--horizon to choose"
+
+
+def pad_rows(n_rows: int, seq_len: int, horizon: int) -> int:
+    """Rows to put before a series too short for `min_rows` so that a global model still covers it; -1: too short.
+
+    A short series is lengthened at the start (with its first row) until every window whose targets are
+    its own rows exists, up to `seq_len - horizon` rows: its windows read at least `horizon` of its own
+    rows (fewer only where it is shorter than 3 horizons), and no target is a padded row. Fewer than
+    2 × horizon rows leave no training target: -1.
+    """
+    need = min_rows(seq_len, horizon)
+    if n_rows >= need:
+        return 0
+    if n_rows < 2 * horizon:
+        return -1
+    return max(need - n_rows, seq_len - horizon)
+
+
+def left_pad(s: Series, rows: int) -> Series:
+    """`s` with `rows` copies of its first row in front, on its time grid (its own step when there is no frequency)."""
+    if rows <= 0:
+        return s
+    if s.freq is not None:
+        # on the series' own grid: --freq C skips its --weekmask's closed days here too
+        before = timeindex.context_index(s.freq, s.index[0], rows + 1, s.time_read.get("weekmask"))[:-1]
+    else:
+        step = s.index[1] - s.index[0] if len(s) > 1 else 1
+        before = pd.Index([s.index[0] - step * k for k in range(rows, 0, -1)])
+    values = np.concatenate([np.repeat(s.values[:1], rows, axis=0), s.values])
+    return replace(s, values=values, index=before.append(s.index).rename(s.index.name))
+
+
+def first_ids(ids: list[str], shown: int = 3) -> str:
+    """`'a', 'b', 'c', …`: the first few ids, for a one-line note."""
+    return ", ".join(map(repr, ids[:shown])) + (", …" if len(ids) > shown else "")
 
 
 def plan_split(n_rows: int, seq_len: int, horizon: int, val_frac: float) -> Split:
@@ -244,6 +279,11 @@ class Member:
     series: Series
     split: Split
     scaling: Scaling
+    pad: int = 0  # rows of `series` before its first own row (copies of it): a short series in a global model
+
+    @property
+    def own_rows(self) -> int:
+        return len(self.series) - self.pad
 
 
 @dataclass
@@ -312,9 +352,10 @@ def window_lengths(
 def plan(coll: Collection, wc: WindowConfig, future: tuple[str, ...] = ()) -> Plan:
     """Window lengths from the common frequency and the median length; split and scale each series.
 
-    Many series: a series too short for one training and one validation window is skipped with a
-    note; a single series that short is refused. `future`: the feature columns known for the forecast
-    steps too (read as the last features, `ReadOptions.future_features`).
+    Many series: a series too short for one training and one validation window is padded at the start
+    (`pad_rows`, with a note) so that the one model still fits and forecasts it; one with fewer than
+    2 × horizon rows is skipped with a note. A single series that short is refused. `future`: the
+    feature columns known for the forecast steps too (read as the last features, `ReadOptions.future_features`).
     """
     many = coll.layout.many
     freqs = Counter(s.freq for s in coll.series if len(s) >= 3)
@@ -327,24 +368,37 @@ def plan(coll: Collection, wc: WindowConfig, future: tuple[str, ...] = ()) -> Pl
     shrunk = shrunk_note(freq, typical, wc, seq_len, horizon)
     if shrunk and many:
         shrunk = shrunk.replace("the data", "the median series", 1)
-    kept = []  # (id, series, split)
+    kept, padded = [], []  # kept: (id, series, split, rows padded)
     for sid, s in zip(coll.ids, coll.series, strict=True):
-        if many and len(s) < need:
+        pad = pad_rows(len(s), seq_len, horizon) if many else 0
+        if pad < 0:
             notes.append(
-                f"series {sid!r} has {len(s)} rows, fewer than the {need} that one training and one validation "
-                f"window need (seq_len {seq_len}, horizon {horizon}); skipped"
+                f"series {sid!r} has {len(s)} rows, fewer than the {2 * horizon} that one training and one "
+                f"validation target need (horizon {horizon}); skipped"
             )
             continue
         if s.freq != freq:
             raise DataError(f"series {sid!r} has frequency {s.freq}, the others {freq}; resample it or drop it")
-        kept.append((sid, s, plan_split(len(s), seq_len, horizon, wc.val_frac)))
-    scalings = fit_scalings([s.values[: split.cut] for _, s, split in kept], wc.scaler)
-    members = [Member(sid, s, split, scaling) for (sid, s, split), scaling in zip(kept, scalings, strict=True)]
+        if pad:
+            padded.append(sid)
+            s = left_pad(s, pad)
+        kept.append((sid, s, plan_split(len(s), seq_len, horizon, wc.val_frac), pad))
+    # each scaler sees only its series' own training rows, never the padding
+    scalings = fit_scalings([s.values[pad : split.cut] for _, s, split, pad in kept], wc.scaler)
+    members = [
+        Member(sid, s, split, scaling, pad) for (sid, s, split, pad), scaling in zip(kept, scalings, strict=True)
+    ]
     if not members:
         longest = max(len(s) for s in coll.series)
         raise DataError(
-            f"every series is shorter than the {need} rows one training and one validation window need; "
-            f"lower --seq-len or --horizon: for the longest ({longest} rows), {what_fits(longest, horizon)}"
+            f"every series is shorter than the {2 * horizon} rows one training and one validation target need; "
+            f"lower --horizon: the longest has {longest} rows, which fit --horizon {max(1, longest // 2)} or less"
+        )
+    if padded:
+        notes.append(
+            f"{len(padded)} series ({first_ids(padded)}) have fewer than the {need} rows one training and one validation "
+            f"window need (seq_len {seq_len}, horizon {horizon}); their windows are padded at the start with "
+            "their first value"
         )
     calendar = []
     if wc.calendar:
@@ -379,14 +433,15 @@ def better_base(members: list[Member], seq_len: int, horizon: int, season: int) 
     if not 1 < season <= seq_len:
         return "last"
     votes = 0
-    for m in members:
+    voters = [m for m in members if not m.pad] or members  # padded inputs favour repeat-last: they do not vote
+    for m in voters:
         rows = m.series.values[: m.split.cut, : m.series.n_targets]
         history = original_windows(rows, 0, m.split.n_train, seq_len)
         actual = original_windows(rows, seq_len, m.split.n_train, horizon)
         naive_mae = np.abs(actual - metrics.naive(history, horizon)).mean()
         seasonal_mae = np.abs(actual - metrics.seasonal_naive(history, horizon, season)).mean()
         votes += bool(seasonal_mae < SEASON_MARGIN * naive_mae)
-    return "season" if 2 * votes > len(members) else "last"
+    return "season" if 2 * votes > len(voters) else "last"
 
 
 # ---------------------------------------------------------------------------- model inputs

@@ -26,6 +26,27 @@ def test_closed_form_alpha_is_the_least_squares_weight_clipped_to_0_1():
         assert ((actual - a * noisy) ** 2).sum(axis=0).min() >= ((actual - alpha * noisy) ** 2).sum(axis=0).min()
 
 
+def test_with_many_series_every_series_counts_alike_in_the_guard_however_large_its_errors():
+    """Series A: 400 windows, its errors 100 times larger, the network's correction there unrelated noise;
+    series B: 40 windows where the network is exact. Pooled, A's windows set the weight; weighted, each
+    series' relative error counts once, as in a mean of per-series scores."""
+    rng = np.random.default_rng(0)
+    actual = np.concatenate([100 * rng.normal(size=(400, 2, 1)), rng.normal(size=(40, 2, 1))])
+    base = np.zeros_like(actual)
+    net = np.concatenate([100 * rng.normal(size=(400, 2, 1)), actual[400:]])  # A: noise; B: exact
+    owner = np.repeat([0, 1], [400, 40])
+    weight = fitting.series_weights(actual, base, owner)
+    base_error = weight * ((actual - base) ** 2).mean(axis=(1, 2))
+    assert base_error[:400].sum() == pytest.approx(1) and base_error[400:].sum() == pytest.approx(1)  # one share each
+    assert (fitting.closed_form_alpha(actual, net, base) < 0.1).all()  # pooled: series A decides
+    alpha = fitting.closed_form_alpha(actual, net, base, weight)
+    assert ((0.4 < alpha) & (alpha < 0.6)).all()  # weighted: A pulls to 0, B to 1, alike
+    one = fitting.series_weights(actual, base, np.zeros(440, dtype=int))  # one series: equal weights, as unweighted
+    assert fitting.closed_form_alpha(actual, net, base, one) == pytest.approx(
+        fitting.closed_form_alpha(actual, net, base)
+    )
+
+
 def test_the_guarded_model_is_never_worse_than_its_base_on_the_windows_alpha_was_fitted_on():
     result = api.fit(ELEC, settings(hidden_size=8, epochs=3, ensemble=1), model_path=None)
     guard = result.artifact.meta["guard"]

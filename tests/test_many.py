@@ -54,14 +54,27 @@ def test_long_format_gives_one_sorted_series_per_id_with_its_own_length_and_star
     assert p.series[0].values[1, 0] == pytest.approx(10 + np.sin(2 * np.pi / 24), abs=0.25)
 
 
-def test_too_short_series_is_skipped_with_a_warning_naming_it_and_none_left_is_an_error():
+def test_short_series_is_padded_at_the_start_and_one_too_short_for_two_horizons_is_skipped():
     frame = sines(3)
     frame = frame[(frame["store"] != "s1") | (frame["date"] < pd.Timestamp("2024-01-02 05:00"))]  # s1: 24 rows
-    p = long_plan(frame)
-    assert [m.id for m in p.members] == ["s0", "s2"]
-    assert any("'s1' has 24 rows" in n and "skipped" in n for n in p.notes)
+    p = long_plan(frame)  # seq_len 24, horizon 6: 36 rows needed, s1 is padded with its first value
+    s1 = p.members[1]
+    assert [m.id for m in p.members] == ["s0", "s1", "s2"] and [m.pad for m in p.members] == [0, 18, 0]
+    assert s1.own_rows == 24 and len(s1.series) == 42
+    own = frame[frame["store"] == "s1"].sort_values("date")
+    np.testing.assert_array_equal(s1.series.values[18:, 0], own["sales"].to_numpy())
+    assert (s1.series.values[:18, 0] == own["sales"].iloc[0]).all()
+    assert s1.series.index[0] == own["date"].iloc[0] - pd.Timedelta(hours=18) and s1.series.freq == "h"
+    # no target is a padded row (the first training window's targets start at row seq_len), and the
+    # scaler saw only s1's own training rows
+    assert s1.split.seq_len >= s1.pad and s1.split.n_train >= 1 and s1.split.n_val >= 1
+    assert s1.scaling.shift[0] == pytest.approx(own["sales"].iloc[: s1.split.cut - 18].mean())
+    assert any("1 series ('s1') have fewer than the 36 rows" in n and "padded" in n for n in p.notes)
+    p = long_plan(frame, WindowConfig(seq_len=100, horizon=40))  # 80 rows needed at least: s1 (24) is skipped
+    assert [m.id for m in p.members] == ["s0", "s2"] and [m.pad for m in p.members] == [60, 60]
+    assert any("'s1' has 24 rows, fewer than the 80" in n and "skipped" in n for n in p.notes)
     with pytest.raises(DataError, match="every series is shorter than the 180 rows"):
-        long_plan(frame, WindowConfig(seq_len=100, horizon=40))
+        long_plan(frame, WindowConfig(seq_len=100, horizon=90))
 
 
 def test_each_series_is_split_at_its_own_end_and_scaled_on_its_own_training_rows_only():
@@ -448,3 +461,28 @@ def test_a_wide_file_read_all_at_once_equals_reading_each_column_alone(seed):
                 assert (a.freq, a.notes, a.targets, a.time_col) == (b.freq, b.notes, b.targets, b.time_col)
                 assert a.index.equals(b.index) and type(a.index) is type(b.index)
                 assert np.array_equal(a.values, b.values)
+
+
+def test_a_short_series_is_fitted_forecast_and_backtested_by_the_one_model(tmp_path):
+    frame = sines(3)
+    frame = frame[(frame["store"] != "s1") | (frame["date"] < pd.Timestamp("2024-01-01 23:00"))]  # s1: 18 rows
+    data, model = csv(frame, tmp_path / "long.csv"), tmp_path / "m.rnncast"
+    tiny = ["--hidden-size", "8", "--epochs", "2", "--seq-len", "24", "--horizon", "4", "--threads", "1"]
+    fit = run("fit", data, "--id-col", "store", "--target", "sales", "--model", model, *tiny)
+    assert fit.exit_code == 0, fit.output
+    assert "1 series ('s1') have fewer than the 32 rows" in fit.stderr
+    meta = artifact.load(model).meta
+    assert meta["series"]["ids"] == ["s0", "s1", "s2"] and meta["series"]["rows"] == [120, 18, 160]
+    saved = pd.read_csv(io.StringIO(run("forecast", "--model", model, "--format", "csv").stdout))
+    assert saved["store"].unique().tolist() == ["s0", "s1", "s2"]
+    # from the data, s1's 18 rows are padded as fit padded them: the same forecast as from the saved context
+    again = run("forecast", data, "--model", model, "--format", "csv")
+    assert "1 series ('s1') have fewer than the 24 rows the model reads" in again.stderr
+    assert np.allclose(pd.read_csv(io.StringIO(again.stdout))["sales"], saved["sales"])
+    back = run("backtest", data, "--id-col", "store", "--target", "sales", "--folds", "2", "--format", "csv", *tiny)
+    assert back.exit_code == 0, back.output
+    table = pd.read_csv(io.StringIO(back.stdout))
+    s1 = frame[frame["store"] == "s1"].sort_values("date")["sales"].to_numpy()
+    naive = table[(table["store"] == "s1") & (table["step"] == "all") & (table["model"] == "naive")]["MAE"].item()
+    blocks = [s1[10:14] - s1[9], s1[14:18] - s1[13]]
+    assert naive == pytest.approx(np.abs(np.concatenate(blocks)).mean())
