@@ -166,6 +166,7 @@ def contexts_from(art: Artifact, coll: Collection, unseen: bool = False) -> tupl
         if sid not in known and not unseen:
             warnings.append(f"series {sid!r} is not in the model; skipped")
             continue
+        own = s.values[-seq_len:]  # an unseen series is scaled on these, never on padding (as fit's scalers)
         if len(s) < seq_len:
             if not many:
                 raise DataError(f"data has {len(s)} rows; the model needs the last {seq_len}; give a longer history")
@@ -176,10 +177,10 @@ def contexts_from(art: Artifact, coll: Collection, unseen: bool = False) -> tupl
         if sid not in known:
             if meta.get("freq") and s.freq and s.freq != meta["freq"]:
                 raise DataError(f"{where}data frequency {s.freq} differs from the model's {meta['freq']}; resample it")
-            context.unseen = (sid, fit_scaling(context.values, art.scaling.kind))
+            context.unseen = (sid, fit_scaling(own, art.scaling.kind))
             neutral = ", and the mean of the learned series embeddings" if art.meta["model"].get("id_embedding") else ""
             warnings.append(
-                f"series {sid!r} is not in the model; forecast from its own last {seq_len} rows, scaled on them"
+                f"series {sid!r} is not in the model; forecast from its own last {len(own)} rows, scaled on them"
                 f"{neutral}; refit to learn it"
             )
         else:

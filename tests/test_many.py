@@ -12,7 +12,7 @@ import torch
 from click.testing import CliRunner
 from conftest import ETTH1, settings
 
-from rnncast import api, artifact, prepare, reading, timeindex
+from rnncast import api, artifact, forecast, prepare, reading, timeindex
 from rnncast.cli import cli
 from rnncast.errors import DataError, UsageError
 from rnncast.metrics import POOLED
@@ -486,3 +486,19 @@ def test_a_short_series_is_fitted_forecast_and_backtested_by_the_one_model(tmp_p
     naive = table[(table["store"] == "s1") & (table["step"] == "all") & (table["model"] == "naive")]["MAE"].item()
     blocks = [s1[10:14] - s1[9], s1[14:18] - s1[13]]
     assert naive == pytest.approx(np.abs(np.concatenate(blocks)).mean())
+
+
+def test_a_short_unseen_series_is_scaled_on_its_own_rows_not_on_the_padding(tmp_path):
+    frame = sines(2)
+    data, model = csv(frame, tmp_path / "long.csv"), tmp_path / "m.rnncast"
+    tiny = ["--hidden-size", "8", "--epochs", "1", "--seq-len", "24", "--horizon", "4", "--threads", "1"]
+    assert run("fit", data, "--id-col", "store", "--target", "sales", "--model", model, *tiny).exit_code == 0
+    s1 = frame[frame["store"] == "s1"].sort_values("date")
+    extra = s1.tail(10).assign(store="new", sales=lambda f: 2 * f["sales"] + 100)  # 10 rows of the 24 read
+    coll = reading.collect(pd.concat([frame, extra]), ReadOptions(targets=("sales",)), Layout(id_col="store"))
+    contexts, warnings = forecast.contexts_from(artifact.load(model), coll, unseen=True)
+    (new,) = [c for c in contexts if c.unseen]
+    own = extra["sales"].to_numpy()
+    assert new.unseen[1].shift == pytest.approx([own.mean()])  # fit pads only the rows the network reads
+    assert new.unseen[1].scale == pytest.approx([own.std()])
+    assert any("forecast from its own last 10 rows, scaled on them" in w for w in warnings)
