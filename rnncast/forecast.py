@@ -242,11 +242,11 @@ def future_rows(art: Artifact, contexts: list[Context], source: str | Path | IO[
         stamps = future_index(meta, c.last, horizon)
         where = pd.Index(index[rows]).get_indexer(stamps)
         if (where < 0).any():
-            first = stamps[int(np.argmax(where < 0))]
+            first, last = timeindex.shown(pd.Index([stamps[int(np.argmax(where < 0))], c.last]), meta.get("zone"))
             which = f" of series {sid!r}" if id_col else ""
             raise DataError(
                 f"--future has no row for {timeindex.stamp(first)}{which}; the model reads {', '.join(future)} for "
-                f"each of its {horizon} forecast steps after {timeindex.stamp(c.last)}: add that row"
+                f"each of its {horizon} forecast steps after {timeindex.stamp(last)}: add that row"
             )
         c.future = np.full((horizon, c.values.shape[1]), np.nan)
         c.future[:, c.values.shape[1] - len(future) :] = values[rows[where]]

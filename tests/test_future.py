@@ -283,3 +283,14 @@ def test_every_series_too_short_suggests_a_horizon_that_fits_the_longest():
     fitted = api.fit(source, settings(layout=Layout(id_col="id"), windows=WindowConfig(seq_len=30, horizon=15),
                                       epochs=1, hidden_size=4), None)  # fmt: skip
     assert fitted.artifact.meta["series"]["ids"] == ["a", "b"]
+
+
+def test_a_missing_future_row_is_named_at_the_stamp_the_user_writes_under_tz(tmp_path, ett):
+    """Inside, stamps are naive UTC; the message names the row as the --future file writes it, in --tz's zone."""
+    data, model = write(ett.iloc[:600], tmp_path / "data.csv"), tmp_path / "m.rnncast"
+    assert run("fit", data, *FIT, "--tz", "Europe/Berlin", "--model", model).exit_code == 0
+    gap = write(ett.iloc[600:612][["date", "HUFL"]].drop(index=605), tmp_path / "gap.csv")  # 2016-07-26 05:00 local
+    short = run("forecast", "--model", model, "--future", gap)
+    assert short.exit_code == 65
+    assert short.output.startswith("Error: --future has no row for 2016-07-26T05:00:00+02:00; ")
+    assert "forecast steps after 2016-07-25T23:00:00+02:00: add that row" in short.output
