@@ -309,8 +309,11 @@ def evaluate(art: Artifact, coll: Collection, levels: tuple[float, ...] | None =
     steps = scored_steps([len(s) - first for (_, s, _), first in zip(known, firsts, strict=True)], horizon)
     if steps is None:
         where = "no series of the data has" if many else "data has"
+        end = sm["ends"][known[0][2]]
+        if meta.get("time_kind") == "datetime":  # saved as naive UTC: shown in the data's zone
+            end = timeindex.shown(pd.DatetimeIndex([end]), meta.get("zone"))[0]
         raise DataError(
-            f"{where} no actual value to score after the model's training end ({timeindex.stamp(sm['ends'][known[0][2]])}"
+            f"{where} no actual value to score after the model's training end ({timeindex.stamp(end)}"
             f"{' for the first series' if many else ''}): it needs rows after it, with {seq_len} rows before them; "
             "pass data that runs further, or --all-windows"
         )

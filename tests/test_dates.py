@@ -293,3 +293,13 @@ def test_a_zoned_model_forecasts_at_the_files_offset(tmp_path):
 )  # fmt: skip
 def test_bad_zones_are_refused(workdir, content, args, code, message):
     fit_refused(workdir, content, args, code, message)
+
+
+def test_evaluate_without_new_rows_names_the_training_end_at_its_offset(tmp_path):
+    data, model = tmp_path / "load.csv", tmp_path / "m.rnncast"
+    data.write_text(berlin(end="2024-10-27 01:00"))
+    fitted = run("fit", data, "--tz", "Europe/Berlin", "--seq-len", "24", "--horizon", "6", "--model", model, *TINY)
+    assert fitted.exit_code == 0, fitted.stderr
+    nothing = run("evaluate", data, "--model", model)
+    assert nothing.exit_code == 65
+    assert "no actual value to score after the model's training end (2024-10-27T01:00:00+02:00)" in nothing.stderr
