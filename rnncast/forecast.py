@@ -226,7 +226,9 @@ def future_rows(art: Artifact, contexts: list[Context], source: str | Path | IO[
             f"--future lacks column(s) {', '.join(map(repr, missing))}; its columns are: {', '.join(frame.columns)}; "
             f"give the time column{', ' + repr(id_col) if id_col else ''} and {', '.join(map(repr, future))}"
         )
-    index = timeindex.time_index(frame, read_options_like(meta), []).index  # naive UTC, as the model's stamps
+    time = timeindex.time_index(frame, read_options_like(meta), [])
+    same_clock(meta, time.zone, "--future: ")  # offsets against wall-clock stamps (or not) would shift every row
+    index = time.index  # naive UTC, as the model's stamps
     values = frame[future].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
     bad = np.isnan(values)
     if bad.any():

@@ -294,3 +294,13 @@ def test_a_missing_future_row_is_named_at_the_stamp_the_user_writes_under_tz(tmp
     assert short.exit_code == 65
     assert short.output.startswith("Error: --future has no row for 2016-07-26T05:00:00+02:00; ")
     assert "forecast steps after 2016-07-25T23:00:00+02:00: add that row" in short.output
+
+
+def test_a_future_file_with_offsets_for_a_model_without_them_is_refused(tmp_path, future_model, ett):
+    """As DATA is: stamps with offsets are UTC instants, the model's are wall clock; matching them shifts every row."""
+    rows = ett.iloc[600:620][["date", "HUFL"]]  # more rows than the horizon, so a shifted match would find some
+    zoned = pd.to_datetime(rows["date"]).dt.tz_localize("Europe/Berlin").map(pd.Timestamp.isoformat)
+    future = write(rows.assign(date=zoned), tmp_path / "zoned.csv")
+    mixed = run("forecast", "--model", future_model, "--future", future)
+    assert mixed.exit_code == 65, mixed.output
+    assert mixed.output.startswith("Error: --future: the data's time stamps carry a UTC offset (+02:00), the model's")
