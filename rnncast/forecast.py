@@ -226,7 +226,8 @@ def future_rows(art: Artifact, contexts: list[Context], source: str | Path | IO[
             f"--future lacks column(s) {', '.join(map(repr, missing))}; its columns are: {', '.join(frame.columns)}; "
             f"give the time column{', ' + repr(id_col) if id_col else ''} and {', '.join(map(repr, future))}"
         )
-    time = timeindex.time_index(frame, read_options_like(meta), [])
+    keys = frame[id_col].astype(str).to_numpy() if id_col else None
+    time = future_times(frame, read_options_like(meta), keys)
     same_clock(meta, time.zone, "--future: ")  # offsets against wall-clock stamps (or not) would shift every row
     index = time.index  # naive UTC, as the model's stamps
     values = frame[future].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
@@ -237,7 +238,6 @@ def future_rows(art: Artifact, contexts: list[Context], source: str | Path | IO[
             f"--future row {row + 1}: {future[col]!r} is {frame[future[col]].iloc[row]!r}, not a number; "
             "the known future values must all be given"
         )
-    keys = frame[id_col].astype(str).to_numpy() if id_col else None
     for c in contexts:
         sid = series_id(art, c)
         rows = np.arange(len(frame)) if keys is None else np.flatnonzero(keys == sid)
@@ -252,6 +252,17 @@ def future_rows(art: Artifact, contexts: list[Context], source: str | Path | IO[
             )
         c.future = np.full((horizon, c.values.shape[1]), np.nan)
         c.future[:, c.values.shape[1] - len(future) :] = values[rows[where]]
+
+
+def future_times(frame: pd.DataFrame, read: ReadOptions, keys: np.ndarray | None) -> timeindex.TimeColumn:
+    """The --future file's time index. With --tz and many series, each series' rows are placed on their own
+    (in time order, the repeated hour at a clock change by its order), as DATA's are: rows in any order."""
+    if keys is None or read.tz is None:
+        return timeindex.time_index(frame, read, [])
+    rows = [np.flatnonzero(keys == key) for key in np.unique(keys)]
+    times = [timeindex.time_index(frame.iloc[r], read, []) for r in rows]
+    stamps = np.concatenate([t.index.to_numpy() for t in times])[np.argsort(np.concatenate(rows), kind="stable")]
+    return times[0]._replace(index=pd.DatetimeIndex(stamps, name=times[0].name))
 
 
 @torch.no_grad()

@@ -304,3 +304,22 @@ def test_a_future_file_with_offsets_for_a_model_without_them_is_refused(tmp_path
     mixed = run("forecast", "--model", future_model, "--future", future)
     assert mixed.exit_code == 65, mixed.output
     assert mixed.output.startswith("Error: --future: the data's time stamps carry a UTC offset (+02:00), the model's")
+
+
+def test_many_series_future_rows_in_any_order_are_placed_at_the_clock_change_per_series(tmp_path, ett):
+    """Local --tz stamps repeat 02:00 on 27 October; each series' rows, in time order, place them (as DATA's)."""
+    local = pd.date_range(pd.Timestamp("2024-10-10 00:00", tz="Europe/Berlin"), periods=400 + 12, freq="h")
+    wall = local.strftime("%Y-%m-%d %H:%M")  # 02:00 twice: rows 410 and 411, in the forecast steps
+    hours = ett.iloc[:412].assign(date=wall)
+    long = pd.concat([hours.iloc[:400].assign(site="a"), hours.iloc[:400].assign(site="b", OT=ett["OT"][:400] * 2)])
+    data, model = write(long, tmp_path / "long.csv"), tmp_path / "m.rnncast"
+    fitted = run("fit", data, "--id-col", "site", "--tz", "Europe/Berlin", *FIT, "--model", model)
+    assert fitted.exit_code == 0, fitted.output
+    rows = hours.iloc[400:412][["date", "HUFL"]]
+    future = pd.concat([rows.assign(site="a"), rows.assign(site="b", HUFL=rows["HUFL"] + 3)])
+    blocks = run("forecast", "--model", model, "--future", write(future, tmp_path / "f.csv"), "--format", "csv")
+    assert blocks.exit_code == 0, blocks.output
+    interleaved = future.sort_values("date", kind="stable")  # a, b, a, b, ...: 02:00 four times in a row
+    mixed = run("forecast", "--model", model, "--future", write(interleaved, tmp_path / "i.csv"), "--format", "csv")
+    assert mixed.exit_code == 0, mixed.output
+    assert mixed.stdout == blocks.stdout
