@@ -299,10 +299,12 @@ def clipped(art: Artifact, values: np.ndarray) -> np.ndarray:
 def future_index(data_meta: dict, last: object, horizon: int) -> pd.Index:
     """The `horizon` time stamps after `last`, continuing the training frequency (on --freq C's week);
     naive UTC, like every stamp inside (`timeindex.shown` puts them in the data's zone for output)."""
-    freq = data_meta.get("freq")
+    freq, zone = data_meta.get("freq"), data_meta.get("zone")
     if freq:
         step = timeindex.offset(freq, data_meta.get("time_read", {}).get("weekmask"))
-        return pd.date_range(pd.Timestamp(last), periods=horizon + 1, freq=step)[1:]
+        start = timeindex.shown(pd.DatetimeIndex([pd.Timestamp(last)]), zone)[0]  # days step on the local clock
+        stamps = pd.date_range(start, periods=horizon + 1, freq=step)[1:]
+        return stamps.tz_convert("UTC").tz_localize(None) if zone else stamps
     if data_meta.get("time_kind") == "datetime":  # irregular time: number the steps after the end
         return pd.RangeIndex(1, horizon + 1)
     step = data_meta.get("step") or 1

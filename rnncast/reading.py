@@ -279,8 +279,8 @@ def to_series(frame: pd.DataFrame, options: ReadOptions) -> Series:
     """Pick time, target and feature columns; sort by time; infer the frequency; fill gaps."""
     table = _table(frame, options)
     notes, used = table.notes, set(table.time_parts) | set(table.numbers.columns)
-    numbers = _sorted_unique(table.numbers, table.time_col, notes, _id_candidate(frame, used))
-    numbers, freq = timeindex.regular(numbers, notes, options.strict, options.freq, options.weekmask)
+    numbers = _sorted_unique(table.numbers, table.time_col, notes, _id_candidate(frame, used), table.zone)
+    numbers, freq = timeindex.regular(numbers, notes, options.strict, options.freq, options.weekmask, table.zone)
     numbers = _fill_missing(numbers, options.fill, notes)
     _check_range(numbers)
     return Series(
@@ -385,7 +385,9 @@ def _id_candidate(frame: pd.DataFrame, used: set[str]) -> str | None:
     return None
 
 
-def _sorted_unique(numbers: pd.DataFrame, time_col: str | None, notes: list[str], id_hint: str | None = None):
+def _sorted_unique(
+    numbers: pd.DataFrame, time_col: str | None, notes: list[str], id_hint: str | None = None, zone: str | None = None
+):
     if numbers.index.hasnans:
         row = int(np.argmax(pd.isna(numbers.index))) + 1
         raise DataError(f"time column {time_col!r} is blank at data row {row}; fill it or drop that row")
@@ -394,13 +396,13 @@ def _sorted_unique(numbers: pd.DataFrame, time_col: str | None, notes: list[str]
         numbers = numbers.sort_index(kind="stable")
     dup = numbers.index.duplicated()
     if dup.any():
-        stamp = timeindex.stamp(numbers.index[dup][0])
+        stamp = timeindex.stamp(timeindex.shown(numbers.index[dup], zone)[0])  # as the file writes it
         if id_hint is not None:  # several series in one long file
             raise DataError(
                 f"duplicate time stamp {stamp} in {time_col!r}, beside the text column {id_hint!r}: if each of its "
                 f"values is a series, add --id-col {id_hint}; else remove or aggregate repeated rows"
             )
-        clock = isinstance(numbers.index, pd.DatetimeIndex) and "T" in stamp  # an hour repeated at a clock change?
+        clock = isinstance(numbers.index, pd.DatetimeIndex) and "T" in stamp and zone is None  # a clock change?
         local = "; if the stamps are local time across a daylight-saving change, pass --tz ZONE" if clock else ""
         raise DataError(f"duplicate time stamp {stamp} in {time_col!r}; remove or aggregate repeated rows{local}")
     return numbers
@@ -649,7 +651,7 @@ def _regular_all(values, indexes, starts, stamps, table: _Table, read: ReadOptio
                 continue
         one = pd.DataFrame(values[starts[s] : starts[s + 1]], index=indexes[s], columns=table.numbers.columns)
         try:
-            one, freqs[s] = timeindex.regular(one, notes[s], read.strict, read.freq, read.weekmask)
+            one, freqs[s] = timeindex.regular(one, notes[s], read.strict, read.freq, read.weekmask, table.zone)
         except (DataError, UsageError):
             flagged[s] = True
             continue

@@ -361,13 +361,21 @@ def _calendar_fields(frame: pd.DataFrame, notes: list[str]) -> tuple[pd.Index, s
 
 
 def regular(
-    numbers: pd.DataFrame, notes: list[str], strict: bool = False, freq: str | None = None, weekmask: str | None = None
+    numbers: pd.DataFrame,
+    notes: list[str],
+    strict: bool = False,
+    freq: str | None = None,
+    weekmask: str | None = None,
+    zone: str | None = None,
 ) -> tuple[pd.DataFrame, str | None]:
     """Infer the frequency (or take the user's --freq); reindex onto that grid when periods are missing
-    (refused when strict)."""
+    (refused when strict). `zone`: the naive UTC stamps are local ones, on a wall-clock grid."""
     index = numbers.index
     if not isinstance(index, pd.DatetimeIndex):
         return numbers, None
+    if zone is not None:  # a day is 23 or 25 hours at a clock change: the grid is found, and named, in local time
+        local, found = regular(numbers.set_axis(shown(index, zone)), notes, strict, freq, weekmask)
+        return local.set_axis(local.index.tz_convert("UTC").tz_localize(None)), found
     if freq is not None:
         return _on_users_grid(numbers, notes, strict, freq, weekmask)
     if len(index) < 3:

@@ -288,8 +288,11 @@ def test_a_zoned_model_forecasts_at_the_files_offset(tmp_path):
          "--tz Europe/Berlin: the time built from year + quarter has no clock time; drop --tz"),
         ("t,v\n" + "".join(f"{i},{i % 3}\n" for i in range(40)), ["--time-col", "t", "--freq", "D", "--tz", "UTC"], 2,
          "--freq and --tz need a date/time column; this data's time is step numbers"),
+        (berlin().replace("2024-10-25 10:00,", "2024-10-25 10:30,"), ["--tz", "Europe/Berlin", "--freq", "h"], 65,
+         "time stamp 2024-10-25T10:30:00+02:00 (Friday) is not on the --freq h grid"),
     ],
-    ids=["no-tz", "unknown-zone", "one-ambiguous-hour", "nonexistent-hour", "dates-only", "year-quarter", "steps"],
+    ids=["no-tz", "unknown-zone", "one-ambiguous-hour", "nonexistent-hour", "dates-only", "year-quarter", "steps",
+         "off-grid-local"],
 )  # fmt: skip
 def test_bad_zones_are_refused(workdir, content, args, code, message):
     fit_refused(workdir, content, args, code, message)
@@ -303,3 +306,39 @@ def test_evaluate_without_new_rows_names_the_training_end_at_its_offset(tmp_path
     nothing = run("evaluate", data, "--model", model)
     assert nothing.exit_code == 65
     assert "no actual value to score after the model's training end (2024-10-27T01:00:00+02:00)" in nothing.stderr
+
+
+def test_a_repeated_local_hour_under_tz_is_named_as_written_without_suggesting_tz(tmp_path):
+    data = tmp_path / "load.csv"
+    data.write_text(berlin().replace("2024-10-25 10:00,", "2024-10-25 09:00,"))
+    refused = run("fit", data, "--tz", "Europe/Berlin", "--model", tmp_path / "m.rnncast", *TINY)
+    assert refused.exit_code == 65 and refused.stderr.strip().splitlines() == [
+        "Error: duplicate time stamp 2024-10-25T09:00:00+02:00 in 'time'; remove or aggregate repeated rows"
+    ]
+
+
+def test_daily_local_stamps_stay_daily_across_the_clock_change(tmp_path):
+    """A reading at 06:00 local every day is 23 or 25 hours apart in UTC at a change: still a daily grid."""
+    days = pd.date_range("2024-08-01 06:00", periods=120, freq="D")
+    data, model = tmp_path / "daily.csv", tmp_path / "m.rnncast"
+    data.write_text("time,load\n" + "".join(f"{d:%Y-%m-%d %H:%M},{50 + 10 * np.sin(i)}\n" for i, d in enumerate(days)))
+    for freq in ([], ["--freq", "D"]):
+        fitted = run("fit", data, "--tz", "Europe/Berlin", "--model", model, *freq, *TINY)
+        assert fitted.exit_code == 0, fitted.stderr
+        assert "frequency D" in fitted.stderr and "irregular" not in fitted.stderr
+        out = run("forecast", "--model", model, "--format", "csv", "--horizon", "2")
+        assert out.stdout.splitlines()[1:][0].startswith("2024-11-29T06:00:00+01:00,")
+        assert out.stdout.splitlines()[2].startswith("2024-11-30T06:00:00+01:00,")
+    assert read(data.read_text(), tz="Europe/Berlin").index[-1] == pd.Timestamp("2024-11-28 05:00")  # naive UTC
+
+
+def test_a_daily_local_forecast_keeps_its_hour_across_the_clock_change(tmp_path):
+    days = pd.date_range("2024-07-01 06:00", periods=110, freq="D")  # ends 18 October: the horizon crosses the 27th
+    data, model = tmp_path / "daily.csv", tmp_path / "m.rnncast"
+    data.write_text("time,load\n" + "".join(f"{d:%Y-%m-%d %H:%M},{50 + 10 * np.sin(i)}\n" for i, d in enumerate(days)))
+    fitted = run("fit", data, "--tz", "Europe/Berlin", "--horizon", "14", "--model", model, *TINY)
+    assert fitted.exit_code == 0, fitted.stderr
+    stamps = [
+        line.split(",")[0] for line in run("forecast", "--model", model, "--format", "csv").stdout.splitlines()[1:]
+    ]
+    assert stamps[7:10] == ["2024-10-26T06:00:00+02:00", "2024-10-27T06:00:00+01:00", "2024-10-28T06:00:00+01:00"]
