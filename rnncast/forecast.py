@@ -241,8 +241,15 @@ def future_rows(art: Artifact, contexts: list[Context], source: str | Path | IO[
     for c in contexts:
         sid = series_id(art, c)
         rows = np.arange(len(frame)) if keys is None else np.flatnonzero(keys == sid)
-        stamps = future_index(meta, c.last, horizon)
-        where = pd.Index(index[rows]).get_indexer(stamps)
+        stamps, own = future_index(meta, c.last, horizon), pd.Index(index[rows])
+        twice = own[own.duplicated()]
+        if len(twice):  # get_indexer cannot choose between them
+            count, which = int((own == twice[0]).sum()), f" of series {sid!r}" if id_col else ""
+            raise DataError(
+                f"--future has {count} rows for {timeindex.stamp(timeindex.shown(twice, meta.get('zone'))[0])}{which}; "
+                "which value holds is unclear: keep one row per time stamp"
+            )
+        where = own.get_indexer(stamps)
         if (where < 0).any():
             first, last = timeindex.shown(pd.Index([stamps[int(np.argmax(where < 0))], c.last]), meta.get("zone"))
             which = f" of series {sid!r}" if id_col else ""

@@ -323,3 +323,13 @@ def test_many_series_future_rows_in_any_order_are_placed_at_the_clock_change_per
     mixed = run("forecast", "--model", model, "--future", write(interleaved, tmp_path / "i.csv"), "--format", "csv")
     assert mixed.exit_code == 0, mixed.output
     assert mixed.stdout == blocks.stdout
+
+
+def test_a_future_file_with_a_stamp_twice_is_refused_naming_it(tmp_path, future_model, ett):
+    rows = ett.iloc[600:612][["date", "HUFL"]]
+    twice = write(pd.concat([rows, rows.iloc[[3]].assign(HUFL=0.0)]), tmp_path / "twice.csv")
+    refused = run("forecast", "--model", future_model, "--future", twice)
+    assert refused.exit_code == 65, refused.output
+    assert refused.output == (
+        "Error: --future has 2 rows for 2016-07-26T03:00:00; which value holds is unclear: keep one row per time stamp\n"
+    )
