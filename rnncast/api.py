@@ -268,6 +268,8 @@ def forecast_picture(
     history_index, history = ctx.index, art.context[number][:, :t]
     if meta.get("time_kind") != "datetime":  # saved contexts of step-numbered data: count back from the end
         history_index = pd.Index(ctx.last - (meta.get("step") or 1) * np.arange(seq_len - 1, -1, -1))
+    own = min(seq_len, sm.get("rows", [seq_len] * len(sm["ids"]))[number])  # a short series' context is padded
+    history_index, history = history_index[seq_len - own :], history[seq_len - own :]
     actual_index = actual = None
     if source is not None:
         coll = fc.read_like_model(art, source, None, (sid,) if len(sm["ids"]) > 1 else ())

@@ -502,3 +502,18 @@ def test_a_short_unseen_series_is_scaled_on_its_own_rows_not_on_the_padding(tmp_
     assert new.unseen[1].shift == pytest.approx([own.mean()])  # fit pads only the rows the network reads
     assert new.unseen[1].scale == pytest.approx([own.std()])
     assert any("forecast from its own last 10 rows, scaled on them" in w for w in warnings)
+
+
+def test_plot_draws_a_padded_series_history_without_its_padding(tmp_path):
+    frame = sines(2)
+    frame = frame[(frame["store"] != "s1") | (frame["date"] < pd.Timestamp("2024-01-01 17:00"))]  # s1: 12 rows
+    data, model = csv(frame, tmp_path / "long.csv"), tmp_path / "m.rnncast"
+    tiny = ["--hidden-size", "8", "--epochs", "1", "--seq-len", "24", "--horizon", "4", "--threads", "1"]
+    fitted = run("fit", data, "--id-col", "store", "--target", "sales", "--model", model, *tiny)
+    assert fitted.exit_code == 0 and "padded" in fitted.stderr, fitted.output
+    picture, _ = api.forecast_picture(model, sid="s1")  # from the saved context: 12 padded rows, then s1's 12
+    own = frame[frame["store"] == "s1"].sort_values("date")
+    np.testing.assert_allclose(picture.history[:, 0], own["sales"].to_numpy())
+    assert picture.history_index.equals(pd.DatetimeIndex(own["date"]))
+    whole, _ = api.forecast_picture(model, sid="s0")  # a series longer than the window: all seq_len rows
+    assert len(whole.history) == 24
