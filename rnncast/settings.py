@@ -114,6 +114,11 @@ def validate(s: Settings) -> None:
     validate_time(r)
     if lay.id_col is not None and lay.wide:
         raise UsageError("--id-col and --wide describe different layouts; give one of them")
+    for option, columns in (("--features", r.features), ("--future-features", r.future_features)):
+        if lay.id_col is not None and lay.id_col in columns:  # else reported as a missing --features column
+            raise UsageError(
+                f"{option} {lay.id_col!r} is the --id-col, which names the series, not an input; drop it from {option}"
+            )
     if w.seq_len is not None and w.seq_len < 1 or w.horizon is not None and w.horizon < 1:
         raise UsageError("--seq-len and --horizon must be at least 1")
     if not 0 < w.val_frac < 1:

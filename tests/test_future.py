@@ -167,6 +167,13 @@ def test_fit_refuses_a_column_given_as_both_kinds_of_feature(tmp_path, ett):
         validate(settings(ReadOptions(targets=("OT",), future_features=("OT",))))
     twice = run("fit", data, "--target", "OT", "--future-features", "HUFL,HUFL", "--model", model)
     assert twice.exit_code == 2 and "the same --future-features column is given twice" in twice.output
+    long = write(ett.iloc[:300].assign(site="a"), tmp_path / "long.csv")
+    for option in ("--features", "--future-features"):
+        named = run("fit", long, "--id-col", "site", "--target", "OT", option, "site", "--model", model)
+        assert named.exit_code == 2 and named.output == (
+            f"Error: {option} 'site' is the --id-col, which names the series, not an input; drop it from {option}\n"
+        )
+    assert not model.exists()
 
 
 def test_an_unseen_series_at_another_frequency_is_refused(tmp_path, ett):
