@@ -171,6 +171,8 @@ def contexts_from(art: Artifact, coll: Collection, unseen: bool = False) -> tupl
             if not many:
                 raise DataError(f"data has {len(s)} rows; the model needs the last {seq_len}; give a longer history")
             padded.append(sid)
+            if s.freq is None and len(s) < 3 and meta.get("freq"):  # too few rows to infer one: the model's grid
+                s = replace(s, freq=meta["freq"])
             s = left_pad(s, seq_len - len(s))
         same_clock(meta, s.zone, where)
         context = Context(len(known), s.values[-seq_len:], s.index[-seq_len:], s.index[-1])

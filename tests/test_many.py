@@ -517,3 +517,20 @@ def test_plot_draws_a_padded_series_history_without_its_padding(tmp_path):
     assert picture.history_index.equals(pd.DatetimeIndex(own["date"]))
     whole, _ = api.forecast_picture(model, sid="s0")  # a series longer than the window: all seq_len rows
     assert len(whole.history) == 24
+
+
+def test_forecast_pads_a_series_of_one_row_on_the_models_grid(tmp_path):
+    frame = sines(2)
+    data, model = csv(frame, tmp_path / "long.csv"), tmp_path / "m.rnncast"
+    tiny = ["--hidden-size", "8", "--epochs", "1", "--seq-len", "24", "--horizon", "4", "--threads", "1"]
+    assert run("fit", data, "--id-col", "store", "--target", "sales", "--model", model, *tiny).exit_code == 0
+    last = frame[frame["store"] == "s1"].sort_values("date").tail(1)  # a frequency needs 3 rows: this one has none
+    for one in (last, last.assign(store="new")):  # a known series and one the model never saw
+        newer = csv(pd.concat([frame[frame["store"] == "s0"], one]), tmp_path / "newer.csv")
+        out = run("forecast", newer, "--model", model, "--format", "csv")
+        assert out.exit_code == 0, out.output
+        assert f"series ('{one['store'].item()}') have fewer than the 24 rows" in out.stderr
+        got = pd.read_csv(io.StringIO(out.stdout))
+        got = got[got["store"] == one["store"].item()]
+        assert pd.to_datetime(got["date"]).tolist() == list(pd.date_range(one["date"].item(), periods=5, freq="h")[1:])
+        assert got["sales"].notna().all()
