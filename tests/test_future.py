@@ -147,6 +147,10 @@ def test_forecast_refusals_name_the_value_and_the_fix(tmp_path, future_model, el
     text = run("forecast", data, "--model", future_model, "--future", blank)
     assert text.exit_code == 65 and "--future row 1: 'HUFL' is 'x', not a number" in text.output
     assert run("forecast", data, "--model", future_model, "--future", tmp_path / "none.csv").exit_code == 66
+    folder = run("forecast", data, "--model", future_model, "--future", tmp_path)  # as DATA: 66, not a usage error
+    assert (
+        folder.exit_code == 66 and folder.output == f"Error: {tmp_path} is a directory; give the path of a CSV file\n"
+    )
     both = run("forecast", "-", "--model", future_model, "--future", "-")
     assert both.exit_code == 2 and "cannot both be read from stdin" in both.output
     extra = run("forecast", "--model", elec_model, "--future", lacking)
