@@ -22,7 +22,7 @@ from rnncast import evaluation as ev
 from rnncast import forecast as fc
 from rnncast import train as tr
 from rnncast.choices import CELLS
-from rnncast.errors import DataError, UsageError
+from rnncast.errors import DataError, RnncastError, UsageError
 from rnncast.fitting import FitResult, fit_plan
 from rnncast.prepare import Plan, plan
 from rnncast.settings import (
@@ -54,10 +54,14 @@ def fit(
     others, they train one network together, and rank 0 alone locks and writes the model file (distributed.py).
     """
     settings = settings or Settings()
-    validate(settings)
     world = distributed.from_env()
-    if world.active and (source == "-" or not isinstance(source, (str, Path))):
-        raise UsageError("training across processes reads DATA from a file, not stdin; save it to a file first")
+    try:
+        validate(settings)
+        if world.active and (source == "-" or not isinstance(source, (str, Path))):
+            raise UsageError("training across processes reads DATA from a file, not stdin; save it to a file first")
+    except RnncastError as exc:  # every rank refuses the same options, before joining: rank 0 says it
+        exc.rnncast_silent = not world.main
+        raise
     writes = model_path is not None and world.main
     with distributed.session(tr.resolve_device(settings.train.device)):
         with atomic.model_lock(model_path) if writes else contextlib.nullcontext():

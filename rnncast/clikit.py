@@ -353,7 +353,11 @@ def _settings(params: dict):
         train=TrainConfig(p["epochs"], p["batch_size"], p["lr"], p["clip"], p["patience"], p["seed"], p["device"],
                           p["threads"], p["weight_decay"], p["schedule"]),
     )  # fmt: skip
-    st.validate(settings)
+    try:
+        st.validate(settings)
+    except RnncastError as exc:  # under torchrun every rank checks the same options: rank 0 says it
+        exc.rnncast_silent = env_rank() != 0
+        raise
     return settings
 
 

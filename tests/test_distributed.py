@@ -151,3 +151,17 @@ def test_a_plain_run_has_a_world_of_one(monkeypatch):
     for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK"):
         monkeypatch.delenv(name, raising=False)
     assert distributed.from_env() == distributed.World() and not distributed.current().active
+
+
+def test_an_option_every_rank_refuses_before_joining_is_said_by_rank_0_alone(monkeypatch, tmp_path):
+    """Each rank checks the same options before the world is joined: rank 0 says it, the others exit quietly."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    for rank, said in (("0", True), ("1", False)):
+        monkeypatch.setenv("RANK", rank)
+        stdin = CliRunner().invoke(cli, ["fit", "-", *TINY], input="a,b\n1,2\n")
+        layouts = CliRunner().invoke(cli, ["fit", str(ELEC), *TINY, "--id-col", "x", "--wide"])
+        assert stdin.exit_code == layouts.exit_code == 2
+        assert stdin.output.startswith("Error: training across processes reads DATA from a file") == said
+        assert layouts.output.startswith("Error: --id-col and --wide describe different layouts") == said
+        assert said or stdin.output == layouts.output == ""
