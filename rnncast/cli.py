@@ -142,7 +142,7 @@ def _write_report(path: str, result, model_path: str, seconds: float) -> None:
 @option("--id", "ids", multiple=True, help="Many-series models: forecast only this series (repeatable). Default: all.")
 @option("--strict", is_flag=True, help="Refuse (exit 65) instead of warning: stale data, filled gaps or blanks.")
 @option("--future", type=click.Path(allow_dash=True),  # a folder: 66 from reading, as for DATA
-        help="Models fitted with --future-features: a CSV (or - for stdin) of their values for the forecast steps, "
+        help="Models fitted with --future-features: a CSV or Parquet file (or - for CSV on stdin) of their values for the forecast steps, "
              "by time stamp (and id column), one row per step of the trained horizon.")  # fmt: skip
 @history_option
 @format_options
