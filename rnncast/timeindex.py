@@ -410,6 +410,8 @@ def _grid(index: pd.DatetimeIndex) -> tuple[pd.DatetimeIndex, str] | None:
     if 0 < unit and span / unit <= 2 * len(index):  # else the grid would need over twice the rows: not gaps
         with contextlib.suppress(ValueError, OverflowError, pd.errors.OutOfBoundsTimedelta):
             candidates.append(pd.tseries.frequencies.to_offset(step))
+        if unit % 86400 == 0:  # whole days, on the calendar: a zoned day is 23 or 25 hours at a clock change
+            candidates.append(pd.tseries.frequencies.to_offset(f"{int(unit // 86400)}D"))
         # Calendar frequencies have uneven steps (months, quarters): try the common ones too.
         candidates += [pd.tseries.frequencies.to_offset(f) for f in ("MS", "ME", "QS", "QE", "YS", "YE", "W")]
     for candidate in candidates:

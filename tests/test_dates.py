@@ -330,6 +330,9 @@ def test_daily_local_stamps_stay_daily_across_the_clock_change(tmp_path):
         assert out.stdout.splitlines()[1:][0].startswith("2024-11-29T06:00:00+01:00,")
         assert out.stdout.splitlines()[2].startswith("2024-11-30T06:00:00+01:00,")
     assert read(data.read_text(), tz="Europe/Berlin").index[-1] == pd.Timestamp("2024-11-28 05:00")  # naive UTC
+    lines = data.read_text().splitlines()
+    gappy = read("\n".join(lines[:10] + lines[11:]) + "\n", tz="Europe/Berlin")  # 10 August missing
+    assert gappy.freq == "D" and len(gappy) == 120  # still daily across the change, the missing day filled
 
 
 def test_a_daily_local_forecast_keeps_its_hour_across_the_clock_change(tmp_path):
