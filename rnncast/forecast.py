@@ -67,7 +67,8 @@ def model_inputs(art: Artifact) -> Inputs:
     m, sm = art.meta["model"], art.meta["series"]
     ahead = m["horizon"] if m.get("n_ahead", 0) else 0
     future = len(art.meta["data"].get("future_features", []))
-    return Inputs(sm["calendar"], m.get("id_embedding", 0) > 0, future, sm.get("calendar_ahead", False), ahead)
+    zone = art.meta["data"].get("zone")
+    return Inputs(sm["calendar"], m.get("id_embedding", 0) > 0, future, sm.get("calendar_ahead", False), ahead, zone)
 
 
 def build_model(art: Artifact) -> Forecaster:

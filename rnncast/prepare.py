@@ -311,7 +311,8 @@ class Plan:
     def inputs(self, with_id: bool) -> Inputs:
         """What the network reads for this plan besides the scaled values."""
         ahead = self.horizon if self.future or (self.calendar and CALENDAR_AHEAD) else 0
-        return Inputs(self.calendar, with_id, len(self.future), bool(self.calendar) and CALENDAR_AHEAD, ahead)
+        calendar_ahead = bool(self.calendar) and CALENDAR_AHEAD
+        return Inputs(self.calendar, with_id, len(self.future), calendar_ahead, ahead, self.first.zone)
 
     @property
     def ids(self) -> list[str]:
@@ -404,7 +405,7 @@ def plan(coll: Collection, wc: WindowConfig, future: tuple[str, ...] = ()) -> Pl
     if wc.calendar:
         if freq is None:
             raise UsageError("--calendar needs regular time stamps (a frequency); this data has none")
-        calendar = timeindex.calendar_parts(members[0].series.index)
+        calendar = timeindex.calendar_parts(timeindex.shown(members[0].series.index, members[0].series.zone))
     pct_names = []
     for j, target in enumerate(members[0].series.targets):
         reaches_zero = any(metrics.uses_smape(m.series.values[m.split.cut :, j]) for m in members)
@@ -465,6 +466,7 @@ class Inputs:
     n_future: int = 0  # the last value columns are --future-features
     calendar_ahead: bool = False  # the calendar of the forecast steps is read too
     ahead: int = 0  # > 0 (the horizon): each row also carries the known inputs of the next `ahead` rows
+    zone: str | None = None  # the data's time zone: the calendar is its wall clock, not UTC's
 
     @property
     def n_ahead(self) -> int:
@@ -478,7 +480,7 @@ class Inputs:
         forecast steps; rows past the end of `scaled` are zeros (windows that use them are not complete).
         """
         parts = [scaled]
-        calendar = timeindex.calendar_features(index, self.calendar) if self.calendar else None
+        calendar = timeindex.calendar_features(index, self.calendar, self.zone) if self.calendar else None
         if calendar is not None:
             parts.append(calendar)
         if self.n_ahead:

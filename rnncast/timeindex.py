@@ -567,8 +567,13 @@ def calendar_parts(index: pd.Index) -> list[str]:
     return [name for name, (value, _) in _CALENDAR.items() if len(np.unique(np.asarray(value(index)))) > 1]
 
 
-def calendar_features(index: pd.DatetimeIndex, parts: list[str]) -> np.ndarray:
-    """sin/cos of each calendar cycle at each time stamp: (T, 2 * len(parts))."""
+def calendar_features(index: pd.DatetimeIndex, parts: list[str], zone: str | None = None) -> np.ndarray:
+    """sin/cos of each calendar cycle at each time stamp: (T, 2 * len(parts)).
+
+    `index` holds naive UTC for zoned data; the cycles are read on `zone`'s wall clock (the hour a shop
+    opens is 9 in winter and summer alike), so a daylight-saving change does not shift them by an hour.
+    """
+    index = shown(index, zone)
     columns = []
     for name in parts:
         value, period = _CALENDAR[name]

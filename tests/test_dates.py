@@ -345,3 +345,24 @@ def test_a_daily_local_forecast_keeps_its_hour_across_the_clock_change(tmp_path)
         line.split(",")[0] for line in run("forecast", "--model", model, "--format", "csv").stdout.splitlines()[1:]
     ]
     assert stamps[7:10] == ["2024-10-26T06:00:00+02:00", "2024-10-27T06:00:00+01:00", "2024-10-28T06:00:00+01:00"]
+
+
+def test_calendar_inputs_follow_the_local_clock_across_the_change(tmp_path):
+    """--calendar with --tz: the hour a meter reads 09:00 is hour 9 in summer and winter alike, not UTC's 7 or 8."""
+    from rnncast import artifact, forecast, prepare
+
+    s = read(berlin(start="2024-10-26 00:00", end="2024-10-28 00:00"), tz="Europe/Berlin")
+    local = s.index.tz_localize("UTC").tz_convert("Europe/Berlin")
+    rows = prepare.Inputs(["hour"], False, zone="Europe/Berlin").rows(np.zeros((len(s), 1)), s.index, 0)
+    assert np.allclose(rows[:, 1], np.sin(2 * np.pi * local.hour / 24))
+    nine = np.flatnonzero(local.hour == 9)  # 09:00+02:00 on the 26th, 09:00+01:00 on the 27th
+    assert len(nine) == 2 and s.index[nine[0]].hour == 7 and s.index[nine[1]].hour == 8
+    assert np.array_equal(rows[nine[0]], rows[nine[1]])
+    data, model = tmp_path / "load.csv", tmp_path / "m.rnncast"
+    data.write_text(berlin())
+    fitted = run("fit", data, "--tz", "Europe/Berlin", "--calendar", "--seq-len", "24", "--horizon", "3",
+                 "--model", model, *TINY)  # fmt: skip
+    assert fitted.exit_code == 0, fitted.stderr
+    assert forecast.model_inputs(artifact.load(model)).zone == "Europe/Berlin"  # forecast reads the same clock
+    out = run("forecast", data, "--model", model, "--format", "csv")
+    assert out.exit_code == 0 and len(pd.read_csv(io.StringIO(out.stdout))) == 3
