@@ -16,7 +16,7 @@ from collections.abc import Callable
 import click
 
 from rnncast.choices import CELLS, FILL_POLICIES, FORMATS, SCALERS, SCHEDULES, WINDOW_NORMS
-from rnncast.distributed import env_rank, prints_error
+from rnncast.distributed import env_rank, joined, prints_error
 from rnncast.errors import EX_SOFTWARE, DataError, RnncastError
 
 INTERRUPTED = 130  # 128 + SIGINT, as shells report it
@@ -44,7 +44,14 @@ class Cli(click.Group):
         except click.Abort:  # Ctrl-C while click itself was prompting or parsing
             click.echo("Error: interrupted", err=True)
             sys.exit(INTERRUPTED)
-        sys.exit(code if isinstance(code, int) else 0)
+        code = code if isinstance(code, int) else 0
+        if code and joined():
+            # A failed run across processes: the Error line is out; skip the interpreter's teardown, where
+            # gloo's threads of a group whose peer is gone can abort (SIGABRT) and replace our exit code.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        sys.exit(code)
 
     def invoke(self, ctx: click.Context):
         code = 0

@@ -97,6 +97,8 @@ def session(device) -> Iterator[World]:
         )
         failed.rnncast_silent = not world.main  # every rank fails alike: rank 0 says it
         raise failed from None
+    global _joined
+    _joined = True
     previous = _stop_on_sigterm()
     try:
         yield world
@@ -118,6 +120,14 @@ def session(device) -> Iterator[World]:
             signal.signal(signal.SIGTERM, previous)
         with contextlib.suppress(Exception):
             dist.destroy_process_group()
+
+
+_joined = False  # this process joined a process group (a real run across processes, not only its environment)
+
+
+def joined() -> bool:
+    """Whether this process has joined a process group (then gloo's threads live until the process ends)."""
+    return _joined
 
 
 def agree() -> None:
