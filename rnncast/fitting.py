@@ -42,7 +42,7 @@ STEPS = 8  # recurrent steps over a window by default: enough for the cell, few 
 # quarterly samples, where one fit costs a second; on 60 M4 Weekly series (50,000 windows) the gain
 # was 2% for 4.8x the time (benchmarks/defaults.py, README Accuracy).
 SMALL_DATA, SMALL_ENSEMBLE = 5000, 5
-SINGLE_DATA = 10_000  # one series: members up to here (ETTh1/ETTh2, ~8,000 windows: -1% validation MSE, docs/accuracy.md)
+SINGLE_DATA = 10_000  # one series: 5 members up to here (ETTh1/ETTh2: -1% validation MSE, docs/accuracy.md)
 
 
 def default_ensemble(n_train_windows: int, many: bool = True) -> int:
