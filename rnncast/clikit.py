@@ -256,7 +256,7 @@ network_options = _options(
                 "Default: seq_len // 8 (about 8 steps), 0 for windows under 16."),
     option("--ensemble", type=click.IntRange(min=1),
            help="Member networks trained together from different initial weights; the forecast is their median. "
-                "Default: 5 up to 5,000 training windows, else 1."),
+                "Default: 5 up to 5,000 training windows (one series: 10,000), else 1."),
     option("--non-negative/--allow-negative", "non_negative", default=None,
            help="Clip forecasts and interval bounds at zero (count data). Default: on when every value of the "
                 "targets in the data is 0 or more."),

@@ -42,11 +42,13 @@ STEPS = 8  # recurrent steps over a window by default: enough for the cell, few 
 # quarterly samples, where one fit costs a second; on 60 M4 Weekly series (50,000 windows) the gain
 # was 2% for 4.8x the time (benchmarks/defaults.py, README Accuracy).
 SMALL_DATA, SMALL_ENSEMBLE = 5000, 5
+SINGLE_DATA = 10_000  # one series: 5 members up to here (ETTh1/ETTh2: -1% validation MSE, docs/accuracy.md)
 
 
-def default_ensemble(n_train_windows: int) -> int:
-    """Members when --ensemble is not given: SMALL_ENSEMBLE up to SMALL_DATA training windows, else 1."""
-    return SMALL_ENSEMBLE if n_train_windows <= SMALL_DATA else 1
+def default_ensemble(n_train_windows: int, many: bool = True) -> int:
+    """Members when --ensemble is not given: SMALL_ENSEMBLE up to SMALL_DATA training windows (one series:
+    SINGLE_DATA), else 1."""
+    return SMALL_ENSEMBLE if n_train_windows <= (SMALL_DATA if many else SINGLE_DATA) else 1
 
 
 def default_segment(seq_len: int) -> int:
@@ -84,7 +86,7 @@ def model_config(p: Plan, network: NetworkOptions) -> ModelConfig:
         n_series=len(p.members) if emb else 0,
         id_embedding=emb,
         segment=segment,
-        ensemble=network.ensemble or default_ensemble(p.n_train),
+        ensemble=network.ensemble or default_ensemble(p.n_train, p.layout.many),
     )
 
 

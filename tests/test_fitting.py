@@ -101,6 +101,9 @@ def test_a_cuda_gpu_gets_large_batches_on_large_data_only():
 
 def test_small_data_gets_an_ensemble_and_windows_get_segments_by_default():
     assert fitting.default_ensemble(157) == 5 and fitting.default_ensemble(50_000) == 1
+    # one series gets members up to 10,000 windows (ETTh1/ETTh2's ~8,000: docs/accuracy.md); many series up to 5,000
+    assert fitting.default_ensemble(8_000, many=False) == 5 and fitting.default_ensemble(8_000, many=True) == 1
+    assert fitting.default_ensemble(10_001, many=False) == 1
     assert fitting.default_segment(96) == 12 and fitting.default_segment(36) == 4 and fitting.default_segment(15) == 0
     result = api.fit(ELEC, settings(hidden_size=4, epochs=1), model_path=None)
     model = result.artifact.meta["model"]
