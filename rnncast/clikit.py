@@ -16,8 +16,8 @@ from collections.abc import Callable
 import click
 
 from rnncast.choices import CELLS, FILL_POLICIES, FORMATS, SCALERS, SCHEDULES, WINDOW_NORMS
-from rnncast.distributed import env_rank, joined, prints_error
-from rnncast.errors import EX_SOFTWARE, DataError, RnncastError
+from rnncast.distributed import env_rank, from_env, joined, prints_error
+from rnncast.errors import EX_SOFTWARE, DataError, RnncastError, UsageError
 
 INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
@@ -52,6 +52,17 @@ class Cli(click.Group):
             sys.stderr.flush()
             os._exit(code)
         sys.exit(code)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        name, cmd, rest = super().resolve_command(ctx, args)
+        if cmd is not None and cmd.name != "fit" and from_env().active:
+            # only fit trains across processes; any other command would run once per rank and print N times
+            refused = UsageError(
+                f"rnncast {cmd.name} runs as one process; only fit trains across processes: run it without torchrun"
+            )
+            refused.rnncast_silent = env_rank() != 0  # every rank refuses alike: rank 0 says it
+            raise refused
+        return name, cmd, rest
 
     def invoke(self, ctx: click.Context):
         code = 0

@@ -165,3 +165,19 @@ def test_an_option_every_rank_refuses_before_joining_is_said_by_rank_0_alone(mon
         assert stdin.output.startswith("Error: training across processes reads DATA from a file") == said
         assert layouts.output.startswith("Error: --id-col and --wide describe different layouts") == said
         assert said or stdin.output == layouts.output == ""
+
+
+def test_commands_other_than_fit_refuse_to_run_once_per_rank(monkeypatch, tmp_path):
+    """`torchrun … forecast` would forecast on every rank and print N times: refused, by rank 0 alone."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    for rank, said in (("0", True), ("1", False)):
+        monkeypatch.setenv("RANK", rank)
+        for command in (["forecast"], ["backtest", str(ELEC)], ["info"]):
+            result = CliRunner().invoke(cli, command)
+            assert result.exit_code == 2
+            expected = f"Error: rnncast {command[0]} runs as one process; only fit trains across processes: run it without torchrun\n"
+            assert result.output == (expected if said else "")
+    monkeypatch.delenv("WORLD_SIZE")
+    monkeypatch.delenv("RANK")
+    assert CliRunner().invoke(cli, ["info"]).exit_code == 66  # one process: info runs (and finds no model)
