@@ -122,6 +122,13 @@ def _trained(err, result, model_path: str) -> None:
             f"(mean {alpha.mean():.2f}) over the horizon; validation MSE network {guard['val_mse']['network']:.4g}, "
             f"guarded {guard['val_mse']['guarded']:.4g} (weights from the other half), naive {guard['val_mse']['base']:.4g}"
         )
+        relative = guard.get("val_relative")
+        if relative:  # many series: the blend is kept or dropped on this, not on the pooled MSE above
+            kept = "kept" if alpha.any() else "dropped (alpha 0: the naive forecast itself)"
+            err.print(
+                f"guard, every series counted alike (what decides): MSE relative to naive: network "
+                f"{relative['network']:.3f}, guarded {relative['guarded']:.3f}; blend {kept}"
+            )
 
 
 def _write_report(path: str, result, model_path: str, seconds: float) -> None:

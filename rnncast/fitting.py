@@ -151,6 +151,7 @@ class Guard:
     alpha: np.ndarray  # (H, T) weights fitted on every validation window: forecast = b + alpha (network - b)
     crossfit: np.ndarray  # (N, H, T) scaled validation forecasts, each with the weights of the other half
     mse: dict[str, float]  # validation MSE (scaled) of the network, the guarded forecast and the base
+    relative: dict[str, float] | None = None  # many series: network and guarded MSE / the base's, series alike
 
 
 def closed_form_alpha(
@@ -221,13 +222,22 @@ def fit_guard(model: nets.Forecaster, val, net: np.ndarray, n_val: list[int]) ->
     mse = {
         name: float(((actual - f) ** 2).mean()) for name, f in (("network", net), ("guarded", crossfit), ("base", base))
     }
-    if weighted_mse(actual, crossfit, weight) > weighted_mse(actual, base, weight):
+    # What keeps or drops the blend: every series counted alike. Pooled MSE (above) can disagree with it
+    # when a few series of large scaled errors dominate the pool, so many-series fits show both.
+    base_mse = weighted_mse(actual, base, weight)
+    relative = None
+    if len(n_val) > 1 and base_mse > 0:
+        relative = {
+            name: float(weighted_mse(actual, f, weight) / base_mse)
+            for name, f in (("network", net), ("guarded", crossfit))
+        }
+    if weighted_mse(actual, crossfit, weight) > base_mse:
         # The blend did worse than the naive forecast on windows its weights had not seen (a weak network,
         # weights that swing between halves): keep the naive forecast itself, alpha = 0.
         alpha = np.zeros_like(alpha)
         crossfit = base.copy()
     model.alpha.copy_(torch.as_tensor(alpha, dtype=model.alpha.dtype))
-    return Guard(kind, alpha, crossfit, mse)
+    return Guard(kind, alpha, crossfit, mse, relative)
 
 
 def baseline_wins(scores: list[tuple[str, Score]], cell: str, many: bool) -> list[str]:
@@ -314,7 +324,12 @@ def meta(
         "network": asdict(network),
         "guard": None
         if guard is None
-        else {"base": guard.kind, "alpha": guard.alpha.round(6).tolist(), "val_mse": guard.mse},  # fmt: skip
+        else {
+            "base": guard.kind,
+            "alpha": guard.alpha.round(6).tolist(),
+            "val_mse": guard.mse,
+            **({"val_relative": guard.relative} if guard.relative else {}),
+        },  # fmt: skip
         "train": asdict(result.config),
         "training": {
             "best_epoch": result.best_epoch,

@@ -534,3 +534,21 @@ def test_forecast_pads_a_series_of_one_row_on_the_models_grid(tmp_path):
         got = got[got["store"] == one["store"].item()]
         assert pd.to_datetime(got["date"]).tolist() == list(pd.date_range(one["date"].item(), periods=5, freq="h")[1:])
         assert got["sales"].notna().all()
+
+
+def test_the_guard_line_of_many_series_shows_what_decides_and_agrees_with_alpha(tmp_path):
+    """Many series: the blend is kept or dropped on each-series-alike MSE; fit prints that beside the pooled MSE."""
+    data, model = csv(sines(4), tmp_path / "long.csv"), tmp_path / "m.rnncast"
+    fit = run("fit", data, "--id-col", "store", "--target", "sales", "--model", model,
+              "--hidden-size", "8", "--epochs", "3", "--seq-len", "24", "--horizon", "4", "--ensemble", "1")  # fmt: skip
+    assert fit.exit_code == 0, fit.output
+    guard = artifact.load(model).meta["guard"]
+    relative, alpha = guard["val_relative"], np.asarray(guard["alpha"])
+    assert set(relative) == {"network", "guarded"} and all(v > 0 for v in relative.values())
+    assert alpha.any() == (relative["guarded"] <= 1.0)  # the decision follows the relative number printed
+    line = next(x for x in fit.stderr.splitlines() if x.startswith("guard, every series counted alike"))
+    assert f"network {relative['network']:.3f}, guarded {relative['guarded']:.3f}; blend " in line
+    assert ("blend kept" in line) == bool(alpha.any())
+    single = api.fit(io.StringIO(sines(1).drop(columns="store").to_csv(index=False)),
+                     settings(windows=WindowConfig(seq_len=24, horizon=4), epochs=1, hidden_size=4), None)  # fmt: skip
+    assert "val_relative" not in single.artifact.meta["guard"]  # one series: the pooled MSE is the one that decides
