@@ -229,6 +229,12 @@ def future_rows(art: Artifact, contexts: list[Context], source: str | Path | IO[
             f"--future lacks column(s) {', '.join(map(repr, missing))}; its columns are: {', '.join(frame.columns)}; "
             f"give the time column{', ' + repr(id_col) if id_col else ''} and {', '.join(map(repr, future))}"
         )
+    time_col = meta.get("time_col")
+    if time_col in frame.columns and (blank := frame[time_col].isna().to_numpy()).any():
+        # a blank stamp would otherwise read as a missing row, or turn the whole column into step numbers
+        raise DataError(
+            f"--future row {int(blank.argmax()) + 1}: the time column {time_col!r} is blank; give every row its time stamp"
+        )
     keys = frame[id_col].astype(str).to_numpy() if id_col else None
     time = future_times(frame, read_options_like(meta), keys)
     same_clock(meta, time.zone, "--future: ")  # offsets against wall-clock stamps (or not) would shift every row

@@ -344,3 +344,15 @@ def test_a_future_file_with_a_stamp_twice_is_refused_naming_it(tmp_path, future_
     assert refused.output == (
         "Error: --future has 2 rows for 2016-07-26T03:00:00; which value holds is unclear: keep one row per time stamp\n"
     )
+
+
+@pytest.mark.parametrize("tz", [None, "Europe/Berlin"])
+def test_a_blank_time_stamp_in_the_future_file_is_named_by_its_row(tmp_path, ett, tz):
+    """Not read as a missing row, nor (under --tz) as a file whose time is step numbers."""
+    data, model = write(ett.iloc[:600], tmp_path / "data.csv"), tmp_path / "m.rnncast"
+    assert run("fit", data, *FIT, *(["--tz", tz] if tz else []), "--model", model).exit_code == 0
+    rows = ett.iloc[600:612][["date", "HUFL"]].copy()
+    rows.iloc[3, 0] = None
+    refused = run("forecast", "--model", model, "--future", write(rows, tmp_path / "blank.csv"))
+    assert refused.exit_code == 65, refused.output
+    assert refused.output == "Error: --future row 4: the time column 'date' is blank; give every row its time stamp\n"
