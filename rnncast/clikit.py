@@ -45,9 +45,10 @@ class Cli(click.Group):
             click.echo("Error: interrupted", err=True)
             sys.exit(INTERRUPTED)
         code = code if isinstance(code, int) else 0
-        if code and joined():
-            # A failed run across processes: the Error line is out; skip the interpreter's teardown, where
-            # gloo's threads of a group whose peer is gone can abort (SIGABRT) and replace our exit code.
+        if joined():
+            # A run across processes, done (the model written, or the Error line out): skip the interpreter's
+            # teardown, where gloo's threads can abort (SIGABRT, seen under load, more often when a peer is
+            # gone) and replace the run's exit code with -6.
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(code)

@@ -6,6 +6,7 @@ python tests/ddp_worker.py fail in|after ARGS…   `rnncast ARGS…`, where rank
 
 from __future__ import annotations
 
+import os
 import sys
 
 import numpy as np
@@ -42,7 +43,9 @@ def main() -> None:
     if mode == "step":
         state, result = one_step(int(sys.argv[3]))
         torch.save({"state": state, "val": result.best_val_loss, "world": result.world_size}, sys.argv[2])
-        return
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)  # as the CLI does after a run across processes: gloo's teardown can abort (see clikit.Cli.main)
     where, args = sys.argv[2], sys.argv[3:]
     from rnncast import distributed, fitting, train
 
