@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from speed import _rss  # the RSS now, as row 4 of speed.py measures it (this folder is on sys.path when run)
+from speed import _rss, child_runs  # measured as row 4 of speed.py measures (this folder is on sys.path when run)
 
 ROWS = 500  # hourly rows per series
 SIZES = (2_000, 10_000)
@@ -78,14 +77,12 @@ def measure(n_series: int, repeats: int) -> dict:
         write_long_csv(path, n_series)
         size = path.stat().st_size / 1e6
         print(f"{n_series:,} series x {ROWS} rows: {size:.0f} MB", file=sys.stderr)
-        runs: dict[str, list[dict]] = {"pandas": [], "rnncast": []}
-        for _ in range(repeats):
-            for kind in runs:
-                out = subprocess.run(
-                    [sys.executable, __file__, "--child", kind, str(path)], check=True, capture_output=True, text=True
-                )
-                runs[kind].append(json.loads(out.stdout.strip().splitlines()[-1]))
-                print(f"  {kind}: {runs[kind][-1]}", file=sys.stderr)
+        runs = child_runs(
+            __file__,
+            path,
+            repeats,
+            lambda runs: print(f"  {runs['pandas'][-1]}, {runs['rnncast'][-1]}", file=sys.stderr),
+        )
     assert all(r["series"] == n_series for rs in runs.values() for r in rs)
     best = {kind: (min(r["seconds"] for r in rs), min(r["peak"] for r in rs) / 1e6) for kind, rs in runs.items()}
     return {"series": n_series, "mb": size, **{f"{k}_{i}": v[i] for k, v in best.items() for i in (0, 1)}}

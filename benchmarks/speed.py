@@ -411,6 +411,20 @@ def _rss() -> int:
         return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS"))
 
 
+def child_runs(script: str, path: Path, repeats: int, report: Callable[[dict], None]) -> dict[str, list[dict]]:
+    """`script --child KIND PATH` in a fresh process, for pandas then rnncast, `repeats` times: each child's
+    last stdout line (JSON) by kind; `report(runs)` after each round."""
+    runs: dict[str, list[dict]] = {"pandas": [], "rnncast": []}
+    for _ in range(repeats):
+        for kind in runs:
+            out = subprocess.run(
+                [sys.executable, script, "--child", kind, str(path)], check=True, capture_output=True, text=True
+            )
+            runs[kind].append(json.loads(out.stdout.strip().splitlines()[-1]))
+        report(runs)
+    return runs
+
+
 def child_read(kind: str, path: str) -> None:
     """Run in a fresh process: time and peak RSS (over the RSS after imports) of one way of reading."""
     import sklearn.preprocessing  # noqa: F401  (imports are row 3's business, not this row's)
@@ -437,14 +451,12 @@ def row_big_csv(repeats: int) -> list[Row]:
         path = Path(tmp) / "big.csv"
         write_big_csv(path)
         say(f"wrote {BIG_ROWS:,} rows ({path.stat().st_size / 1e6:.0f} MB)")
-        runs: dict[str, list[dict]] = {"pandas": [], "rnncast": []}
-        for _ in range(repeats):
-            for kind in runs:
-                out = subprocess.run(
-                    [sys.executable, __file__, "--child", kind, str(path)], check=True, capture_output=True, text=True
-                )
-                runs[kind].append(json.loads(out.stdout.strip().splitlines()[-1]))
-            say(f"big CSV: pandas {runs['pandas'][-1]}, rnncast {runs['rnncast'][-1]}")
+        runs = child_runs(
+            __file__,
+            path,
+            repeats,
+            lambda runs: say(f"big CSV: pandas {runs['pandas'][-1]}, rnncast {runs['rnncast'][-1]}"),
+        )
     pd_s = min(r["seconds"] for r in runs["pandas"])
     ours_s = min(r["seconds"] for r in runs["rnncast"])
     pd_mb = min(r["peak"] for r in runs["pandas"]) / 1e6

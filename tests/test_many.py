@@ -175,7 +175,7 @@ def run(*args):
 
 def test_cli_long_fit_forecast_all_one_and_from_new_data(tmp_path):
     data, model = csv(sines(3), tmp_path / "long.csv"), tmp_path / "m.rnncast"
-    tiny = ["--hidden-size", "8", "--epochs", "2", "--seq-len", "24", "--horizon", "4", "--threads", "1"]
+    tiny = [*SHORT_FIT, "--epochs", "2"]
     fitted = run("fit", data, "--id-col", "store", "--target", "sales", "--model", model, "--format", "csv", *tiny)
     assert fitted.exit_code == 0, fitted.output
     scores = pd.read_csv(io.StringIO(fitted.stdout))
@@ -224,7 +224,7 @@ def test_wide_shipped_example_reads_seven_series_over_one_time_column():
 def test_cli_wide_with_calendar_and_embedding_round_trips_through_the_model_file(tmp_path):
     wide = sines(3).pivot(index="date", columns="store", values="sales").reset_index()  # blanks before late starts
     data, model = csv(wide, tmp_path / "wide.csv"), tmp_path / "w.rnncast"
-    tiny = ["--hidden-size", "8", "--epochs", "2", "--seq-len", "24", "--horizon", "4", "--threads", "1"]
+    tiny = [*SHORT_FIT, "--epochs", "2"]
     fitted = run("fit", data, "--wide", "--calendar", "--id-embedding", "2", "--model", model, "--format", "csv", *tiny)
     assert fitted.exit_code == 0, fitted.output
     assert "3 series of 120-160 rows" in fitted.stderr and "calendar hour, dayofweek" in fitted.stderr
@@ -244,7 +244,7 @@ def test_cli_wide_with_calendar_and_embedding_round_trips_through_the_model_file
 
 def test_cli_backtest_scores_every_series_over_its_own_last_blocks_and_their_mean(tmp_path):
     data = csv(sines(3), tmp_path / "long.csv")
-    tiny = ["--hidden-size", "8", "--epochs", "2", "--seq-len", "24", "--horizon", "4", "--threads", "1"]
+    tiny = [*SHORT_FIT, "--epochs", "2"]
     result = run("backtest", data, "--id-col", "store", "--target", "sales", "--folds", "2", "--format", "csv", *tiny)
     assert result.exit_code == 0, result.output
     table = pd.read_csv(io.StringIO(result.stdout))
@@ -279,7 +279,7 @@ def test_wide_targets_pick_the_series_and_a_shared_note_is_said_once():
 def test_forecast_from_new_data_forecasts_an_unseen_series_from_its_own_rows(tmp_path, embedding):
     frame = sines(2)
     data, model = csv(frame, tmp_path / "long.csv"), tmp_path / "m.rnncast"
-    tiny = ["--hidden-size", "8", "--epochs", "1", "--seq-len", "24", "--horizon", "4", "--threads", "1"]
+    tiny = [*SHORT_FIT, "--epochs", "1"]
     fitted = run("fit", data, "--id-col", "store", "--target", "sales", "--model", model, *tiny, *embedding)
     assert fitted.exit_code == 0
     s1 = frame[frame["store"] == "s1"]
@@ -463,11 +463,14 @@ def test_a_wide_file_read_all_at_once_equals_reading_each_column_alone(seed):
                 assert np.array_equal(a.values, b.values)
 
 
+SHORT_FIT = ["--hidden-size", "8", "--seq-len", "24", "--horizon", "4", "--threads", "1"]  # short series
+
+
 def test_a_short_series_is_fitted_forecast_and_backtested_by_the_one_model(tmp_path):
     frame = sines(3)
     frame = frame[(frame["store"] != "s1") | (frame["date"] < pd.Timestamp("2024-01-01 23:00"))]  # s1: 18 rows
     data, model = csv(frame, tmp_path / "long.csv"), tmp_path / "m.rnncast"
-    tiny = ["--hidden-size", "8", "--epochs", "2", "--seq-len", "24", "--horizon", "4", "--threads", "1"]
+    tiny = [*SHORT_FIT, "--epochs", "2"]
     fit = run("fit", data, "--id-col", "store", "--target", "sales", "--model", model, *tiny)
     assert fit.exit_code == 0, fit.output
     assert "1 series ('s1') have fewer than the 32 rows" in fit.stderr
@@ -491,7 +494,7 @@ def test_a_short_series_is_fitted_forecast_and_backtested_by_the_one_model(tmp_p
 def test_a_short_unseen_series_is_scaled_on_its_own_rows_not_on_the_padding(tmp_path):
     frame = sines(2)
     data, model = csv(frame, tmp_path / "long.csv"), tmp_path / "m.rnncast"
-    tiny = ["--hidden-size", "8", "--epochs", "1", "--seq-len", "24", "--horizon", "4", "--threads", "1"]
+    tiny = [*SHORT_FIT, "--epochs", "1"]
     assert run("fit", data, "--id-col", "store", "--target", "sales", "--model", model, *tiny).exit_code == 0
     s1 = frame[frame["store"] == "s1"].sort_values("date")
     extra = s1.tail(10).assign(store="new", sales=lambda f: 2 * f["sales"] + 100)  # 10 rows of the 24 read
@@ -508,7 +511,7 @@ def test_plot_draws_a_padded_series_history_without_its_padding(tmp_path):
     frame = sines(2)
     frame = frame[(frame["store"] != "s1") | (frame["date"] < pd.Timestamp("2024-01-01 17:00"))]  # s1: 12 rows
     data, model = csv(frame, tmp_path / "long.csv"), tmp_path / "m.rnncast"
-    tiny = ["--hidden-size", "8", "--epochs", "1", "--seq-len", "24", "--horizon", "4", "--threads", "1"]
+    tiny = [*SHORT_FIT, "--epochs", "1"]
     fitted = run("fit", data, "--id-col", "store", "--target", "sales", "--model", model, *tiny)
     assert fitted.exit_code == 0 and "padded" in fitted.stderr, fitted.output
     picture, _ = api.forecast_picture(model, sid="s1")  # from the saved context: 12 padded rows, then s1's 12
@@ -522,7 +525,7 @@ def test_plot_draws_a_padded_series_history_without_its_padding(tmp_path):
 def test_forecast_pads_a_series_of_one_row_on_the_models_grid(tmp_path):
     frame = sines(2)
     data, model = csv(frame, tmp_path / "long.csv"), tmp_path / "m.rnncast"
-    tiny = ["--hidden-size", "8", "--epochs", "1", "--seq-len", "24", "--horizon", "4", "--threads", "1"]
+    tiny = [*SHORT_FIT, "--epochs", "1"]
     assert run("fit", data, "--id-col", "store", "--target", "sales", "--model", model, *tiny).exit_code == 0
     last = frame[frame["store"] == "s1"].sort_values("date").tail(1)  # a frequency needs 3 rows: this one has none
     for one in (last, last.assign(store="new")):  # a known series and one the model never saw
