@@ -405,7 +405,7 @@ def plan(coll: Collection, wc: WindowConfig, future: tuple[str, ...] = ()) -> Pl
     if wc.calendar:
         if freq is None:
             raise UsageError("--calendar needs regular time stamps (a frequency); this data has none")
-        calendar = timeindex.calendar_parts(timeindex.shown(members[0].series.index, members[0].series.zone))
+        calendar = timeindex.calendar_parts(members[0].series.index, members[0].series.zone)
     pct_names = []
     for j, target in enumerate(members[0].series.targets):
         reaches_zero = any(metrics.uses_smape(m.series.values[m.split.cut :, j]) for m in members)

@@ -560,10 +560,11 @@ _CALENDAR = {  # name: (value from a DatetimeIndex, period)
 }
 
 
-def calendar_parts(index: pd.Index) -> list[str]:
-    """The calendar cycles that vary over `index` (hourly data: all three; monthly: month only)."""
+def calendar_parts(index: pd.Index, zone: str | None = None) -> list[str]:
+    """The calendar cycles that vary over `index` on `zone`'s wall clock (hourly data: all three; monthly: month)."""
     if not isinstance(index, pd.DatetimeIndex):
         raise UsageError("--calendar needs a date/time column; this data has row numbers")
+    index = shown(index, zone)
     return [name for name, (value, _) in _CALENDAR.items() if len(np.unique(np.asarray(value(index)))) > 1]
 
 
