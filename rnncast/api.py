@@ -17,13 +17,14 @@ from typing import IO
 
 import pandas as pd
 
-from rnncast import artifact, atomic, distributed, intervals, reading, timeindex
+from rnncast import artifact, atomic, distributed, intervals, newdata, reading, timeindex
 from rnncast import evaluation as ev
 from rnncast import forecast as fc
 from rnncast import train as tr
 from rnncast.choices import CELLS
 from rnncast.errors import DataError, RnncastError, UsageError
 from rnncast.fitting import FitResult, fit_plan
+from rnncast.forecast import forecast_file  # the forecast needs no pandas: it lives beside the network's use
 from rnncast.prepare import Plan, plan
 from rnncast.settings import (
     Layout,
@@ -74,39 +75,6 @@ def fit(
             if writes:
                 artifact.save(result.artifact, model_path)
     return result
-
-
-def forecast_file(
-    model_path: str | Path = "model.rnncast",
-    source: Source | None = None,
-    horizon: int | None = None,
-    read: ReadOptions | None = None,
-    levels: tuple[float, ...] = (),
-    ids: tuple[str, ...] = (),
-    future: Source | None = None,
-) -> tuple[fc.Forecast, list[str]]:
-    """Forecast from a saved model: after its saved contexts, or after the tails of new data.
-
-    `levels` (percent, e.g. (80, 95)) add conformal prediction intervals per step; `ids` keep
-    only those series of a many-series model; `future`: a table of the --future-features for the
-    forecast steps, by time stamp (and id), for a model fitted with them. A series of the data the
-    model was not fitted on is forecast from its own rows, with a warning. Returns (forecast, warnings).
-    """
-    levels = validate_levels(levels)
-    if source is not None and str(source) == "-" and future is not None and str(future) == "-":
-        raise UsageError("DATA and --future cannot both be read from stdin (-); give one of them as a file")
-    art = artifact.load(model_path)
-    fc.check_horizon(art, horizon)
-    fc.check_ids(art, ids, with_data=source is not None)
-    fc.check_future(art, future)
-    if source is None:
-        contexts, warnings = fc.saved_contexts(art), []
-    else:
-        contexts, warnings = fc.contexts_from(art, fc.read_like_model(art, source, read, ids), unseen=True)
-    if future is not None:
-        fc.future_rows(art, [c for c in contexts if not ids or fc.series_id(art, c) in ids], future)
-    result, more = fc.forecast(art, contexts, horizon, levels, ids)
-    return result, warnings + more
 
 
 def backtest_file(
@@ -185,7 +153,7 @@ def evaluate_file(
     """
     levels = None if levels is None else validate_levels(levels)
     art = artifact.load(model_path)
-    return ev.evaluate(art, fc.read_like_model(art, source, read), levels, every)
+    return ev.evaluate(art, newdata.read_like_model(art, source, read), levels, every)
 
 
 def diagnose_file(
@@ -218,7 +186,7 @@ def diagnose_model(model_path: str | Path, source: Source, read: ReadOptions | N
     from rnncast import diagnose
 
     art = artifact.load(model_path)
-    return diagnose.diagnose_saved(art, fc.read_like_model(art, source, read))
+    return diagnose.diagnose_saved(art, newdata.read_like_model(art, source, read))
 
 
 PLOT_TAIL = 4  # the history drawn before a forecast: this many horizons, or seq_len rows if more
@@ -268,7 +236,7 @@ def forecast_picture(
     number = sm["ids"].index(sid)
     result, _ = fc.forecast(art, None, None, levels, (sid,) if len(sm["ids"]) > 1 else ())
     t, horizon, seq_len = len(meta["targets"]), art.meta["model"]["horizon"], art.meta["model_seq_len"]
-    ctx = fc.saved_contexts(art)[number]
+    ctx = fc.saved_contexts(art, with_index=True)[number]
     history_index, history = ctx.index, art.context[number][:, :t]
     if meta.get("time_kind") != "datetime":  # saved contexts of step-numbered data: count back from the end
         history_index = pd.Index(ctx.last - (meta.get("step") or 1) * np.arange(seq_len - 1, -1, -1))
@@ -276,7 +244,7 @@ def forecast_picture(
     history_index, history = history_index[seq_len - own :], history[seq_len - own :]
     actual_index = actual = None
     if source is not None:
-        coll = fc.read_like_model(art, source, None, (sid,) if len(sm["ids"]) > 1 else ())
+        coll = newdata.read_like_model(art, source, None, (sid,) if len(sm["ids"]) > 1 else ())
         if sid not in coll.ids:
             raise DataError(f"the data holds no series {sid!r}; pass data with it, or another --id")
         s = coll.series[coll.ids.index(sid)]
@@ -291,7 +259,7 @@ def forecast_picture(
         targets=meta["targets"],
         history_index=history_index,
         history=history,
-        index=result.index[0],
+        index=timeindex.shown(timeindex.future_index(meta, ctx.last, horizon), meta.get("zone")),
         forecast=result.values[0],
         bounds={level: (lo[0], hi[0]) for level, (lo, hi) in result.bounds.items()},
         actual_index=actual_index,

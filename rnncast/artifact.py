@@ -35,9 +35,9 @@ import torch
 
 from rnncast.atomic import write_atomic
 from rnncast.choices import CELLS, WINDOW_NORMS
+from rnncast.encoding import Scaling
 from rnncast.errors import DataError, InputError
 from rnncast.model import ModelConfig
-from rnncast.prepare import Scaling
 
 FORMAT = "rnncast"
 FORMAT_VERSION = 3  # the newest format read; `written_version` says which one a model needs

@@ -172,11 +172,12 @@ def forecast(data, model_path, horizon, levels, ids, strict, future, history, fm
       (head -1 history.csv; tail -n 200 history.csv) | rnncast forecast - --format json
       rnncast forecast sales.csv --future promotions_next_weeks.csv
     """
-    from rnncast import api, render
+    from rnncast import render
+    from rnncast.forecast import forecast_file  # not api: a forecast from the saved contexts imports no pandas
 
     run = _begin_run("forecast", history, model=model_path, data=data)
     err = render.console(stderr=True, quiet=quiet)
-    result, warnings = api.forecast_file(
+    result, warnings = forecast_file(
         model_path, data, horizon, levels=tuple(levels), ids=_split_commas(ids), future=future
     )
     _warn(err, warnings, strict)
@@ -187,7 +188,7 @@ def forecast(data, model_path, horizon, levels, ids, strict, future, history, fm
         from rnncast.history import forecast_metrics
 
         run["metrics"] = forecast_metrics(result)
-    render.emit(result.frame(), fmt, output, title=title, headers=headers)
+    render.emit(result.columns(), fmt, output, title=title, headers=headers)
 
 
 def _forecast_headers(targets: list[str], levels: list[float]) -> dict[str, str]:

@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 
 from rnncast import forecast as fc
-from rnncast import intervals, metrics, timeindex
+from rnncast import intervals, metrics, newdata, timeindex
 from rnncast import train as tr
 from rnncast.artifact import Artifact
 from rnncast.errors import DataError
@@ -294,7 +294,7 @@ def evaluate(art: Artifact, coll: Collection, levels: tuple[float, ...] | None =
     each skipped with a note where the model has too few validation windows for it.
     """
     levels, skipped = intervals.supported(levels, len(art.val_residuals), DEFAULT_LEVELS)
-    _, notes = fc.contexts_from(art, coll)  # same columns and frequency, at least seq_len rows
+    _, notes = newdata.contexts_from(art, coll)  # same columns and frequency, at least seq_len rows
     notes += skipped
     sm, meta = art.meta["series"], art.meta["data"]
     if meta.get("time_col") is None and not every:

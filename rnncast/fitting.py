@@ -283,37 +283,41 @@ def meta(
     if not is_datetime and len(s.index) > 1:
         step = timeindex.time_value(s.index[-1] - s.index[-2])
     t = s.n_targets
+    data = {
+        "targets": s.targets,
+        "features": s.features[: len(s.features) - len(p.future)],  # past only
+        "future_features": p.future,  # known for the forecast steps too (the last feature columns)
+        "time_col": s.time_col,
+        "time_kind": "datetime" if is_datetime else "number",
+        "freq": s.freq,
+        "step": step,
+        "rows": sum(m.own_rows for m in p.members),
+        "start": timeindex.time_value(min(m.series.index[m.pad] for m in p.members)),
+        "end": timeindex.time_value(max(m.series.index[-1] for m in p.members)),
+        "season": p.season,
+        "pct_names": p.pct_names,
+        "time_parts": s.time_parts,
+        "time_read": s.time_read,  # how new data's time is read: the same format, grid and zone
+        "zone": s.zone,  # the zone stamps are shown in (they are kept in UTC)
+        "train_windows": p.n_train,
+        "val_windows": p.n_val,
+        "sha256": data_digest(p),
+    }
+    ends = [timeindex.time_value(m.series.index[-1]) for m in p.members]
     return {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "model": cfg.to_dict(),
         "model_seq_len": p.seq_len,
-        "data": {
-            "targets": s.targets,
-            "features": s.features[: len(s.features) - len(p.future)],  # past only
-            "future_features": p.future,  # known for the forecast steps too (the last feature columns)
-            "time_col": s.time_col,
-            "time_kind": "datetime" if is_datetime else "number",
-            "freq": s.freq,
-            "step": step,
-            "rows": sum(m.own_rows for m in p.members),
-            "start": timeindex.time_value(min(m.series.index[m.pad] for m in p.members)),
-            "end": timeindex.time_value(max(m.series.index[-1] for m in p.members)),
-            "season": p.season,
-            "pct_names": p.pct_names,
-            "time_parts": s.time_parts,
-            "time_read": s.time_read,  # how new data's time is read: the same format, grid and zone
-            "zone": s.zone,  # the zone stamps are shown in (they are kept in UTC)
-            "train_windows": p.n_train,
-            "val_windows": p.n_val,
-            "sha256": data_digest(p),
-        },
+        "data": data,
         "series": {
             "ids": p.ids,
             "id_col": p.layout.id_col,
             "wide": p.layout.wide,
             "calendar": p.calendar,
             "calendar_ahead": p.inputs(False).calendar_ahead,  # the forecast steps' calendar is read too
-            "ends": [timeindex.time_value(m.series.index[-1]) for m in p.members],
+            "ends": ends,
+            # the forecast steps' stamps after each training end: `forecast` without DATA needs no pandas
+            "next_stamps": {str(end): timeindex.forecast_stamps(data, end, p.horizon) for end in dict.fromkeys(ends)},
             "rows": [m.own_rows for m in p.members],
             "val_windows": [m.split.n_val for m in p.members],
             "mase_scale": [

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import math
 import os
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-import pandas as pd
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from rnncast import timeindex
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def colour_allowed(stream: IO[str]) -> bool:
@@ -59,15 +61,14 @@ SIGNIFICANT = 4  # digits a table shows of a column's typical value; csv and jso
 SHORT_TARGET = 24  # table cells of a `target` column longer than this are shortened in the middle
 
 
-def decimals(values: pd.Series) -> int | None:
+def decimals(values: list) -> int | None:
     """Decimals that show a numeric column's largest absolute value to SIGNIFICANT digits, the same for the
     whole column so that its points line up; None: magnitudes that read better as %g (below 0.001, from
     10 million)."""
-    finite = pd.to_numeric(values, errors="coerce").abs()
-    finite = finite[finite.notna() & (finite != float("inf")) & (finite > 0)]
-    if finite.empty:
+    finite = [abs(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v) and v != 0]
+    if not finite:
         return 3
-    typical = float(finite.max())
+    typical = float(max(finite))
     if typical < 1e-3 or typical >= 1e7:
         return None
     return max(0, SIGNIFICANT - 1 - math.floor(math.log10(typical)))
@@ -81,7 +82,9 @@ def number(value: object, places: int | None = 3) -> str:
         if places is None or math.isinf(value):
             return f"{value:.4g}"
         return f"{value:,.{places}f}"
-    if isinstance(value, pd.Timestamp):
+    if hasattr(value, "isoformat"):  # a time stamp in a column that is not all time stamps
+        from rnncast import timeindex
+
         return timeindex.stamp(value)
     return str(value)
 
@@ -94,61 +97,105 @@ def short(name: str, width: int) -> str:
     return name[:head] + "…" + name[len(name) - (width - 1 - head) :]
 
 
-def to_table(frame: pd.DataFrame, title: str | None = None, headers: dict[str, str] | None = None) -> Table:
+@dataclass
+class Columns:
+    """A table as named columns of plain Python values (text, numbers, None): what every output is written from.
+
+    `numeric` columns are right-aligned in a table, and those holding floats share their decimals (`decimals`).
+    """
+
+    data: dict[str, list]
+    numeric: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> Columns:
+        """A DataFrame's columns, time columns as text (`timeindex.stamps`), numeric as their dtype says."""
+        import pandas as pd
+
+        from rnncast import timeindex
+
+        data, numeric = {}, set()
+        for col in frame.columns:
+            values = frame[col]
+            if pd.api.types.is_datetime64_any_dtype(values):
+                values = timeindex.stamps(values)
+            elif pd.api.types.is_numeric_dtype(values):
+                numeric.add(col)
+            listed = values.tolist()
+            if values.dtype == object or pd.api.types.is_extension_array_dtype(values):
+                # missing: blank, as pandas writes it
+                listed = [None if v is pd.NA or v is pd.NaT else v for v in listed]
+            data[col] = listed
+        return cls(data, numeric)
+
+    def rows(self) -> list[tuple]:
+        return list(zip(*self.data.values(), strict=True))
+
+
+def to_table(table: Columns | pd.DataFrame, title: str | None = None, headers: dict[str, str] | None = None) -> Table:
     """A rich table: `headers` renames columns (the table only); no cell wraps; long target names are shortened
     in the middle; each float column gets the decimals of its largest value (`decimals`)."""
-    headers = dict(headers or {})
-    if "target" in frame.columns and frame["target"].nunique() == 1 and len(frame.columns) > 2:
-        title = f"{title or ''}: {frame['target'].iloc[0]}".lstrip(": ")  # one target: named once, in full
-        frame = frame.drop(columns="target")
-    for col in frame.columns:
+    table = table if isinstance(table, Columns) else Columns.of(table)
+    headers, data = dict(headers or {}), dict(table.data)
+    if "target" in data and len(set(data["target"])) == 1 and len(data) > 2:
+        title = f"{title or ''}: {data['target'][0]}".lstrip(": ")  # one target: named once, in full
+        del data["target"]
+    for col in data:
         if str(col).startswith("coverage_"):  # backtest and evaluate: `cov 80`, like the bounds' `lo 80`
             headers.setdefault(col, "cov " + str(col)[len("coverage_") :])
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    out = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     places = {}
-    for col in frame.columns:
-        numeric = pd.api.types.is_numeric_dtype(frame[col])
-        table.add_column(headers.get(col, str(col)), justify="right" if numeric else "left", no_wrap=True)
-        places[col] = decimals(frame[col]) if pd.api.types.is_float_dtype(frame[col]) else 3
-    shown = with_stamp_text(frame)
-    if "target" in shown.columns:
-        shown["target"] = [short(v, SHORT_TARGET) if isinstance(v, str) else v for v in shown["target"]]
-    for row in shown.itertuples(index=False):
-        table.add_row(*(number(v, places[c]) for c, v in zip(frame.columns, row, strict=True)))
-    return table
+    for col, values in data.items():
+        numeric = col in table.numeric
+        out.add_column(headers.get(col, str(col)), justify="right" if numeric else "left", no_wrap=True)
+        floats = numeric and any(isinstance(v, float) for v in values)
+        places[col] = decimals(values) if floats else 3
+    if "target" in data:
+        data["target"] = [short(v, SHORT_TARGET) if isinstance(v, str) else v for v in data["target"]]
+    for row in zip(*data.values(), strict=True):
+        out.add_row(*(number(v, places[c]) for c, v in zip(data, row, strict=True)))
+    return out
 
 
-def with_stamp_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame with every time column as text (`timeindex.stamps`: one form in table, csv and json)."""
-    stamped = [c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])]
-    if not stamped:
-        return frame
-    frame = frame.copy()
-    for col in stamped:
-        frame[col] = timeindex.stamps(frame[col])
-    return frame
+def blank(value: object) -> bool:
+    """None or NaN: an empty csv cell, a json null."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def to_text(frame: pd.DataFrame, fmt: str) -> str:
+def plain(value: object) -> object:
+    """A json value: None for a missing or infinite number; a numpy scalar as its Python value; lists and
+    objects as they are (typed history); anything else as text."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value if value is None or isinstance(value, (str, int, float, bool, list, dict)) else str(value)
+
+
+def to_text(table: Columns | pd.DataFrame, fmt: str) -> str:
     """csv (header + rows) or json (a list of records); time stamps as `timeindex.stamps`."""
-    frame = with_stamp_text(frame)
+    table = table if isinstance(table, Columns) else Columns.of(table)
     if fmt == "csv":
-        return frame.to_csv(index=False)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(table.data)
+        writer.writerows(tuple("" if blank(v) else v for v in row) for row in table.rows())
+        return buffer.getvalue()
     if fmt == "json":
-        records = json.loads(frame.to_json(orient="records", double_precision=15))
-        return json.dumps(records, indent=2) + "\n"
+        records = [{str(k): plain(v) for k, v in zip(table.data, row, strict=True)} for row in table.rows()]
+        return json.dumps(records, indent=2, default=str) + "\n"
     raise ValueError(f"unknown format {fmt!r}")
 
 
 def emit(
-    frame: pd.DataFrame,
+    frame: Columns | pd.DataFrame,
     fmt: str | None = None,
     output: str | Path | None = None,
     title: str | None = None,
     headers: dict[str, str] | None = None,
     caption: str | None = None,
 ) -> None:
-    """Write the frame to stdout, or atomically to the file `output`, in the chosen format.
+    """Write the table (Columns or a DataFrame) to stdout, or atomically to the file `output`, in the chosen format.
 
     `headers` rename columns and `caption` (lines) follows, in the table only; csv and json keep the frame's
     names and have no caption."""
@@ -199,4 +246,4 @@ def emit_record(record: dict, fmt: str | None = None, output: str | Path | None 
             return ",".join(map(str, value))
         return "" if value is None else str(value)
 
-    emit(pd.DataFrame({"field": list(record), "value": [cell(v) for v in record.values()]}), fmt, output, title)
+    emit(Columns({"field": list(record), "value": [cell(v) for v in record.values()]}), fmt, output, title)

@@ -583,6 +583,36 @@ def calendar_features(index: pd.DatetimeIndex, parts: list[str], zone: str | Non
     return np.stack(columns, axis=1) if columns else np.zeros((len(index), 0))
 
 
+def future_index(data_meta: dict, last: object, horizon: int) -> pd.Index:
+    """The `horizon` time stamps after `last`, continuing the training frequency (on --freq C's week);
+    naive UTC, like every stamp inside (`shown` puts them in the data's zone for output)."""
+    freq, zone = data_meta.get("freq"), data_meta.get("zone")
+    if freq:
+        step = offset(freq, data_meta.get("time_read", {}).get("weekmask"))
+        start = shown(pd.DatetimeIndex([pd.Timestamp(last)]), zone)[0]  # days step on the local clock
+        stamps = pd.date_range(start, periods=horizon + 1, freq=step)[1:]
+        return stamps.tz_convert("UTC").tz_localize(None) if zone else stamps
+    if data_meta.get("time_kind") == "datetime":  # irregular time: number the steps after the end
+        return pd.RangeIndex(1, horizon + 1)
+    step = data_meta.get("step") or 1
+    return pd.Index([last + step * (k + 1) for k in range(horizon)])
+
+
+def as_time(data_meta: dict, value: object) -> object:
+    """A saved training end (ISO text for dates, a number for steps) as the data's index holds it."""
+    return pd.Timestamp(value) if data_meta.get("time_kind") == "datetime" else value
+
+
+def forecast_stamps(data_meta: dict, last: object, horizon: int) -> list:
+    """The `horizon` stamps after `last` as outputs write them before `stamps` shortens a column of
+    midnights: ISO text in the data's zone (with its offset), or step numbers. `fit` saves them per
+    training end (series "next_stamps"), so a forecast from the saved contexts needs no pandas."""
+    index = shown(future_index(data_meta, last, horizon), data_meta.get("zone"))
+    if isinstance(index, pd.DatetimeIndex):
+        return [t.isoformat() for t in index]
+    return [v.item() if hasattr(v, "item") else v for v in index]
+
+
 def context_index(freq: str | None, end: object, length: int, weekmask: str | None = None) -> pd.Index:
     """The time stamps of the `length` rows that end at `end` (a saved context), on the frequency's grid."""
     if not freq:

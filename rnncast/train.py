@@ -11,6 +11,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -18,7 +19,9 @@ from torch import nn
 
 from rnncast import distributed
 from rnncast.errors import TrainingError, UsageError
-from rnncast.prepare import Windows
+
+if TYPE_CHECKING:
+    from rnncast.prepare import Windows  # pandas: not imported by a forecast, which trains nothing
 
 
 @dataclass

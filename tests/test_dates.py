@@ -349,11 +349,11 @@ def test_a_daily_local_forecast_keeps_its_hour_across_the_clock_change(tmp_path)
 
 def test_calendar_inputs_follow_the_local_clock_across_the_change(tmp_path):
     """--calendar with --tz: the hour a meter reads 09:00 is hour 9 in summer and winter alike, not UTC's 7 or 8."""
-    from rnncast import artifact, forecast, prepare
+    from rnncast import artifact, encoding, forecast
 
     s = read(berlin(start="2024-10-26 00:00", end="2024-10-28 00:00"), tz="Europe/Berlin")
     local = s.index.tz_localize("UTC").tz_convert("Europe/Berlin")
-    rows = prepare.Inputs(["hour"], False, zone="Europe/Berlin").rows(np.zeros((len(s), 1)), s.index, 0)
+    rows = encoding.Inputs(["hour"], False, zone="Europe/Berlin").rows(np.zeros((len(s), 1)), s.index, 0)
     assert np.allclose(rows[:, 1], np.sin(2 * np.pi * local.hour / 24))
     nine = np.flatnonzero(local.hour == 9)  # 09:00+02:00 on the 26th, 09:00+01:00 on the 27th
     assert len(nine) == 2 and s.index[nine[0]].hour == 7 and s.index[nine[1]].hour == 8

@@ -1,3 +1,5 @@
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -6,6 +8,7 @@ from conftest import ELEC, MACRO, settings
 from rnncast import api, artifact
 from rnncast import forecast as fc
 from rnncast.errors import DataError, UsageError
+from rnncast.settings import ReadOptions, WindowConfig
 
 
 def test_forecast_continues_the_monthly_calendar(elec_model):
@@ -71,3 +74,103 @@ def test_quarterly_multivariate_forecast_from_new_data(tmp_path):
     assert list(frame.columns) == ["date", "realgdp", "realcons"]
     assert frame["date"].iloc[0] == pd.Timestamp("2009-10-01")  # after 2009Q3
     assert len(frame) == 8
+
+
+# ---------------------------------------------------------------------------- start-up: no pandas for a saved model
+
+PANDAS_FREE = """
+import sys
+from rnncast.cli import cli
+try:
+    cli.main(sys.argv[1:], prog_name="rnncast", standalone_mode=False)
+finally:
+    print("heavy:", sorted(m for m in ("pandas", "sklearn", "pyarrow", "scipy") if m in sys.modules), file=sys.stderr)
+"""
+
+
+def forecast_alone(model, *args: str) -> tuple[str, str]:
+    """`rnncast forecast --model MODEL ARGS` in a fresh interpreter: (stdout, the heavy modules it imported)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", PANDAS_FREE, "forecast", "--model", str(model), *args],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return done.stdout, done.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "table"])
+def test_forecast_from_the_saved_contexts_imports_no_pandas_and_writes_what_pandas_wrote(elec_model, fmt):
+    """The start-up path (issue 15): no pandas, scikit-learn or pyarrow, and the very text of the pandas
+    route (the DataFrame written through render) in every format, intervals included."""
+    from rnncast import render
+
+    out, heavy = forecast_alone(elec_model, "--format", fmt, "--level", "80")
+    assert heavy == "heavy: []"
+    result, _ = api.forecast_file(elec_model, levels=(80,))
+    frame = result.frame()
+    assert frame["DATE"].dtype.kind == "M" and frame["DATE"].iloc[0] == pd.Timestamp("2016-06-01")
+    if fmt == "table":
+        assert "2016-06-01" in out and "lo 80" in out and f"{frame.iloc[0, 1]:.1f}" in out
+    else:
+        assert out == render.to_text(frame, fmt)
+        assert out == render.to_text(result.columns(), fmt)
+    if fmt == "csv":
+        back = pd.read_csv(io.StringIO(out))
+        np.testing.assert_array_equal(back.iloc[:, 1], result.values[0, :, 0])  # full precision in csv
+
+
+def test_a_zoned_hourly_model_forecasts_without_pandas_across_the_clock_change(tmp_path):
+    """Stamps saved at fit time carry the offset of their own hour: +02:00 before the change, +01:00 after."""
+    from test_dates import berlin
+
+    data = tmp_path / "load.csv"
+    data.write_text(berlin(start="2024-10-20 00:00", end="2024-10-27 00:00"))
+    model = tmp_path / "m.rnncast"
+    options = settings(
+        ReadOptions(tz="Europe/Berlin"), windows=WindowConfig(seq_len=24, horizon=6), hidden_size=8, epochs=2
+    )
+    api.fit(data, options, model_path=model)
+    out, heavy = forecast_alone(model, "--format", "csv")
+    assert heavy == "heavy: []"
+    stamps = [line.split(",")[0] for line in out.splitlines()[1:]]
+    assert stamps == ["2024-10-27T01:00:00+02:00", "2024-10-27T02:00:00+02:00", "2024-10-27T02:00:00+01:00",
+                      "2024-10-27T03:00:00+01:00", "2024-10-27T04:00:00+01:00", "2024-10-27T05:00:00+01:00"]  # fmt: skip
+    result, _ = api.forecast_file(model)
+    assert out == render_csv(result.frame())
+    assert str(result.frame()["time"].dt.tz) == "Europe/Berlin"
+
+
+def render_csv(frame: pd.DataFrame) -> str:
+    from rnncast import render
+
+    return render.to_text(frame, "csv")
+
+
+def test_a_model_without_saved_stamps_computes_them_as_before(elec_model, tmp_path):
+    """Model files written before fit saved `next_stamps` forecast the same stamps (computed with pandas)."""
+    art = artifact.load(elec_model)
+    saved, _ = fc.forecast(art)
+    del art.meta["series"]["next_stamps"]
+    older = tmp_path / "older.rnncast"
+    artifact.save(art, older)
+    computed, _ = api.forecast_file(older)
+    assert computed.index == saved.index and saved.index[0][:2] == ["2016-06-01T00:00:00", "2016-07-01T00:00:00"]
+    np.testing.assert_array_equal(computed.values, saved.values)
+
+
+@pytest.mark.parametrize(
+    ("stamps", "zone"),
+    [
+        (pd.date_range("2024-01-30", periods=5, freq="D"), None),  # midnights: the date alone
+        (pd.date_range("2024-01-30 22:00", periods=5, freq="h"), None),  # one at midnight among others
+        (pd.date_range("2024-03-31 00:00", periods=5, freq="h", tz="Europe/Berlin"), "Europe/Berlin"),  # clock change
+    ],
+)
+def test_saved_stamp_text_follows_the_rule_of_the_pandas_columns(stamps, zone):
+    """`forecast.stamp_texts` on ISO text writes a column as `timeindex.stamps` writes the same time stamps."""
+    from rnncast import timeindex
+
+    expected = timeindex.stamps(pd.Series(stamps)).tolist()
+    assert fc.stamp_texts([t.isoformat() for t in stamps], zone) == expected

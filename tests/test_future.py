@@ -13,7 +13,7 @@ import torch
 from click.testing import CliRunner
 from conftest import ELEC, ETTH1, settings
 
-from rnncast import api, artifact, prepare
+from rnncast import api, artifact, encoding, prepare
 from rnncast.cli import cli
 from rnncast.errors import DataError, UsageError
 from rnncast.model import Forecaster, ModelConfig
@@ -51,8 +51,8 @@ def write(frame: pd.DataFrame, path) -> str:
 def test_the_head_reads_the_forecast_steps_known_inputs_and_nothing_else_of_them():
     """Row t carries rows t+1..t+H of the known inputs; the output moves with them, not with future targets."""
     known = np.arange(10.0)[:, None]
-    assert prepare.leads(known, 3)[0].tolist() == [1, 2, 3] and prepare.leads(known, 3)[8].tolist() == [9, 0, 0]
-    inputs = prepare.Inputs([], False, n_future=1, ahead=4)
+    assert encoding.leads(known, 3)[0].tolist() == [1, 2, 3] and encoding.leads(known, 3)[8].tolist() == [9, 0, 0]
+    inputs = encoding.Inputs([], False, n_future=1, ahead=4)
     scaled = np.stack([np.sin(np.arange(30.0)), np.arange(30.0) % 5], axis=1)  # target, then the future feature
     rows = inputs.rows(scaled, pd.RangeIndex(30), 0)
     assert rows.shape == (30, 2 + 4) and rows[9, 2:].tolist() == scaled[10:14, 1].tolist()

@@ -12,7 +12,7 @@ import torch
 from click.testing import CliRunner
 from conftest import ETTH1, settings
 
-from rnncast import api, artifact, forecast, prepare, reading, timeindex
+from rnncast import api, artifact, newdata, prepare, reading, timeindex
 from rnncast.cli import cli
 from rnncast.errors import DataError, UsageError
 from rnncast.metrics import POOLED
@@ -499,7 +499,7 @@ def test_a_short_unseen_series_is_scaled_on_its_own_rows_not_on_the_padding(tmp_
     s1 = frame[frame["store"] == "s1"].sort_values("date")
     extra = s1.tail(10).assign(store="new", sales=lambda f: 2 * f["sales"] + 100)  # 10 rows of the 24 read
     coll = reading.collect(pd.concat([frame, extra]), ReadOptions(targets=("sales",)), Layout(id_col="store"))
-    contexts, warnings = forecast.contexts_from(artifact.load(model), coll, unseen=True)
+    contexts, warnings = newdata.contexts_from(artifact.load(model), coll, unseen=True)
     (new,) = [c for c in contexts if c.unseen]
     own = extra["sales"].to_numpy()
     assert new.unseen[1].shift == pytest.approx([own.mean()])  # fit pads only the rows the network reads

@@ -1,0 +1,195 @@
+"""New data for a saved model: read in the layout and columns the model was trained on, each series'
+last rows as the contexts a forecast starts from, and the --future values of the forecast steps.
+
+Apart from forecast.py, which needs no pandas: a forecast from the contexts saved in the model file
+imports none of this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+import pandas as pd
+
+from rnncast import reading, timeindex
+from rnncast.artifact import Artifact
+from rnncast.errors import DataError
+from rnncast.forecast import Context, series_id
+from rnncast.prepare import first_ids, fit_scaling, left_pad
+from rnncast.reading import Collection
+from rnncast.settings import Layout, ReadOptions
+
+
+def read_options_like(meta: dict) -> ReadOptions:
+    """How to read new data so that its time column is found the way training found it."""
+    calendar = len(meta.get("time_parts", [])) > 1  # e.g. year + quarter: detect them again
+    read = ReadOptions(time_col=None if calendar else meta["time_col"] or "none")
+    return replace(read, **meta.get("time_read", {}))  # the date format, --freq, --weekmask and --tz of fit
+
+
+def read_like_model(
+    art: Artifact, source: str | Path | IO[str], read: ReadOptions | None = None, ids: tuple[str, ...] = ()
+) -> Collection:
+    """Read new data in the layout, and with the time, target and feature columns, the model was trained on."""
+    meta, sm = art.meta["data"], art.meta["series"]
+    layout = Layout(sm["id_col"], sm["wide"])
+    future = tuple(meta.get("future_features", []))
+    read = replace(read or read_options_like(meta), features=tuple(meta["features"]), future_features=future)
+    frame = reading.read_table(source)
+    if layout.wide:
+        read = replace(read, targets=read.targets or tuple(s for s in sm["ids"] if not ids or s in ids))
+        needed = list(read.features + future)
+    else:
+        read = replace(read, targets=tuple(meta["targets"]))
+        needed = ([layout.id_col] if layout.id_col else []) + meta["targets"] + meta["features"] + list(future)
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"the data lacks column(s) {', '.join(map(repr, missing))} the model was trained on; "
+            f"its columns are: {', '.join(frame.columns)}; pass data with the training columns"
+        )
+    return reading.collect(frame, read, layout)
+
+
+def staleness(meta: dict, freq: str | None, last: object, trained_end: object) -> list[str]:
+    """Refuse new data at another frequency; warn when it ends before the training data did."""
+    if meta.get("freq") and freq and freq != meta["freq"]:
+        raise DataError(f"data frequency {freq} differs from the model's {meta['freq']}; resample or retrain")
+    if meta.get("time_kind") == "datetime" and pd.Timestamp(last) < pd.Timestamp(trained_end):
+        last, end = timeindex.shown(pd.DatetimeIndex([last, trained_end]), meta.get("zone"))
+        return [f"data ends at {timeindex.stamp(last)}, before the model's training end {timeindex.stamp(end)}"]
+    return []
+
+
+def same_clock(meta: dict, zone: str | None, where: str = "") -> None:
+    """Refuse new data whose stamps are zoned when the model's were not, or the other way round:
+    naive stamps cannot be placed against UTC ones without knowing their zone."""
+    if meta.get("time_kind") != "datetime" or (zone is None) == (meta.get("zone") is None):
+        return
+    if zone is None:
+        raise DataError(
+            f"{where}the data's time stamps carry no UTC offset, the model's did ({meta['zone']}); "
+            "write them with their offset, or refit with --tz ZONE on the same kind of stamps"
+        )
+    raise DataError(
+        f"{where}the data's time stamps carry a UTC offset ({zone}), the model's had none; "
+        "pass stamps as the training data wrote them, or refit on stamps with offsets"
+    )
+
+
+def contexts_from(art: Artifact, coll: Collection, unseen: bool = False) -> tuple[list[Context], list[str]]:
+    """Each known series' last seq_len rows of new data, checked against the model. Returns (contexts, warnings).
+
+    `unseen`: a series the model was not fitted on is forecast from its own last rows, scaled by a scaler
+    fitted on them (and, with an id embedding, the mean of the learned embeddings), with a warning.
+    """
+    meta, sm = art.meta["data"], art.meta["series"]
+    seq_len, known, many = art.meta["model_seq_len"], sm["ids"], coll.layout.many
+    warnings = reading.collection_notes(coll)
+    contexts, padded = [], []
+    for sid, s in zip(coll.ids, coll.series, strict=True):
+        where = f"series {sid!r}: " if many else ""
+        if sid not in known and not unseen:
+            warnings.append(f"series {sid!r} is not in the model; skipped")
+            continue
+        own = s.values[-seq_len:]  # an unseen series is scaled on these, never on padding (as fit's scalers)
+        if len(s) < seq_len:
+            if not many:
+                raise DataError(f"data has {len(s)} rows; the model needs the last {seq_len}; give a longer history")
+            padded.append(sid)
+            if s.freq is None and len(s) < 3 and meta.get("freq"):  # too few rows to infer one: the model's grid
+                s = replace(s, freq=meta["freq"])
+            s = left_pad(s, seq_len - len(s))
+        same_clock(meta, s.zone, where)
+        context = Context(len(known), s.values[-seq_len:], s.index[-seq_len:], s.index[-1])
+        if sid not in known:
+            if meta.get("freq") and s.freq and s.freq != meta["freq"]:
+                raise DataError(f"{where}data frequency {s.freq} differs from the model's {meta['freq']}; resample it")
+            context.unseen = (sid, fit_scaling(own, art.scaling.kind))
+            neutral = ", and the mean of the learned series embeddings" if art.meta["model"].get("id_embedding") else ""
+            warnings.append(
+                f"series {sid!r} is not in the model; forecast from its own last {len(own)} rows, scaled on them"
+                f"{neutral}; refit to learn it"
+            )
+        else:
+            context.number = known.index(sid)
+            warnings += [f"{where}{n}" for n in staleness(meta, s.freq, s.index[-1], sm["ends"][context.number])]
+        contexts.append(context)
+    if padded:
+        warnings.append(
+            f"{len(padded)} series ({first_ids(padded)}) have fewer than the {seq_len} rows the model reads; "
+            "padded at the start with their first value, as fit pads short series"
+        )
+    return contexts, warnings
+
+
+def future_rows(art: Artifact, contexts: list[Context], source: str | Path | IO[str]) -> None:
+    """Give each context the --future-features of its forecast steps, looked up by time stamp (and id) in `source`.
+
+    Every step of the trained horizon needs a row: the network reads them all.
+    """
+    meta, sm = art.meta["data"], art.meta["series"]
+    future, horizon = meta.get("future_features", []), art.meta["model"]["horizon"]
+    frame = reading.read_table(source)
+    id_col = sm["id_col"]
+    missing = [c for c in [*([id_col] if id_col else []), *future] if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"--future lacks column(s) {', '.join(map(repr, missing))}; its columns are: {', '.join(frame.columns)}; "
+            f"give the time column{', ' + repr(id_col) if id_col else ''} and {', '.join(map(repr, future))}"
+        )
+    time_col = meta.get("time_col")
+    if time_col in frame.columns and (blank := frame[time_col].isna().to_numpy()).any():
+        # a blank stamp would otherwise read as a missing row, or turn the whole column into step numbers
+        raise DataError(
+            f"--future row {int(blank.argmax()) + 1}: the time column {time_col!r} is blank; give every row its time stamp"
+        )
+    keys = frame[id_col].astype(str).to_numpy() if id_col else None
+    time = future_times(frame, read_options_like(meta), keys)
+    same_clock(meta, time.zone, "--future: ")  # offsets against wall-clock stamps (or not) would shift every row
+    index = time.index  # naive UTC, as the model's stamps
+    values = frame[future].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.isnan(values)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise DataError(
+            f"--future row {row + 1}: {future[col]!r} is {frame[future[col]].iloc[row]!r}, not a number; "
+            "the known future values must all be given"
+        )
+    for c in contexts:
+        sid = series_id(art, c)
+        rows = np.arange(len(frame)) if keys is None else np.flatnonzero(keys == sid)
+        stamps, own = timeindex.future_index(meta, c.last, horizon), pd.Index(index[rows])
+        twice = own[own.duplicated()]
+        if len(twice):  # get_indexer cannot choose between them
+            count, which = int((own == twice[0]).sum()), f" of series {sid!r}" if id_col else ""
+            raise DataError(
+                f"--future has {count} rows for {timeindex.stamp(timeindex.shown(twice, meta.get('zone'))[0])}{which}; "
+                "which value holds is unclear: keep one row per time stamp"
+            )
+        where = own.get_indexer(stamps)
+        if (where < 0).any():
+            first, last = timeindex.shown(
+                pd.Index([stamps[int(np.argmax(where < 0))], timeindex.as_time(meta, c.last)]), meta.get("zone")
+            )
+            which = f" of series {sid!r}" if id_col else ""
+            raise DataError(
+                f"--future has no row for {timeindex.stamp(first)}{which}; the model reads {', '.join(future)} for "
+                f"each of its {horizon} forecast steps after {timeindex.stamp(last)}: add that row"
+            )
+        c.future = np.full((horizon, c.values.shape[1]), np.nan)
+        c.future[:, c.values.shape[1] - len(future) :] = values[rows[where]]
+
+
+def future_times(frame: pd.DataFrame, read: ReadOptions, keys: np.ndarray | None) -> timeindex.TimeColumn:
+    """The --future file's time index. With --tz and many series, each series' rows are placed on their own
+    (in time order, the repeated hour at a clock change by its order), as DATA's are: rows in any order."""
+    if keys is None or read.tz is None:
+        return timeindex.time_index(frame, read, [])
+    rows = [np.flatnonzero(keys == key) for key in np.unique(keys)]
+    times = [timeindex.time_index(frame.iloc[r], read, []) for r in rows]
+    stamps = np.concatenate([t.index.to_numpy() for t in times])[np.argsort(np.concatenate(rows), kind="stable")]
+    return times[0]._replace(index=pd.DatetimeIndex(stamps, name=times[0].name))
