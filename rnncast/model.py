@@ -163,11 +163,17 @@ class Network(nn.Module):
         self.n_targets = c.n_targets
 
     def forward(
-        self, x: torch.Tensor, ids: torch.Tensor | None = None, ahead: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        ids: torch.Tensor | None = None,
+        ahead: torch.Tensor | None = None,
+        highway_x: torch.Tensor | None = None,
     ) -> torch.Tensor:
+        """(B, L, F') → (B, H·T); `highway_x`: what the highway reads instead of x (diagnose: a detached copy)."""
         linear = None
         if hasattr(self, "highway"):
-            past = x[:, x.shape[1] - self.highway.in_features :, : self.n_targets]  # (B, P, T)
+            src = x if highway_x is None else highway_x
+            past = src[:, src.shape[1] - self.highway.in_features :, : self.n_targets]  # (B, P, T)
             linear = self.highway(past.transpose(1, 2)).transpose(1, 2).flatten(1)  # (B, H·T), as the head's
         if ids is not None:
             x = torch.cat([x, self.embed(ids)[:, None, :].expand(-1, x.shape[1], -1)], dim=-1)  # (B, L, F'+E)
@@ -246,10 +252,10 @@ class Forecaster(nn.Module):
             y = y - n.level[..., :t]
         return y if n.spread is None else y / n.spread[..., :t]
 
-    def from_cells(self, x: torch.Tensor, n: Normalised) -> torch.Tensor:
+    def from_cells(self, x: torch.Tensor, n: Normalised, highway_x: torch.Tensor | None = None) -> torch.Tensor:
         """Run every member on normalised inputs x (B, L, F') and undo the normalisation: (B, K, H, T)."""
         c = self.config
-        y = torch.stack([net(x, n.ids, n.ahead) for net in self.nets], dim=1).view(
+        y = torch.stack([net(x, n.ids, n.ahead, highway_x) for net in self.nets], dim=1).view(
             -1, c.ensemble, c.horizon, c.n_targets
         )
         if n.spread is not None:
