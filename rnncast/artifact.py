@@ -18,9 +18,10 @@ Format 1 files (rnncast 0.1: no series axis for one series, many series under me
 read and upgraded in memory to format 2.
 
 Format 3 is format 2 plus inputs known for the forecast steps (meta model `n_ahead`, data
-`future_features`, series `calendar_ahead`): a model with them is written as format 3, so an older
-rnncast says "upgrade" instead of misreading it; every other model is still written as format 2.
-Formats 1 and 2 read as models without such inputs.
+`future_features`, series `calendar_ahead`) or an autoregressive highway (meta model `highway`,
+tensors `model.nets.K.highway.*`): a model with them is written as format 3, so an older rnncast
+says "upgrade" instead of misreading it; every other model is still written as format 2.
+Formats 1 and 2 read as models without such inputs or highway.
 """
 
 from __future__ import annotations
@@ -91,8 +92,8 @@ def to_bytes(art: Artifact) -> bytes:
 
 
 def written_version(meta: dict) -> int:
-    """3 for a model that reads inputs known ahead (older readers cannot), else 2."""
-    return 3 if meta["model"].get("n_ahead") else 2
+    """3 for a model that reads inputs known ahead or has a highway (older readers cannot), else 2."""
+    return 3 if meta["model"].get("n_ahead") or meta["model"].get("highway") else 2
 
 
 def save(art: Artifact, path: str | Path) -> None:

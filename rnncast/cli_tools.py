@@ -213,7 +213,7 @@ def tune(data, model_path, trials, time_budget, study_db, study_name, fmt, outpu
     pruning, from epoch 3, after 5 completed trials). Searched: seq_len (multiples of the one
     from the frequency), segment (0, 4, 8, 12, 24, 48; never above seq_len), cell, hidden_size
     (8-256), layers (1-3), dropout (0-0.5, with layers > 1), lr (1e-4 to 1e-2), window_norm
-    (last, season, mean, scale, none) and ensemble (1-5). An option given on the command line
+    (last, season, mean, scale, none), ensemble (1-5) and highway (0 or seq_len). An option given on the command line
     or in its RNNCAST_ variable is fixed, not searched; every other `fit` option applies to all
     trials as given or defaulted.
 

@@ -266,6 +266,10 @@ network_options = _options(
            help="Points per recurrent step: the window is cut into segments of this many points, each embedded by "
                 "a Linear layer, and the cell steps over segments (SegRNN); 0: one point per step. "
                 "Default: seq_len // 8 (about 8 steps), 0 for windows under 16."),
+    option("--highway", type=click.IntRange(min=0), metavar="P",
+           help="Autoregressive highway (LSTNet): a linear map from the last P window-normalised values straight to "
+                "the forecast, added to the network's; fitted by least squares on the training windows before the "
+                "network is trained around it. At most --seq-len. Default: 0, off."),
     option("--ensemble", type=click.IntRange(min=1),
            help="Member networks trained together from different initial weights; the forecast is their median. "
                 "Default: 5 up to 5,000 training windows (one series: 10,000), else 1."),
@@ -352,7 +356,8 @@ def _network(m: dict) -> str:
     """What was trained, in a few words: `5 rnn members, 4-point segments, window norm season`."""
     members = f"{m['ensemble']} {m['cell']} members" if m["ensemble"] > 1 else f"one {m['cell']}"
     steps = f"{m['segment']}-point segments" if m["segment"] else "one point per step"
-    return f"{members}, {steps}, window norm {m['window_norm']}"
+    highway = f", a {m['highway']}-step highway" if m.get("highway") else ""
+    return f"{members}, {steps}, window norm {m['window_norm']}{highway}"
 
 
 def _settings(params: dict):
@@ -368,7 +373,8 @@ def _settings(params: dict):
         layout=st.Layout(p["id_col"], p["wide"]),
         windows=st.WindowConfig(p["seq_len"], p["horizon"], p["val_frac"], p["scaler"], p["season"], p["calendar"]),
         network=st.NetworkOptions(p["cell"], p["hidden_size"], p["layers"], p["dropout"], p["window_norm"],
-                                  p["id_embedding"] or 0, p["segment"], p["ensemble"], p["guard"], p["non_negative"]),
+                                  p["id_embedding"] or 0, p["segment"], p["ensemble"], p["guard"], p["non_negative"],
+                                  highway=p["highway"]),
         train=TrainConfig(p["epochs"], p["batch_size"], p["lr"], p["clip"], p["patience"], p["seed"], p["device"],
                           p["threads"], p["weight_decay"], p["schedule"]),
     )  # fmt: skip

@@ -15,7 +15,8 @@ For each cell, on the validation windows (or, for a saved model, on the windows 
 - `clip_rate` and the pre-clip gradient norm percentiles of its training (`train.clip_stats`);
 - `val_mse` (scaled units) and a one-line verdict.
 
-The loss is the network's before the guard: the guard blends in a naive forecast, which reads the last
+The highway's linear map (--highway) is left out of the gradient: it reads every lag directly and would
+make any cell look as if it remembered the whole window. The loss is the network's before the guard: the guard blends in a naive forecast, which reads the last
 value or the last cycle and says nothing about what the cell remembers.
 """
 
@@ -73,7 +74,9 @@ def grad_norm_by_lag(model: nets.Forecaster, windows: Windows) -> np.ndarray:
             x, y = windows.batch(slice(start, start + BATCH))  # (B, L, F), (B, H, T)
             n = model.normalise(x)
             cells_in = n.x.detach().requires_grad_(True)  # (B, L, F'): what the cells read
-            out = nets.median(model.from_cells(cells_in, n))  # (B, H, T): the network before the guard
+            # the network before the guard; the highway (--highway) reads a detached copy: its direct linear
+            # path from every lag is not what the cells remember
+            out = nets.median(model.from_cells(cells_in, n, highway_x=n.x.detach()))  # (B, H, T)
             per_window = ((out - y) ** 2).flatten(1).mean(dim=1)  # (B,)
             (grad,) = torch.autograd.grad(
                 per_window.sum(), cells_in

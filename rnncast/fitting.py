@@ -57,6 +57,11 @@ def default_segment(seq_len: int) -> int:
     return seq_len // STEPS if seq_len >= 2 * STEPS else 0
 
 
+def default_highway(seq_len: int) -> int:
+    """Past steps the highway reads when --highway is not given: 0, off."""
+    return 0
+
+
 def model_config(p: Plan, network: NetworkOptions) -> ModelConfig:
     """The network for this plan: the user's options plus inputs, targets, horizon, season and base forecast.
 
@@ -67,6 +72,12 @@ def model_config(p: Plan, network: NetworkOptions) -> ModelConfig:
         raise UsageError(
             f"--segment {segment} is longer than the window (seq_len {p.seq_len}); "
             f"choose a --segment of at most {p.seq_len} or a longer --seq-len"
+        )
+    highway = default_highway(p.seq_len) if network.highway is None else network.highway
+    if highway > p.seq_len:
+        raise UsageError(
+            f"--highway {highway} reads more steps than the window holds (seq_len {p.seq_len}); "
+            f"choose a --highway of at most {p.seq_len} or a longer --seq-len"
         )
     emb = network.id_embedding
     n_calendar = 2 * len(p.calendar)
@@ -87,6 +98,7 @@ def model_config(p: Plan, network: NetworkOptions) -> ModelConfig:
         id_embedding=emb,
         segment=segment,
         ensemble=network.ensemble or default_ensemble(p.n_train, p.layout.many),
+        highway=highway,
     )
 
 
@@ -97,6 +109,8 @@ def fit_plan(p: Plan, network: NetworkOptions, train_cfg: tr.TrainConfig, on_epo
     windows = plan_windows(p, cfg.id_embedding > 0, device)
     torch.manual_seed(train_cfg.seed)
     model = nets.build(cfg, device)
+    if cfg.highway:
+        nets.fit_highway(model, windows.train)  # the linear part, fixed: training fits the recurrence around it
     result = tr.fit(model, windows.train, windows.val, train_cfg, on_epoch)
 
     t = p.first.n_targets

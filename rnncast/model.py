@@ -13,6 +13,11 @@ Three options change what the cell reads or how many cells there are, never the 
   a second Elman recurrence over the horizon that starts from the last hidden state,
   g_0 = h_L, g_k = tanh(W_ag a_k + W_gg g_{k-1} + b_g), and each step adds W_gy g_k + b_gy to the head's
   output for step k. Each input row carries the next H rows' known inputs; the window's last row's are read.
+- `highway` P > 0 (the autoregressive highway of LSTNet, Lai et al. 2018): a Linear map from each target's
+  last P window-normalised values straight to its H outputs, y += V x_{L-P+1..L} + c, added to the head's
+  output (the same map for every target). With window norm "last" it is NLinear's model beside the
+  recurrence. `fit_highway` sets it to the ridge least-squares fit on the training windows and freezes it
+  before training, so the recurrence learns what the linear map misses; the recurrence is unchanged.
 - `guard` (last | season): the forecast is the naive forecast b plus alpha × (network − b), alpha per
   horizon step and target in [0, 1], fitted after training (fitting.py); alpha = 0 is the baseline.
 """
@@ -30,6 +35,7 @@ from rnncast.errors import UsageError
 
 GUARDS = ("none", "last", "season")
 EPS = 1e-5  # floor of a window's standard deviation under window_norm "scale"
+RIDGE = 1e-2  # the highway's ridge penalty, relative to its inputs' mean square (1e-6 to 1 measured alike on ETT)
 
 
 @dataclass
@@ -52,11 +58,13 @@ class ModelConfig:
     segment: int = 0  # > 0: points per segment, the cell's step (SegRNN); 0: one point per step
     ensemble: int = 1  # members, combined by their median
     guard: str = "none"  # none | last | season: the naive forecast the output is blended with (alpha)
+    highway: int = 0  # > 0: a Linear map from each target's last `highway` normalised values to its H outputs
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        if not d["n_ahead"]:
-            del d["n_ahead"]  # a model without inputs known ahead stays readable by rnncast 0.2 (format 2)
+        for key in ("n_ahead", "highway"):
+            if not d[key]:
+                del d[key]  # a model without them stays readable by rnncast 0.2 (format 2)
         return d
 
 
@@ -149,11 +157,24 @@ class Network(nn.Module):
             self.n_ahead = c.n_ahead
         if c.id_embedding:
             self.embed = nn.Embedding(c.n_series, c.id_embedding)
+        if c.highway:  # the autoregressive highway: each target's last P values → its H outputs, linearly
+            self.highway = nn.Linear(c.highway, c.horizon)
         self.segment = c.segment
+        self.n_targets = c.n_targets
 
     def forward(
-        self, x: torch.Tensor, ids: torch.Tensor | None = None, ahead: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        ids: torch.Tensor | None = None,
+        ahead: torch.Tensor | None = None,
+        highway_x: torch.Tensor | None = None,
     ) -> torch.Tensor:
+        """(B, L, F') → (B, H·T); `highway_x`: what the highway reads instead of x (diagnose: a detached copy)."""
+        linear = None
+        if hasattr(self, "highway"):
+            src = x if highway_x is None else highway_x
+            past = src[:, src.shape[1] - self.highway.in_features :, : self.n_targets]  # (B, P, T)
+            linear = self.highway(past.transpose(1, 2)).transpose(1, 2).flatten(1)  # (B, H·T), as the head's
         if ids is not None:
             x = torch.cat([x, self.embed(ids)[:, None, :].expand(-1, x.shape[1], -1)], dim=-1)  # (B, L, F'+E)
         if self.segment:
@@ -166,7 +187,7 @@ class Network(nn.Module):
             known = ahead.view(ahead.shape[0], -1, self.n_ahead)  # (B, H, K)
             steps, _ = self.ahead_rnn(known, out[:, -1, :][None].contiguous())  # (B, H, hidden): g_1 .. g_H
             y = y + self.ahead_head(steps).flatten(1)  # (B, H·T), step by step as the head's
-        return y
+        return y if linear is None else y + linear
 
 
 class Forecaster(nn.Module):
@@ -222,10 +243,19 @@ class Forecaster(nn.Module):
             x = torch.cat([x, known], dim=-1)  # (B, L, F')
         return Normalised(x, ids, level, spread, base, ahead)
 
-    def from_cells(self, x: torch.Tensor, n: Normalised) -> torch.Tensor:
+    def to_cells(self, y: torch.Tensor, n: Normalised) -> torch.Tensor:
+        """What the member networks must output for the forecast y (B, H, T): `from_cells` undone."""
+        t = self.config.n_targets
+        if n.base is not None:
+            y = y - n.base
+        elif n.level is not None:
+            y = y - n.level[..., :t]
+        return y if n.spread is None else y / n.spread[..., :t]
+
+    def from_cells(self, x: torch.Tensor, n: Normalised, highway_x: torch.Tensor | None = None) -> torch.Tensor:
         """Run every member on normalised inputs x (B, L, F') and undo the normalisation: (B, K, H, T)."""
         c = self.config
-        y = torch.stack([net(x, n.ids, n.ahead) for net in self.nets], dim=1).view(
+        y = torch.stack([net(x, n.ids, n.ahead, highway_x) for net in self.nets], dim=1).view(
             -1, c.ensemble, c.horizon, c.n_targets
         )
         if n.spread is not None:
@@ -268,3 +298,35 @@ def naive_base(targets: torch.Tensor, kind: str, season: int, horizon: int) -> t
     if kind == "season" and 1 < season <= targets.shape[1]:
         return seasonal_base(targets, season, horizon)
     return targets[:, -1:, :].expand(-1, horizon, -1)
+
+
+@torch.no_grad()
+def fit_highway(model: Forecaster, windows, ridge: float = RIDGE) -> None:
+    """Set every member's highway to the ridge least-squares map from each target's last P normalised values to
+    what the networks must output on `windows` (the training windows), and freeze it: training then fits the
+    recurrence to what the linear map misses. Measured on ETTh1/ETTh2 validation windows (docs/accuracy.md),
+    this beat a highway trained with the rest, from zeros or from PyTorch's initialisation.
+
+    `ridge` is relative to the mean of the Gram matrix's diagonal (the normalised values' mean square); the
+    bias is not shrunk. Every member gets the same map: they differ in their recurrences."""
+    c = model.config
+    p, h = c.highway, c.horizon
+    device = windows.x.device
+    gram = torch.zeros(p + 1, p + 1, dtype=torch.float64, device=device)
+    cross = torch.zeros(p + 1, h, dtype=torch.float64, device=device)
+    for start in range(0, len(windows), 4096):
+        x, y = windows.batch(slice(start, start + 4096))  # (B, L, F), (B, H, T)
+        n = model.normalise(x)
+        goal = model.to_cells(y, n)  # (B, H, T): the networks' output that would forecast y exactly
+        past = n.x[:, n.x.shape[1] - p :, : c.n_targets].transpose(1, 2).reshape(-1, p).double()  # (B·T, P)
+        a = torch.cat([past, torch.ones(len(past), 1, dtype=past.dtype, device=device)], dim=1)  # (B·T, P+1)
+        gram += a.T @ a
+        cross += a.T @ goal.transpose(1, 2).reshape(-1, h).double()
+    scale = gram.diagonal()[:p].mean().clamp_min(1.0)  # at least 1: inputs that are all 0 still get a penalty
+    penalty = torch.eye(p + 1, dtype=gram.dtype, device=device) * ridge * scale
+    penalty[p, p] = 0  # the bias is not shrunk
+    w = torch.linalg.solve(gram + penalty, cross)  # (P+1, H)
+    for net in model.nets:
+        net.highway.weight.copy_(w[:p].T)
+        net.highway.bias.copy_(w[p])
+        net.highway.requires_grad_(False)

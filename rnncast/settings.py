@@ -76,6 +76,7 @@ class NetworkOptions:
     ensemble: int | None = None  # members combined by their median; None: 5 on small data, else 1
     guard: bool = True  # blend the forecast with the better naive forecast, weights fitted on validation windows
     non_negative: bool | None = None  # clip forecasts and bounds at 0; None: when every target value is >= 0
+    highway: int | None = None  # past steps a Linear map reads straight into the output (LSTNet); 0: off; None: default
 
 
 def _train_config():
@@ -168,6 +169,8 @@ def validate_network(n: NetworkOptions) -> None:
         raise UsageError("--segment must be 0 (off: one point per step) or positive")
     if n.ensemble is not None and n.ensemble < 1:
         raise UsageError("--ensemble must be at least 1")
+    if n.highway is not None and n.highway < 0:
+        raise UsageError("--highway must be 0 (off) or positive; try the --seq-len")
 
 
 def validate_training(t) -> None:

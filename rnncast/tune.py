@@ -36,7 +36,9 @@ from rnncast.prepare import Plan, plan
 from rnncast.settings import Settings, validate
 
 # The settings a trial may vary, in the order of the table's columns.
-SEARCHABLE = ("seq_len", "segment", "cell", "hidden_size", "layers", "dropout", "lr", "window_norm", "ensemble")
+SEARCHABLE = (
+    "seq_len", "segment", "cell", "hidden_size", "layers", "dropout", "lr", "window_norm", "ensemble", "highway",
+)  # fmt: skip
 SEQ_LEN_FACTORS = (0.5, 1, 1.5, 2, 3)  # seq_len candidates: these multiples of the one chosen from the frequency
 SEGMENTS = (0, 4, 8, 12, 24, 48)  # SegRNN segment lengths (0: off), sizes with many divisors
 HIDDEN_SIZES = (8, 256)  # log-uniform integers
@@ -240,6 +242,8 @@ def suggest(trial, space: Space, settings: Settings, base_seq_len: int) -> dict[
         values["window_norm"] = trial.suggest_categorical("window_norm", NORMS)
     if "ensemble" in names:
         values["ensemble"] = trial.suggest_int("ensemble", *ENSEMBLES)
+    if "highway" in names:  # off, or over the whole window
+        values["highway"] = seq_len if trial.suggest_categorical("highway", (False, True)) else 0
     return values
 
 

@@ -41,6 +41,19 @@ def test_an_rnn_without_recurrence_remembers_one_step():
     assert diagnose.recurrent_spectra(model) == ([0.0], [0.0])
 
 
+def test_a_highway_does_not_count_as_the_cells_memory():
+    """The highway reads all 8 of the last 8 points directly; the cell without recurrence still remembers one."""
+    torch.manual_seed(0)
+    model = Forecaster(ModelConfig(horizon=2, hidden_size=4, window_norm="none", highway=8)).eval()
+    with torch.no_grad():
+        model.nets[0].rnn.weight_hh_l0.zero_()
+        model.nets[0].highway.weight.fill_(0.5)
+    series = torch.sin(torch.arange(60.0))[:, None]
+    by_lag = diagnose.grad_norm_by_lag(model, make_windows(series, 10, 2, 1))
+    assert by_lag[0] > 0 and (by_lag[1:] == 0).all()
+    assert diagnose.effective_memory(by_lag) == 1
+
+
 def test_spectra_of_the_elman_matrix_and_of_the_gru_candidate_block():
     rnn = Forecaster(ModelConfig(hidden_size=2, window_norm="none"))
     with torch.no_grad():

@@ -1,14 +1,16 @@
 """Fitting: the guard that blends the network with the naive forecast, and what fit says when a baseline wins."""
 
 import io
+import json
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from click.testing import CliRunner
-from conftest import ELEC, settings
+from conftest import ELEC, TINY, settings
 
-from rnncast import api, fitting, train
+from rnncast import api, artifact, fitting, train
 from rnncast.cli import cli
 
 
@@ -121,3 +123,35 @@ def test_a_weak_network_falls_back_to_the_naive_forecast_rather_than_a_worse_ble
     scores = {s.model: s for _, s in result.scores}
     best_naive = min(scores["naive"].mase, scores["seasonal naive (12)"].mase)
     assert scores["rnn"].mase <= best_naive + 1e-9  # never silently worse than the better naive forecast
+
+
+def test_a_highway_is_fitted_once_kept_through_training_and_shown(tmp_path):
+    """--highway 24 on the monthly sample: every member holds the same least-squares map after training (it is
+    frozen), the file is format 3 (older rnncast says upgrade), `info` shows it and the model forecasts."""
+    model = tmp_path / "hw.rnncast"
+    runner = CliRunner()
+    fit = runner.invoke(cli, ["fit", str(ELEC), "--model", str(model), *TINY, "--highway", "24"])
+    assert fit.exit_code == 0, fit.output
+    assert "a 24-step highway" in fit.stderr
+    art = artifact.load(model)
+    assert art.meta["model"]["highway"] == 24 and art.meta["format_version"] == 3
+    members = [art.state_dict[f"nets.{k}.highway.weight"] for k in range(art.meta["model"]["ensemble"])]
+    assert len(members) == 5 and members[0].shape == (12, 24) and members[0].abs().sum() > 0
+    assert all(torch.equal(w, members[0]) for w in members)  # trained members of their own, one frozen map
+    card = json.loads(runner.invoke(cli, ["info", "--model", str(model), "--format", "json"]).output)
+    assert card["highway"] == 24
+    forecast = runner.invoke(cli, ["forecast", "--model", str(model), "--format", "csv"])
+    assert forecast.exit_code == 0, forecast.output
+    assert len(pd.read_csv(io.StringIO(forecast.stdout))) == 12
+    plain = tmp_path / "plain.rnncast"
+    assert runner.invoke(cli, ["fit", str(ELEC), "--model", str(plain), *TINY, "--ensemble", "1"]).exit_code == 0
+    assert "highway" not in artifact.load(plain).meta["model"] and artifact.load(plain).meta["format_version"] == 2
+
+
+@pytest.mark.parametrize("value,message", [("37", "--highway 37 reads more steps than the window"), ("-1", "-1")])
+def test_a_highway_longer_than_the_window_or_negative_is_refused(tmp_path, value, message):
+    model = tmp_path / "hw.rnncast"
+    out = CliRunner().invoke(
+        cli, ["fit", str(ELEC), "--model", str(model), *TINY, "--seq-len", "36", "--highway", value]
+    )
+    assert out.exit_code == 2 and message in out.output and not model.exists()

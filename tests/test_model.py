@@ -83,7 +83,8 @@ def test_impossible_configs_are_usage_errors():
     from rnncast.settings import NetworkOptions, validate_network
 
     for options, message in [(NetworkOptions(dropout=math.nan), "--dropout"), (NetworkOptions(cell="tcn"), "--cell"),
-                             (NetworkOptions(id_embedding=-1), "--id-embedding")]:  # fmt: skip
+                             (NetworkOptions(id_embedding=-1), "--id-embedding"),
+                             (NetworkOptions(highway=-1), "--highway")]:  # fmt: skip
         with pytest.raises(UsageError, match=message):
             validate_network(options)
     with pytest.raises(UsageError, match="not enough memory"):
@@ -184,3 +185,47 @@ def test_scale_norm_makes_forecasts_follow_level_and_spread():
     x = torch.randn(3, 10, 1)
     with torch.no_grad():
         torch.testing.assert_close(model(3.0 * x + 7.0), 3.0 * model(x) + 7.0, rtol=1e-4, atol=1e-4)
+
+
+def test_the_highway_adds_a_linear_map_of_the_last_p_normalised_values_to_the_elman_part():
+    """--highway P: y = W_hy h_L + b_y + V x_{L-P+1..L} + c per target (the same V for each), on the window
+    minus its last value (window norm last), and the last value added back; the recurrence is the seed's."""
+    torch.manual_seed(0)
+    cfg = ModelConfig(n_inputs=3, n_targets=2, horizon=3, hidden_size=5, window_norm="last", highway=4)
+    model = Forecaster(cfg).eval()
+    net = model.nets[0]
+    x = torch.randn(6, 9, 3)  # two targets and a feature; the highway reads the targets only
+    level = x[:, -1:, :]
+    normalised = x - level
+    rnn = net.rnn
+    with torch.no_grad():
+        hidden = elman_by_hand(normalised, [(rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0, rnn.bias_hh_l0)])
+        recurrent = (hidden[:, -1] @ net.head.weight.T + net.head.bias).view(6, 3, 2)  # (B, H, T)
+        v, c = net.highway.weight, net.highway.bias  # (H, P), (H,)
+        linear = torch.zeros(6, 3, 2)
+        for b in range(6):
+            for h in range(3):
+                for t in range(2):
+                    linear[b, h, t] = sum(v[h, p] * normalised[b, 5 + p, t] for p in range(4)) + c[h]
+        torch.testing.assert_close(model(x), recurrent + linear + level[:, :, :2])
+    assert "highway" not in ModelConfig().to_dict() and cfg.to_dict()["highway"] == 4  # old files: no key
+
+
+def test_fit_highway_recovers_an_exact_linear_relation_and_freezes_it():
+    """Targets that are exactly last value + V (window - last value) + c: the ridge least-squares fit finds V and
+    c, every member gets them, and training cannot move them."""
+    from rnncast.model import fit_highway
+    from rnncast.prepare import Windows
+
+    torch.manual_seed(0)
+    model = Forecaster(ModelConfig(n_inputs=1, horizon=2, hidden_size=4, window_norm="last", highway=3, ensemble=2))
+    x = torch.randn(500, 6, 1).cumsum(dim=1)
+    v = torch.tensor([[0.5, -0.25, 0.0], [1.0, 2.0, 0.0]])  # the last normalised value is always 0: no weight
+    c = torch.tensor([0.1, -0.3])
+    last = x[:, -1:, :]
+    y = last + ((x[:, -3:, 0] - last[:, :, 0]) @ v.T + c)[..., None]  # (N, H, 1)
+    fit_highway(model, Windows(x, y), ridge=1e-9)
+    for net in model.nets:
+        torch.testing.assert_close(net.highway.weight, v, atol=1e-4, rtol=0)
+        torch.testing.assert_close(net.highway.bias, c, atol=1e-4, rtol=0)
+        assert not net.highway.weight.requires_grad and not net.highway.bias.requires_grad

@@ -36,13 +36,14 @@ def test_tune_saves_the_best_trial_and_prints_every_trial_best_first(tmp_path):
     result = run("tune", ELEC, "--trials", "3", *TINY, "--model", model, "--format", "csv")
     frame = trials_of(result)
     # fixed on the command line: hidden_size, layers (so no dropout), seq_len; the rest is searched
-    assert list(frame.columns) == [*COLUMNS, "segment", "cell", "lr", "window_norm", "ensemble"]
+    assert list(frame.columns) == [*COLUMNS, "segment", "cell", "lr", "window_norm", "ensemble", "highway"]
     assert sorted(frame["number"]) == [0, 1, 2] and set(frame["state"]) == {"COMPLETE"}
     assert frame["val_mse"].is_monotonic_increasing and (frame["val_mse"] > 0).all()
     assert (frame["epochs"] == 2).all()
     assert set(frame["segment"]) <= {0, 4, 8, 12, 24}  # never above seq_len 24
     assert set(frame["cell"]) <= {"rnn", "lstm", "gru"} and "auto" not in set(frame["window_norm"])
     assert ((frame["lr"] >= 1e-4) & (frame["lr"] <= 1e-2)).all()
+    assert set(frame["highway"]) <= {0, 24}  # off, or over the whole window
 
     best, meta = frame.iloc[0], artifact.load(model).meta
     assert tuning.objective_of(meta) == pytest.approx(best["val_mse"], rel=1e-12)
@@ -126,7 +127,7 @@ def test_options_given_on_the_command_line_or_environment_are_not_searched(tmp_p
     result = run("tune", ELEC, "--trials", "3", *TINY, "--cell", "gru", "--model", model, "--format", "csv",
                  env={"RNNCAST_WINDOW_NORM": "mean"})  # fmt: skip
     frame = trials_of(result)
-    assert list(frame.columns) == [*COLUMNS, "segment", "lr", "ensemble"]
+    assert list(frame.columns) == [*COLUMNS, "segment", "lr", "ensemble", "highway"]
     assert "fixed: cell gru, hidden_size 8, layers 1, seq_len 24, window_norm mean" in result.stderr
     trial_lines = [line for line in result.stderr.splitlines() if line.startswith("trial ")]
     assert len(trial_lines) == 3 and not any("cell" in line or "window_norm" in line for line in trial_lines)
@@ -146,6 +147,18 @@ def test_a_segment_is_never_longer_than_the_window():
     assert values == {"seq_len": 36, "segment": 24}
     chosen = tuning.trial_settings(base, space, values)
     assert chosen.windows.seq_len == 36 and chosen.network.segment == 24 and base.network.segment is None
+
+
+def test_a_drawn_highway_reads_the_whole_window_of_its_trial():
+    import optuna
+
+    space = tuning.Space(("seq_len", "highway"), seq_lens=(16, 36))
+    base = tuning.Settings()
+    assert tuning.suggest(optuna.trial.FixedTrial({"seq_len": 16, "highway": True}), space, base, 36) == {
+        "seq_len": 16, "highway": 16}  # fmt: skip
+    values = tuning.suggest(optuna.trial.FixedTrial({"seq_len": 36, "highway": False}), space, base, 36)
+    assert values == {"seq_len": 36, "highway": 0}
+    assert tuning.trial_settings(base, space, values).network.highway == 0
 
 
 def test_a_pruned_trial_stops_at_the_epoch_its_pruner_says():
