@@ -131,7 +131,7 @@ def saved_contexts(art: Artifact, with_index: bool = False) -> list[Context]:
             from rnncast import timeindex
 
             weekmask = meta.get("time_read", {}).get("weekmask")
-            index = timeindex.context_index(meta.get("freq"), end, seq_len, weekmask)
+            index = timeindex.context_index(meta.get("freq"), end, seq_len, weekmask, meta.get("zone"))
         out.append(Context(i, art.context[i], index, end, stamps=saved.get(str(end))))
     return out
 

@@ -97,7 +97,7 @@ def left_pad(s: Series, rows: int) -> Series:
         return s
     if s.freq is not None:
         # on the series' own grid: --freq C skips its --weekmask's closed days here too
-        before = timeindex.context_index(s.freq, s.index[0], rows + 1, s.time_read.get("weekmask"))[:-1]
+        before = timeindex.context_index(s.freq, s.index[0], rows + 1, s.time_read.get("weekmask"), s.zone)[:-1]
     else:
         step = s.index[1] - s.index[0] if len(s) > 1 else 1
         before = pd.Index([s.index[0] - step * k for k in range(rows, 0, -1)])

@@ -613,8 +613,14 @@ def forecast_stamps(data_meta: dict, last: object, horizon: int) -> list:
     return [v.item() if hasattr(v, "item") else v for v in index]
 
 
-def context_index(freq: str | None, end: object, length: int, weekmask: str | None = None) -> pd.Index:
-    """The time stamps of the `length` rows that end at `end` (a saved context), on the frequency's grid."""
+def context_index(
+    freq: str | None, end: object, length: int, weekmask: str | None = None, zone: str | None = None
+) -> pd.Index:
+    """The time stamps of the `length` rows that end at `end` (a saved context), on the frequency's grid;
+    naive UTC. In a `zone` the grid is laid on its local clock (days step from local midnight to local
+    midnight, 23 or 25 hours at a clock change), as `future_index` continues it."""
     if not freq:
         return pd.RangeIndex(length)
-    return pd.date_range(end=pd.Timestamp(end), periods=length, freq=offset(freq, weekmask))
+    last = shown(pd.DatetimeIndex([pd.Timestamp(end)]), zone)[0]
+    stamps = pd.date_range(end=last, periods=length, freq=offset(freq, weekmask))
+    return stamps.tz_convert("UTC").tz_localize(None) if zone else stamps

@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import test_bad_input
-from conftest import MACRO, ROOT, TINY
+from conftest import MACRO, ROOT, TINY, settings
 from test_bad_input import fit_refused, run
 
 from rnncast import reading
 from rnncast.errors import DataError
-from rnncast.settings import ReadOptions
+from rnncast.settings import ReadOptions, WindowConfig
 
 MON_SAT = "Mon Tue Wed Thu Fri Sat"
 workdir = test_bad_input.workdir  # the fixture: a directory with a model that every refusal must leave untouched
@@ -366,3 +366,22 @@ def test_calendar_inputs_follow_the_local_clock_across_the_change(tmp_path):
     assert forecast.model_inputs(artifact.load(model)).zone == "Europe/Berlin"  # forecast reads the same clock
     out = run("forecast", data, "--model", model, "--format", "csv")
     assert out.exit_code == 0 and len(pd.read_csv(io.StringIO(out.stdout))) == 3
+
+
+def test_saved_context_stamps_of_a_daily_zoned_model_keep_the_local_clock(tmp_path):
+    """A daily meter read at 09:00 Berlin time: the saved context's stamps (plot draws them) are 07:00 UTC
+    before the clock change and 08:00 after, as the data's, not one UTC clock time throughout."""
+    from rnncast import api, artifact, forecast
+
+    local = pd.date_range("2024-09-15 09:00", periods=60, freq="D", tz="Europe/Berlin")
+    data = tmp_path / "daily.csv"
+    data.write_text("time,load\n" + "".join(f"{t:%Y-%m-%d %H:%M},{50 + i % 7}\n" for i, t in enumerate(local)))
+    model = tmp_path / "m.rnncast"
+    options = settings(
+        ReadOptions(tz="Europe/Berlin"), windows=WindowConfig(seq_len=42, horizon=7), hidden_size=8, epochs=1
+    )
+    api.fit(data, options, model_path=model)
+    context = forecast.saved_contexts(artifact.load(model), with_index=True)[0]
+    expected = local[-42:].tz_convert("UTC").tz_localize(None)
+    assert list(context.index) == list(expected)
+    assert {t.hour for t in context.index} == {7, 8}
