@@ -40,7 +40,7 @@ def read_like_model(
     read = replace(read or read_options_like(meta), features=tuple(meta["features"]), future_features=future)
     frame = reading.read_table(source)
     if layout.wide:
-        read = replace(read, targets=read.targets or tuple(s for s in sm["ids"] if not ids or s in ids))
+        read = replace(read, targets=read.targets or wide_series(art, frame, ids))
         needed = list(read.features + future)
     else:
         read = replace(read, targets=tuple(meta["targets"]))
@@ -52,6 +52,25 @@ def read_like_model(
             f"its columns are: {', '.join(frame.columns)}; pass data with the training columns"
         )
     return reading.collect(frame, read, layout)
+
+
+def wide_series(art: Artifact, frame: pd.DataFrame, ids: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The series of new wide data: the model's columns it has (or those `ids` pick), then every other numeric
+    column that is neither time nor an input, as fit would have taken it: an unseen series (`contexts_from`)."""
+    meta, known = art.meta["data"], art.meta["series"]["ids"]
+    present = [c for c in known if c in frame.columns and (not ids or c in ids)]
+    inputs = {*meta["features"], *meta.get("future_features", []), *meta.get("time_parts", []), meta.get("time_col")}
+    new = (
+        []
+        if ids
+        else [c for c in frame.columns if c not in known and c not in inputs and reading.numeric_column(frame[c])]
+    )
+    if not present and not new:
+        raise DataError(
+            f"the data holds none of the model's series ({first_ids(known)}) and no other numeric column; "
+            f"its columns are: {', '.join(map(str, frame.columns))}; pass data with the training columns"
+        )
+    return (*present, *new)
 
 
 def staleness(meta: dict, freq: str | None, last: object, trained_end: object) -> list[str]:

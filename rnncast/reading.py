@@ -719,6 +719,11 @@ def _filled(y: np.ndarray, first: np.ndarray, end: np.ndarray, policy: str) -> n
     return np.where(blank, out, y)
 
 
+def numeric_column(col: pd.Series) -> bool:
+    """A column --wide reads as a series: numbers, not booleans."""
+    return pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+
+
 def _wide(frame: pd.DataFrame, read: ReadOptions) -> tuple[list[str], list[Series]]:
     """One series per numeric column (or per --target) over the shared time column.
 
@@ -735,7 +740,7 @@ def _wide(frame: pd.DataFrame, read: ReadOptions) -> tuple[list[str], list[Serie
     for col in columns:
         if col not in frame.columns:
             raise UsageError(f"--target {col!r} is not a column; columns are: {', '.join(frame.columns)}")
-        if not pd.api.types.is_numeric_dtype(frame[col]) or pd.api.types.is_bool_dtype(frame[col]):
+        if not numeric_column(frame[col]):
             raise DataError(f"--wide: column {col!r} is not numeric; drop it or list the series with --target")
     if not columns:
         raise DataError("--wide: no series columns besides the time column")

@@ -305,6 +305,36 @@ def test_forecast_from_new_data_forecasts_an_unseen_series_from_its_own_rows(tmp
     assert refused.exit_code == 2 and "--id is for models fitted on many series" in refused.output
 
 
+def test_a_new_column_in_wide_data_is_forecast_as_an_unseen_series(tmp_path):
+    """Wide data's series are its numeric columns at fit time, and at forecast time too: a column the model
+    was not fitted on is forecast from its own rows with a warning (as an unseen id in a long file), not
+    dropped in silence; a text column beside them is no series, and --id still picks."""
+    wide = sines(2).pivot(index="date", columns="store", values="sales").reset_index()
+    data, model = csv(wide, tmp_path / "wide.csv"), tmp_path / "w.rnncast"
+    assert run("fit", data, "--wide", "--model", model, *SHORT_FIT, "--epochs", "1").exit_code == 0
+    newer = csv(wide.assign(s9=3 * wide["s0"] + 50, note="checked"), tmp_path / "newer.csv")
+    result = run("forecast", newer, "--model", model, "--format", "csv")
+    assert result.exit_code == 0, result.output
+    assert "Warning: series 's9' is not in the model; forecast from its own last 24 rows" in result.stderr
+    out = pd.read_csv(io.StringIO(result.stdout))
+    assert out["series"].tolist() == ["s0"] * 4 + ["s1"] * 4 + ["s9"] * 4
+    tail = 3 * wide["s0"].dropna().to_numpy()[-24:] + 50
+    new = out[out["series"] == "s9"]["value"]
+    assert tail.min() - 5 < new.min() and new.max() < tail.max() + 5  # its own level and scale
+    alone = pd.read_csv(io.StringIO(run("forecast", data, "--model", model, "--format", "csv").stdout))
+    assert out[out["series"] != "s9"].reset_index(drop=True).equals(alone)  # the known ones as before
+    picked = run("forecast", newer, "--model", model, "--format", "csv", "--id", "s1")
+    assert pd.read_csv(io.StringIO(picked.stdout))["series"].unique().tolist() == ["s1"]
+    strict = run("forecast", newer, "--model", model, "--strict")
+    assert strict.exit_code != 0 and "'s9' is not in the model" in strict.output
+    fewer = csv(wide.drop(columns="s1"), tmp_path / "fewer.csv")  # a known column left out: the others, as long data
+    kept = run("forecast", fewer, "--model", model, "--format", "csv")
+    assert kept.exit_code == 0 and pd.read_csv(io.StringIO(kept.stdout))["series"].unique().tolist() == ["s0"]
+    none = csv(wide[["date"]].assign(note="x"), tmp_path / "none.csv")
+    refused = run("forecast", none, "--model", model)
+    assert refused.exit_code == 65 and "holds none of the model's series ('s0', 's1')" in refused.output
+
+
 # ---------------------------------------------------------------------------- many series read at once
 
 
