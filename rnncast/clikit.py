@@ -387,6 +387,8 @@ def _settings(params: dict):
 
 
 def _describe_plan(err, p, source: str, first_fold: bool = False) -> None:
+    import pandas as pd
+
     from rnncast import timeindex
 
     s, many = p.first, p.layout.many
@@ -396,8 +398,10 @@ def _describe_plan(err, p, source: str, first_fold: bool = False) -> None:
         lengths = [m.own_rows for m in p.members]
         what = f"{len(p.members)} series of {min(lengths)}-{max(lengths)} rows"
     else:
-        shown = timeindex.shown(s.index[[0, -1]], s.zone) if s.time_col else None
-        what = f"{len(s)} rows, " + (f"{shown[0]} → {shown[1]}" if s.time_col else "integer steps")
+        ends = timeindex.shown(s.index[[0, -1]], s.zone)
+        if isinstance(ends, pd.DatetimeIndex):  # as outputs write them: the date alone at midnight
+            ends = timeindex.stamps(pd.Series(ends)).tolist()
+        what = f"{len(s)} rows, " + (f"{ends[0]} → {ends[1]}" if s.time_col else "integer steps")
     err.print(f"{source}: {what}, frequency {s.freq or 'none'}; targets {', '.join(s.targets)}"
               + (f"; features {', '.join(past)}" if past else "")
               + (f"; known ahead {', '.join(p.future)}" if p.future else "")
