@@ -302,6 +302,22 @@ def test_tables_fit_80_columns_with_one_target_named_once():
     assert render.short(ELEC_COL, 20) == "STS.M.I7.…0016.4.000" and render.short("OT", 20) == "OT"
 
 
+def test_a_forecast_of_a_column_named_target_keeps_its_column_in_a_table(tmp_path):
+    """Only the text `target` column of fit, backtest and evaluate is named once in the title: a data column
+    called `target` holds forecasts, and one forecast step (or a flat forecast) must not become the title."""
+    data = tmp_path / "target.csv"
+    data.write_text(ELEC.read_text().replace(ELEC_COL, "target", 1))
+    model = tmp_path / "t.rnncast"
+    assert run("fit", data, "--model", model, *TINY, "--epochs", "1", "--ensemble", "1", "-q").exit_code == 0
+    args = ("forecast", "--model", model, "--horizon", "1", "--level", "80")
+    (row,) = json.loads(run(*args, "--format", "json").stdout)
+    lines = run(*args, "--format", "table").stdout.splitlines()
+    assert lines[0].strip() == "Forecast"
+    assert lines[2].split() == ["DATE", "target", "lo", "80", "hi", "80"]
+    values = [row[c] for c in ("target", "target_lower_80", "target_upper_80")]  # ~100: 4 digits, one decimal
+    assert lines[4].split() == ["2016-06-01", *(f"{v:,.1f}" for v in values)]
+
+
 def test_on_a_terminal_a_status_line_while_reading_then_an_epoch_bar_with_remaining_time():
     """No `epoch 0/100` while the data loads: the bar comes with the first epoch."""
     from rich.console import Console
