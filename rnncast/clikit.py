@@ -128,7 +128,7 @@ def _run_record(run: dict, code: int):
 
     facts = run["facts"]
     model, data = facts.get("model"), facts.get("data")
-    model_sha, _ = history.file_facts(model)
+    model_sha, _ = history.file_facts(model, rows=False)  # a forecast from it imports no pandas
     data_sha, rows = history.file_facts(data)
     return history.Run(
         started=datetime.fromtimestamp(run["wall"], timezone.utc).isoformat(timespec="seconds"),

@@ -58,9 +58,9 @@ def model_key(path: str | Path) -> str:
     return str(Path(path).resolve())
 
 
-def file_facts(path: str | Path | None) -> tuple[str | None, int | None]:
+def file_facts(path: str | Path | None, rows: bool = True) -> tuple[str | None, int | None]:
     """(sha256, data rows) of a file: CSV lines after the header, a Parquet file's rows; (None, None) for stdin or a
-    file that cannot be read."""
+    file that cannot be read. `rows=False` (a model file): the digest alone, without importing the readers (pandas)."""
     if path is None or str(path) == "-":
         return None, None
     digest, lines, last = hashlib.sha256(), 0, b"\n"
@@ -72,6 +72,8 @@ def file_facts(path: str | Path | None) -> tuple[str | None, int | None]:
                 last = chunk[-1:]
     except OSError:
         return None, None
+    if not rows:
+        return digest.hexdigest(), None
     lines += last != b"\n"  # a last line without its newline
     from rnncast.reading import file_kind, rows_inside
 

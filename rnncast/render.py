@@ -137,8 +137,9 @@ def to_table(table: Columns | pd.DataFrame, title: str | None = None, headers: d
     in the middle; each float column gets the decimals of its largest value (`decimals`)."""
     table = table if isinstance(table, Columns) else Columns.of(table)
     headers, data = dict(headers or {}), dict(table.data)
-    if "target" in data and len(set(data["target"])) == 1 and len(data) > 2:
-        title = f"{title or ''}: {data['target'][0]}".lstrip(": ")  # one target: named once, in full
+    if "target" in data and "target" not in table.numeric and len(set(data["target"])) == 1 and len(data) > 2:
+        # one target: named once, in full (a numeric `target` is a data column of that name: forecasts)
+        title = f"{title or ''}: {data['target'][0]}".lstrip(": ")
         del data["target"]
     for col in data:
         if str(col).startswith("coverage_"):  # backtest and evaluate: `cov 80`, like the bounds' `lo 80`

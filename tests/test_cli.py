@@ -302,6 +302,45 @@ def test_tables_fit_80_columns_with_one_target_named_once():
     assert render.short(ELEC_COL, 20) == "STS.M.I7.…0016.4.000" and render.short("OT", 20) == "OT"
 
 
+def test_a_forecast_of_a_column_named_target_keeps_its_column_in_a_table(tmp_path):
+    """Only the text `target` column of fit, backtest and evaluate is named once in the title: a data column
+    called `target` holds forecasts, and one forecast step (or a flat forecast) must not become the title."""
+    data = tmp_path / "target.csv"
+    data.write_text(ELEC.read_text().replace(ELEC_COL, "target", 1))
+    model = tmp_path / "t.rnncast"
+    assert run("fit", data, "--model", model, *TINY, "--epochs", "1", "--ensemble", "1", "-q").exit_code == 0
+    args = ("forecast", "--model", model, "--horizon", "1", "--level", "80")
+    (row,) = json.loads(run(*args, "--format", "json").stdout)
+    lines = run(*args, "--format", "table").stdout.splitlines()
+    assert lines[0].strip() == "Forecast"
+    assert lines[2].split() == ["DATE", "target", "lo", "80", "hi", "80"]
+    values = [row[c] for c in ("target", "target_lower_80", "target_upper_80")]  # ~100: 4 digits, one decimal
+    assert lines[4].split() == ["2016-06-01", *(f"{v:,.1f}" for v in values)]
+
+
+def test_csv_from_plain_columns_is_what_pandas_wrote_and_json_holds_the_same_values():
+    """render writes csv/json without pandas (start-up): on real rows with the cells outputs hold (blank floats,
+    whole numbers with a missing one, flags, text with commas and quotes, hourly and zoned stamps) the csv is
+    pandas' own `to_csv` text, and json has the values `to_json` had, missing and infinite as null."""
+    from rnncast import render, timeindex
+
+    ett = pd.read_csv(ETTH1, nrows=6, parse_dates=["date"])
+    frame = pd.DataFrame({
+        "series": ["OT", 'say "hi"', "a,b", "OT", "x", "y"], "date": ett["date"],
+        "zoned": ett["date"].dt.tz_localize("UTC").dt.tz_convert("Europe/Berlin"),
+        "OT": ett["OT"].where(ett.index != 2), "HUFL": ett["HUFL"].where(ett.index != 3, float("inf")),
+        "rows": pd.array([1, None, 3, 4, 5, 6], dtype="Int64"), "ok": ett["OT"] > 29, "step": ["all", 1, 2, 3, 4, 5],
+    })  # fmt: skip
+    stamped = frame.assign(**{c: timeindex.stamps(frame[c]) for c in ("date", "zoned")})
+    assert render.to_text(frame, "csv") == stamped.to_csv(index=False)
+    ours, theirs = json.loads(render.to_text(frame, "json")), json.loads(stamped.to_json(orient="records"))
+    assert [list(r) for r in ours] == [list(r) for r in theirs]
+    for mine, pandas_ in zip(ours, theirs, strict=True):
+        assert mine == {k: pytest.approx(v) if isinstance(v, float) else v for k, v in pandas_.items()}
+    assert ours[2]["OT"] is None and ours[3]["HUFL"] is None and ours[1]["rows"] is None and ours[0]["step"] == "all"
+    assert ours[0]["zoned"] == "2016-07-01T02:00:00+02:00" and ours[0]["date"] == "2016-07-01T00:00:00"
+
+
 def test_on_a_terminal_a_status_line_while_reading_then_an_epoch_bar_with_remaining_time():
     """No `epoch 0/100` while the data loads: the bar comes with the first epoch."""
     from rich.console import Console

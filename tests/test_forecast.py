@@ -174,3 +174,20 @@ def test_saved_stamp_text_follows_the_rule_of_the_pandas_columns(stamps, zone):
 
     expected = timeindex.stamps(pd.Series(stamps)).tolist()
     assert fc.stamp_texts([t.isoformat() for t in stamps], zone) == expected
+
+
+def test_a_forecast_recorded_in_the_run_history_imports_no_pandas(elec_model, tmp_path):
+    """RNNCAST_HISTORY may be set for every run (README): recording the model file's sha256 must not bring
+    pandas back into `forecast` from a saved model; the record still names the model and its digest."""
+    import hashlib
+
+    from rnncast import history
+
+    db = tmp_path / "runs.db"
+    out, heavy = forecast_alone(elec_model, "--format", "csv", "--history", str(db))
+    assert heavy == "heavy: []"
+    (record,) = history.runs(db)
+    assert record["command"] == "forecast" and record["exit_code"] == 0
+    assert record["model_sha256"] == hashlib.sha256(elec_model.read_bytes()).hexdigest()
+    assert record["data"] is None and record["data_rows"] is None
+    assert record["metrics"]["values"][0]["first"] == pytest.approx(float(out.splitlines()[1].split(",")[1]))
