@@ -281,6 +281,19 @@ def data_digest(p: Plan) -> str:
     return digest.hexdigest()
 
 
+NEXT_STAMPS_MAX = 100_000  # stamps kept in the model file (about 2.5 MB of JSON, parsed by every forecast)
+
+
+def next_stamps(data_meta: dict, ends: list, horizon: int) -> dict[str, list]:
+    """Each distinct training end's forecast stamps (`timeindex.forecast_stamps`), so that `forecast` without
+    DATA needs no pandas; none when there would be more than NEXT_STAMPS_MAX (thousands of series ending at
+    different times: parsing them would cost more than computing them, which forecast then does)."""
+    distinct = list(dict.fromkeys(ends))
+    if len(distinct) * horizon > NEXT_STAMPS_MAX:
+        return {}
+    return {str(end): timeindex.forecast_stamps(data_meta, end, horizon) for end in distinct}
+
+
 def meta(
     p: Plan,
     cfg: ModelConfig,
@@ -331,7 +344,7 @@ def meta(
             "calendar_ahead": p.inputs(False).calendar_ahead,  # the forecast steps' calendar is read too
             "ends": ends,
             # the forecast steps' stamps after each training end: `forecast` without DATA needs no pandas
-            "next_stamps": {str(end): timeindex.forecast_stamps(data, end, p.horizon) for end in dict.fromkeys(ends)},
+            "next_stamps": next_stamps(data, ends, p.horizon),
             "rows": [m.own_rows for m in p.members],
             "val_windows": [m.split.n_val for m in p.members],
             "mase_scale": [

@@ -75,7 +75,10 @@ def decimals(values: list) -> int | None:
 
 
 def number(value: object, places: int | None = 3) -> str:
-    """A value for a table cell: floats with `places` decimals (None: 4 significant digits), thousands grouped."""
+    """A value for a table cell: floats with `places` decimals (None: 4 significant digits), thousands grouped;
+    `-` for a missing value."""
+    if value is None:
+        return "-"
     if isinstance(value, float):
         if math.isnan(value):
             return "-"
@@ -121,7 +124,8 @@ class Columns:
                 values = timeindex.stamps(values)
             elif pd.api.types.is_numeric_dtype(values):
                 numeric.add(col)
-            listed = values.tolist()
+            # float32 as pandas writes it (0.1, not the float64 0.10000000149011612 it widens to)
+            listed = [float(str(v)) for v in values.to_numpy()] if values.dtype == "float32" else values.tolist()
             if values.dtype == object or pd.api.types.is_extension_array_dtype(values):
                 # missing: blank, as pandas writes it
                 listed = [None if v is pd.NA or v is pd.NaT else v for v in listed]
@@ -164,13 +168,18 @@ def blank(value: object) -> bool:
 
 
 def plain(value: object) -> object:
-    """A json value: None for a missing or infinite number; a numpy scalar as its Python value; lists and
-    objects as they are (typed history); anything else as text."""
+    """A json value: None for a missing or infinite number (as pandas' to_json wrote them, never the invalid
+    NaN/Infinity); a numpy scalar as its Python value; lists and objects element by element (typed
+    history); anything else as text."""
     if hasattr(value, "item"):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
-    return value if value is None or isinstance(value, (str, int, float, bool, list, dict)) else str(value)
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
 
 
 def to_text(table: Columns | pd.DataFrame, fmt: str) -> str:

@@ -330,6 +330,7 @@ def test_csv_from_plain_columns_is_what_pandas_wrote_and_json_holds_the_same_val
         "zoned": ett["date"].dt.tz_localize("UTC").dt.tz_convert("Europe/Berlin"),
         "OT": ett["OT"].where(ett.index != 2), "HUFL": ett["HUFL"].where(ett.index != 3, float("inf")),
         "rows": pd.array([1, None, 3, 4, 5, 6], dtype="Int64"), "ok": ett["OT"] > 29, "step": ["all", 1, 2, 3, 4, 5],
+        "half": ett["OT"].astype("float32"),  # written as pandas writes float32: 30.531, not 30.5310001373291
     })  # fmt: skip
     stamped = frame.assign(**{c: timeindex.stamps(frame[c]) for c in ("date", "zoned")})
     assert render.to_text(frame, "csv") == stamped.to_csv(index=False)
@@ -339,6 +340,14 @@ def test_csv_from_plain_columns_is_what_pandas_wrote_and_json_holds_the_same_val
         assert mine == {k: pytest.approx(v) if isinstance(v, float) else v for k, v in pandas_.items()}
     assert ours[2]["OT"] is None and ours[3]["HUFL"] is None and ours[1]["rows"] is None and ours[0]["step"] == "all"
     assert ours[0]["zoned"] == "2016-07-01T02:00:00+02:00" and ours[0]["date"] == "2016-07-01T00:00:00"
+    assert ours[0]["half"] == 30.531
+    typed = render.Columns({"metrics": [{"MASE": {"OT": float("nan")}, "values": [1.5, float("inf")]}]})
+    assert json.loads(render.to_text(typed, "json")) == [{"metrics": {"MASE": {"OT": None}, "values": [1.5, None]}}]
+    from rich.console import Console
+
+    table = io.StringIO()
+    Console(file=table, width=200, color_system=None).print(render.to_table(render.Columns.of(frame)))
+    assert table.getvalue().splitlines()[4].split()[-4] == "-"  # the missing whole number: `-`, like a missing float
 
 
 def test_on_a_terminal_a_status_line_while_reading_then_an_epoch_bar_with_remaining_time():

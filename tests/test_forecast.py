@@ -8,7 +8,7 @@ from conftest import ELEC, MACRO, settings
 from rnncast import api, artifact
 from rnncast import forecast as fc
 from rnncast.errors import DataError, UsageError
-from rnncast.settings import ReadOptions, WindowConfig
+from rnncast.settings import Layout, ReadOptions, WindowConfig
 
 
 def test_forecast_continues_the_monthly_calendar(elec_model):
@@ -191,3 +191,29 @@ def test_a_forecast_recorded_in_the_run_history_imports_no_pandas(elec_model, tm
     assert record["model_sha256"] == hashlib.sha256(elec_model.read_bytes()).hexdigest()
     assert record["data"] is None and record["data_rows"] is None
     assert record["metrics"]["values"][0]["first"] == pytest.approx(float(out.splitlines()[1].split(",")[1]))
+
+
+def test_past_the_cap_no_stamps_are_saved_and_the_forecast_computes_the_same(tmp_path, monkeypatch):
+    """Thousands of series ending at different times would make `next_stamps` megabytes that every forecast
+    parses: past NEXT_STAMPS_MAX none are saved, and the forecast computes the same stamps with pandas."""
+    from rnncast import fitting
+
+    t = pd.date_range("2024-01-01", periods=60, freq="h")
+    rows = [
+        pd.DataFrame({"id": sid, "time": t[: 60 - k], "y": np.sin(np.arange(60 - k) / 4) + k})
+        for k, sid in enumerate("abc")
+    ]
+    data = tmp_path / "long.csv"
+    pd.concat(rows).to_csv(data, index=False)
+    options = settings(layout=Layout(id_col="id"), windows=WindowConfig(seq_len=12, horizon=4), hidden_size=8, epochs=1)
+    saved, capped = tmp_path / "saved.rnncast", tmp_path / "capped.rnncast"
+    api.fit(data, options, model_path=saved)
+    monkeypatch.setattr(fitting, "NEXT_STAMPS_MAX", 3 * 4 - 1)  # three ends of four stamps: one too many
+    api.fit(data, options, model_path=capped)
+    assert len(artifact.load(saved).meta["series"]["next_stamps"]) == 3
+    assert artifact.load(capped).meta["series"]["next_stamps"] == {}
+    with_saved, computed = api.forecast_file(saved)[0], api.forecast_file(capped)[0]
+    assert computed.index == with_saved.index and computed.index[2] == [
+        f"2024-01-03T{h}:00:00" for h in (10, 11, 12, 13)
+    ]
+    np.testing.assert_array_equal(computed.values, with_saved.values)
