@@ -3,7 +3,7 @@
     torchrun --standalone --nproc-per-node 2 benchmarks/distributed_read.py
 
 For each file, the wall-clock time until every rank holds the validated series: every rank reading
-it at once (`reading.read_collection`), or rank 0 reading it alone and sending it to the others
+it at once (`collection.read_collection`), or rank 0 reading it alone and sending it to the others
 (`broadcast_object_list`, pickled). Printed by rank 0.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch.distributed as dist
 
-from rnncast import reading
+from rnncast import collection
 from rnncast.settings import Layout, ReadOptions
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -42,11 +42,11 @@ def main() -> None:
         for name, (path, read, layout) in box[0].items():
             dist.barrier()
             start = time.perf_counter()
-            reading.read_collection(path, read, layout)  # every rank at once
+            collection.read_collection(path, read, layout)  # every rank at once
             dist.barrier()
             every_s = time.perf_counter() - start
             start = time.perf_counter()
-            coll = reading.read_collection(path, read, layout) if rank == 0 else None  # rank 0 alone
+            coll = collection.read_collection(path, read, layout) if rank == 0 else None  # rank 0 alone
             read_s = time.perf_counter() - start
             sent = [coll]
             dist.broadcast_object_list(sent, 0)

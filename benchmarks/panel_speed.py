@@ -22,8 +22,9 @@ import torch
 
 from rnncast import fitting, prepare
 from rnncast import train as tr
+from rnncast.collection import Collection
 from rnncast.model import Forecaster, ModelConfig
-from rnncast.reading import Collection, Series
+from rnncast.reading import Series
 from rnncast.settings import Layout, NetworkOptions, WindowConfig
 
 

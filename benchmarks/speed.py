@@ -35,7 +35,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from rnncast import api, prepare, reading
+from rnncast import api, collection, prepare, reading
 from rnncast import train as tr
 from rnncast.model import Forecaster, ModelConfig
 from rnncast.settings import ONE, NetworkOptions, ReadOptions, Settings, WindowConfig
@@ -111,7 +111,7 @@ def bare_validate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int
 
 def plan_one(series: reading.Series, wc: WindowConfig) -> prepare.Member:
     """fit's plan for one series (a collection of one): the series with its split and scaling."""
-    return prepare.plan(reading.Collection([ONE], [series]), wc).members[0]
+    return prepare.plan(collection.Collection([ONE], [series]), wc).members[0]
 
 
 def ett_windows(device: torch.device) -> tuple[prepare.Windows, prepare.Windows]:

@@ -17,7 +17,7 @@ from typing import IO
 
 import pandas as pd
 
-from rnncast import artifact, atomic, distributed, intervals, newdata, reading, timeindex
+from rnncast import artifact, atomic, collection, distributed, intervals, newdata, timeindex
 from rnncast import evaluation as ev
 from rnncast import forecast as fc
 from rnncast import train as tr
@@ -66,7 +66,7 @@ def fit(
     writes = model_path is not None and world.main
     with distributed.session(tr.resolve_device(settings.train.device)):
         with atomic.model_lock(model_path) if writes else contextlib.nullcontext():
-            coll = distributed.from_rank0(lambda: reading.read_collection(source, settings.read, settings.layout))
+            coll = distributed.from_rank0(lambda: collection.read_collection(source, settings.read, settings.layout))
             p = plan(coll, settings.windows, settings.read.future_features)
             if on_plan is not None:
                 on_plan(p)
@@ -104,15 +104,15 @@ def backtest_file(
         from rnncast import plot
 
         plot.image_format(plot_path)  # refused before any training
-    coll = reading.read_collection(source, settings.read, settings.layout)
+    coll = collection.read_collection(source, settings.read, settings.layout)
     result = ev.backtest(coll, settings, folds, levels, on_plan, on_fold, step)
-    result.notes[:0] = reading.collection_notes(coll)
+    result.notes[:0] = collection.collection_notes(coll)
     if plot_path is not None:
         draw_backtest(result, coll, folds, plot_path)
     return result
 
 
-def draw_backtest(result: ev.Evaluation, coll: reading.Collection, folds: int, path: str | Path) -> None:
+def draw_backtest(result: ev.Evaluation, coll: collection.Collection, folds: int, path: str | Path) -> None:
     """Each fold's forecast of the first series scored, with its intervals, over the actual values."""
     from rnncast import plot
 
@@ -174,7 +174,7 @@ def diagnose_file(
     unknown = [c for c in cells if c not in CELLS]
     if unknown or not cells:
         raise UsageError(f"--cell {unknown[0] if unknown else '(none)'!r}: choose among {', '.join(CELLS)}")
-    coll = reading.read_collection(source, settings.read, settings.layout)
+    coll = collection.read_collection(source, settings.read, settings.layout)
     p = plan(coll, settings.windows, settings.read.future_features)
     if on_plan is not None:
         on_plan(p)

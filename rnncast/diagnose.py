@@ -31,10 +31,10 @@ from rnncast import forecast as fc
 from rnncast import model as nets
 from rnncast import train as tr
 from rnncast.artifact import Artifact
+from rnncast.collection import Collection
 from rnncast.errors import DataError
 from rnncast.fitting import fit_plan
 from rnncast.prepare import Plan, Windows, make_windows, plan_windows
-from rnncast.reading import Collection
 from rnncast.settings import NetworkOptions
 
 MEMORY_SHARE = 0.01  # a lag counts as remembered while its gradient norm is at least 1% of the largest

@@ -19,10 +19,11 @@ from rnncast import forecast as fc
 from rnncast import intervals, metrics, newdata, timeindex
 from rnncast import train as tr
 from rnncast.artifact import Artifact
+from rnncast.collection import Collection
 from rnncast.errors import DataError
 from rnncast.fitting import fit_plan
 from rnncast.prepare import Plan, left_pad, make_windows, original_windows, plan
-from rnncast.reading import Collection, Series
+from rnncast.reading import Series
 from rnncast.settings import Layout, Settings
 
 DEFAULT_LEVELS = (80.0, 95.0)

@@ -14,12 +14,12 @@ from typing import IO
 import numpy as np
 import pandas as pd
 
-from rnncast import reading, timeindex
+from rnncast import collection, reading, timeindex
 from rnncast.artifact import Artifact
+from rnncast.collection import Collection
 from rnncast.errors import DataError
 from rnncast.forecast import Context, series_id
 from rnncast.prepare import first_ids, fit_scaling, left_pad
-from rnncast.reading import Collection
 from rnncast.settings import Layout, ReadOptions
 
 
@@ -51,7 +51,7 @@ def read_like_model(
             f"the data lacks column(s) {', '.join(map(repr, missing))} the model was trained on; "
             f"its columns are: {', '.join(frame.columns)}; pass data with the training columns"
         )
-    return reading.collect(frame, read, layout)
+    return collection.collect(frame, read, layout)
 
 
 def wide_series(art: Artifact, frame: pd.DataFrame, ids: tuple[str, ...] = ()) -> tuple[str, ...]:
@@ -63,7 +63,7 @@ def wide_series(art: Artifact, frame: pd.DataFrame, ids: tuple[str, ...] = ()) -
     new = (
         []
         if ids
-        else [c for c in frame.columns if c not in known and c not in inputs and reading.numeric_column(frame[c])]
+        else [c for c in frame.columns if c not in known and c not in inputs and collection.numeric_column(frame[c])]
     )
     if not present and not new:
         raise DataError(
@@ -107,7 +107,7 @@ def contexts_from(art: Artifact, coll: Collection, unseen: bool = False) -> tupl
     """
     meta, sm = art.meta["data"], art.meta["series"]
     seq_len, known, many = art.meta["model_seq_len"], sm["ids"], coll.layout.many
-    warnings = reading.collection_notes(coll)
+    warnings = collection.collection_notes(coll)
     contexts, padded = [], []
     for sid, s in zip(coll.ids, coll.series, strict=True):
         where = f"series {sid!r}: " if many else ""

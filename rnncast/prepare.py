@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from rnncast import metrics, timeindex
+from rnncast.collection import Collection, collection_notes
 from rnncast.encoding import Inputs, Scaling
 from rnncast.errors import DataError, UsageError
-from rnncast.reading import Collection, Series, collection_notes
+from rnncast.reading import Series
 from rnncast.settings import Layout, WindowConfig
 
 

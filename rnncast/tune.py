@@ -27,7 +27,7 @@ from typing import IO
 
 import pandas as pd
 
-from rnncast import artifact, atomic, reading
+from rnncast import artifact, atomic, collection
 from rnncast import train as tr
 from rnncast.choices import CELLS, WINDOW_NORMS
 from rnncast.errors import OutputError, RnncastError, TrainingError, UsageError
@@ -145,7 +145,7 @@ def tune(
     study_name = study_name or default_study_name(source)
     storage = open_storage(study_db)  # a bad path fails now, before the data is read
     with atomic.model_lock(model_path) if model_path is not None else contextlib.nullcontext():
-        coll = reading.read_collection(source, settings.read, settings.layout)
+        coll = collection.read_collection(source, settings.read, settings.layout)
         base = plan(coll, settings.windows, settings.read.future_features)
         space = search_space(base, settings, fixed)
         if on_plan is not None:
@@ -255,7 +255,7 @@ def trial_settings(settings: Settings, space: Space, values: dict[str, object]) 
     return replace(settings, windows=windows, network=replace(settings.network, **v), train=train)
 
 
-def run_trial(study, coll: reading.Collection, settings: Settings, space: Space, base_seq_len: int, on_epoch=None):
+def run_trial(study, coll: collection.Collection, settings: Settings, space: Space, base_seq_len: int, on_epoch=None):
     """Ask for a trial, fit it with pruning on its validation curve, tell the result: (row, fit or None)."""
     import optuna
     from optuna.trial import TrialState

@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 from conftest import ELEC, settings
 
-from rnncast import api, prepare, reading
+from rnncast import api, collection, prepare, reading
 from rnncast.settings import ReadOptions, WindowConfig
 
 
 def plan_of(series, wc=None):
     """The plan of one series read on its own."""
-    return prepare.plan(reading.Collection([""], [series]), wc or WindowConfig())
+    return prepare.plan(collection.Collection([""], [series]), wc or WindowConfig())
 
 
 def test_plan_fits_the_scaler_without_any_validation_value():

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from conftest import BACKTEST_COLUMNS, ELEC, settings
 
-from rnncast import api, evaluation, reading
+from rnncast import api, collection, evaluation, reading
 from rnncast.errors import DataError
 from rnncast.settings import ReadOptions, WindowConfig
 
@@ -12,7 +12,7 @@ def tiny(**windows):
 
 
 def one(series):
-    return reading.Collection([""], [series])
+    return collection.Collection([""], [series])
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import torch
 from click.testing import CliRunner
 from conftest import ETTH1, settings
 
-from rnncast import api, artifact, newdata, prepare, reading, timeindex
+from rnncast import api, artifact, collection, newdata, prepare, reading, timeindex
 from rnncast.cli import cli
 from rnncast.errors import DataError, UsageError
 from rnncast.metrics import POOLED
@@ -41,12 +41,12 @@ def csv(frame: pd.DataFrame, path) -> str:
 
 
 def long_plan(frame: pd.DataFrame, wc: WindowConfig | None = None) -> prepare.Plan:
-    coll = reading.collect(frame, ReadOptions(time_col="date", targets=("sales",)), Layout(id_col="store"))
+    coll = collection.collect(frame, ReadOptions(time_col="date", targets=("sales",)), Layout(id_col="store"))
     return prepare.plan(coll, wc or WindowConfig(seq_len=24, horizon=6))
 
 
 def test_long_format_gives_one_sorted_series_per_id_with_its_own_length_and_start():
-    p = reading.collect(sines(), ReadOptions(targets=("sales",)), Layout(id_col="store"))
+    p = collection.collect(sines(), ReadOptions(targets=("sales",)), Layout(id_col="store"))
     assert p.ids == [f"s{k}" for k in range(6)]
     assert [len(s) for s in p.series] == [120 + 20 * k for k in range(6)]
     assert p.series[2].index[0] == pd.Timestamp("2024-01-01 10:00")
@@ -215,7 +215,7 @@ def test_cli_errors_name_the_bad_column(tmp_path):
 
 
 def test_wide_shipped_example_reads_seven_series_over_one_time_column():
-    p = reading.collect(pd.read_csv(ETTH1), ReadOptions(), Layout(wide=True))
+    p = collection.collect(pd.read_csv(ETTH1), ReadOptions(), Layout(wide=True))
     assert p.ids == ["HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"]
     assert all(len(s) == 17420 and s.freq == "h" and s.targets == ["value"] for s in p.series)
     assert p.series[6].values[0, 0] == pytest.approx(30.531)
@@ -268,7 +268,7 @@ def test_cli_backtest_scores_every_series_over_its_own_last_blocks_and_their_mea
 def test_wide_targets_pick_the_series_and_a_shared_note_is_said_once():
     from conftest import MACRO
 
-    p = reading.collect(pd.read_csv(MACRO), ReadOptions(targets=("realgdp", "cpi")), Layout(wide=True))
+    p = collection.collect(pd.read_csv(MACRO), ReadOptions(targets=("realgdp", "cpi")), Layout(wide=True))
     assert p.ids == ["realgdp", "cpi"] and all(s.freq == "QS-JAN" and len(s) == 203 for s in p.series)
     pp = prepare.plan(p, WindowConfig())
     assert pp.notes == ["time built from columns 'year' + 'quarter'"]
@@ -392,11 +392,11 @@ def test_a_long_file_read_all_at_once_equals_reading_each_series_alone(seed, fre
                      ReadOptions(fill=fill, freq=freq, targets=("sales",)),  # the user's grid
                      ReadOptions(fill=fill, tz="Europe/Berlin", targets=("sales",))):  # fmt: skip
             expected = outcome(lambda read=read: one_by_one(frame, read, "shop"))
-            got = outcome(lambda read=read: reading.collect(frame, read, Layout(id_col="shop")))
+            got = outcome(lambda read=read: collection.collect(frame, read, Layout(id_col="shop")))
             if isinstance(expected, str):
                 assert got == expected
                 continue
-            assert isinstance(got, reading.Collection), got
+            assert isinstance(got, collection.Collection), got
             assert got.ids == expected[0]
             for a, b in zip(got.series, expected[1], strict=True):
                 mine, theirs = (a.freq, a.notes, a.targets, a.features), (b.freq, b.notes, b.targets, b.features)
@@ -411,7 +411,7 @@ def test_numeric_steps_and_repeated_or_blank_stamps_in_a_long_file_as_one_series
     )
     frame = frame.iloc[::-1].reset_index(drop=True)
     read = ReadOptions(time_col="t", targets=("y",))
-    coll = reading.collect(frame, read, Layout(id_col="id"))
+    coll = collection.collect(frame, read, Layout(id_col="id"))
     assert [s.index.tolist() for s in coll.series] == [list(range(0, 100, 5))] * 3
     assert coll.series[1].values[0, 0] == 20.0 and coll.series[1].notes == [
         "rows were not in time order; sorted by time"
@@ -419,11 +419,11 @@ def test_numeric_steps_and_repeated_or_blank_stamps_in_a_long_file_as_one_series
     repeated = frame.copy()
     repeated.loc[repeated["id"] == "c", "t"] = repeated.loc[repeated["id"] == "c", "t"].clip(upper=80)
     with pytest.raises(DataError, match=r"^series 'c': duplicate time stamp 80 in 't'"):
-        reading.collect(repeated, read, Layout(id_col="id"))
+        collection.collect(repeated, read, Layout(id_col="id"))
     blank = frame.astype({"t": float})
     blank.loc[45, "t"] = np.nan  # series 'a' (rows 40-59 reversed): its 6th row
     with pytest.raises(DataError, match=r"^series 'a': time column 't' is blank at data row 6"):
-        reading.collect(blank, read, Layout(id_col="id"))
+        collection.collect(blank, read, Layout(id_col="id"))
 
 
 def test_a_bad_value_far_down_a_long_file_names_its_series_and_row(tmp_path):
@@ -482,7 +482,7 @@ def test_a_wide_file_read_all_at_once_equals_reading_each_column_alone(seed):
         for read in (ReadOptions(fill=fill), ReadOptions(fill=fill, targets=("a", "b", "d"), strict=True),
                      ReadOptions(fill=fill, time_col="none", targets=("a", "d"))):  # fmt: skip
             expected = outcome(lambda read=read: wide_one_by_one(frame, read))
-            got = outcome(lambda read=read: reading.collect(frame, read, Layout(wide=True)))
+            got = outcome(lambda read=read: collection.collect(frame, read, Layout(wide=True)))
             if isinstance(expected, str):
                 assert got == expected
                 continue
@@ -528,7 +528,7 @@ def test_a_short_unseen_series_is_scaled_on_its_own_rows_not_on_the_padding(tmp_
     assert run("fit", data, "--id-col", "store", "--target", "sales", "--model", model, *tiny).exit_code == 0
     s1 = frame[frame["store"] == "s1"].sort_values("date")
     extra = s1.tail(10).assign(store="new", sales=lambda f: 2 * f["sales"] + 100)  # 10 rows of the 24 read
-    coll = reading.collect(pd.concat([frame, extra]), ReadOptions(targets=("sales",)), Layout(id_col="store"))
+    coll = collection.collect(pd.concat([frame, extra]), ReadOptions(targets=("sales",)), Layout(id_col="store"))
     contexts, warnings = newdata.contexts_from(artifact.load(model), coll, unseen=True)
     (new,) = [c for c in contexts if c.unseen]
     own = extra["sales"].to_numpy()

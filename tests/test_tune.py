@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import ELEC, ROOT, settings
 
-from rnncast import artifact
+from rnncast import artifact, collection
 from rnncast import tune as tuning
 from rnncast.cli import Duration, cli
 
@@ -164,7 +164,6 @@ def test_a_drawn_highway_reads_the_whole_window_of_its_trial():
 def test_a_pruned_trial_stops_at_the_epoch_its_pruner_says():
     import optuna
 
-    from rnncast import reading
     from rnncast.prepare import plan
 
     class PruneFromEpoch2(optuna.pruners.BasePruner):
@@ -172,7 +171,7 @@ def test_a_pruned_trial_stops_at_the_epoch_its_pruner_says():
             return trial.last_step >= 2
 
     s = settings(hidden_size=8, epochs=5, batch_size=32)
-    coll = reading.read_collection(ELEC, s.read, s.layout)
+    coll = collection.read_collection(ELEC, s.read, s.layout)
     space = tuning.search_space(plan(coll, s.windows), s, {"seq_len", "segment", "ensemble"})
     study = optuna.create_study(pruner=PruneFromEpoch2(), sampler=optuna.samplers.RandomSampler(seed=0))
     row, fit = tuning.run_trial(study, coll, s, space, 36)
