@@ -78,9 +78,17 @@ def build(cfg: ModelConfig, device: torch.device | str = "cpu") -> Forecaster:
     try:
         return Forecaster(cfg).to(device)
     except (MemoryError, RuntimeError) as exc:  # torch.OutOfMemoryError (CUDA) is a RuntimeError
-        if not isinstance(exc, (MemoryError, torch.OutOfMemoryError)) and "alloc" not in str(exc):
+        if not out_of_memory(exc):
             raise
         raise UsageError(too_big(cfg, need, None, device)) from None
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """A failed allocation: CUDA's torch.OutOfMemoryError, or the CPU allocator's RuntimeError
+    ("DefaultCPUAllocator: can't allocate memory"), which is no OutOfMemoryError."""
+    return isinstance(exc, (MemoryError, torch.OutOfMemoryError)) or (
+        isinstance(exc, RuntimeError) and "alloc" in str(exc)
+    )
 
 
 def training_bytes(cfg: ModelConfig) -> int | None:

@@ -19,6 +19,7 @@ from torch import nn
 
 from rnncast import distributed
 from rnncast.errors import TrainingError, UsageError
+from rnncast.model import out_of_memory
 
 if TYPE_CHECKING:
     from rnncast.prepare import Windows  # pandas: not imported by a forecast, which trains nothing
@@ -221,7 +222,9 @@ def fit(
     cfg = resolve(cfg, len(train), train.x.device)
     try:
         return _fit(model, train, val, cfg, on_epoch)
-    except torch.OutOfMemoryError:  # activations and batches beyond what build() checked (its weights)
+    except (MemoryError, RuntimeError) as exc:  # activations and batches beyond what build() checked (its weights)
+        if not out_of_memory(exc):
+            raise
         raise UsageError(
             f"{train.x.device} ran out of memory while training with --batch-size {cfg.batch_size}; "
             "lower --batch-size, --hidden-size or --seq-len"

@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import ELEC
 
 from rnncast import prepare, train
 from rnncast.errors import TrainingError, UsageError
@@ -202,3 +203,30 @@ def test_fit_records_the_pre_clip_norm_of_every_step():
     model = Forecaster(ModelConfig(horizon=6, hidden_size=8))
     free = train.fit(model, tr_w, val_w, train.TrainConfig(epochs=3, batch_size=16, clip=0, patience=99))
     assert free.gradients["clip_rate"] == 0.0 and free.gradients["max"] > 0  # measured though never clipped
+
+
+def test_a_failed_cpu_allocation_while_training_is_the_memory_message_not_an_internal_error(monkeypatch, tmp_path):
+    """The CPU allocator raises a RuntimeError, not torch.OutOfMemoryError: a batch too large for the machine's
+    memory (here `fit ETTh1.csv --batch-size 16000 --seq-len 500 --segment 0 --hidden-size 8192` asked for
+    221 GB) ended as `internal error`, exit 70. It is the same one line as on CUDA, exit 2, no model file."""
+    from click.testing import CliRunner
+
+    from rnncast import train
+    from rnncast.cli import cli
+
+    def allocate(*args, **kwargs):
+        raise RuntimeError(
+            "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate memory: "
+            "you tried to allocate 221102080000 bytes. Error code 12 (Cannot allocate memory)"
+        )
+
+    monkeypatch.setattr(train, "_fit", allocate)
+    model = tmp_path / "m.rnncast"
+    result = CliRunner().invoke(cli, ["fit", str(ELEC), "--model", str(model), "--batch-size", "16"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().splitlines()[-1] == (
+        "Error: cpu ran out of memory while training with --batch-size 16; lower --batch-size, --hidden-size or --seq-len"
+    )
+    assert not model.exists()
+    monkeypatch.setattr(train, "_fit", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("shapes do not match")))
+    assert CliRunner().invoke(cli, ["fit", str(ELEC), "--model", str(model)]).exit_code == 70  # others stay internal
