@@ -154,11 +154,12 @@ def tune(
 
         kept: tuple[float, int, FitResult] | None = None  # this run's best: (val MSE, trial number, fit)
         ran, budget_spent = 0, False
+        defaults_first = not study.trials  # a new study: trial 0 is what `fit` would train with these options
         for i in range(trials):
             if i and time_budget is not None and time.monotonic() - started >= time_budget:
                 budget_spent = True
                 break
-            row, result = run_trial(study, coll, settings, space, base.seq_len, on_epoch)
+            row, result = run_trial(study, coll, settings, space, base.seq_len, on_epoch, defaults_first and i == 0)
             ran += 1
             if result is not None and (kept is None or row.val_mse < kept[0]):
                 kept = (row.val_mse, row.number, result)
@@ -255,8 +256,20 @@ def trial_settings(settings: Settings, space: Space, values: dict[str, object]) 
     return replace(settings, windows=windows, network=replace(settings.network, **v), train=train)
 
 
-def run_trial(study, coll: collection.Collection, settings: Settings, space: Space, base_seq_len: int, on_epoch=None):
-    """Ask for a trial, fit it with pruning on its validation curve, tell the result: (row, fit or None)."""
+def run_trial(
+    study,
+    coll: collection.Collection,
+    settings: Settings,
+    space: Space,
+    base_seq_len: int,
+    on_epoch=None,
+    defaults: bool = False,
+):
+    """Ask for a trial, fit it with pruning on its validation curve, tell the result: (row, fit or None).
+
+    `defaults`: the trial draws nothing and fits `settings` as given, what `fit` with the same options does
+    (its values, as fit resolved them, are recorded as the trial's), so that the search starts from fit's
+    own choice and its best is never worse on validation than fit."""
     import optuna
     from optuna.trial import TrialState
 
@@ -271,10 +284,13 @@ def run_trial(study, coll: collection.Collection, settings: Settings, space: Spa
 
     result = None
     try:
-        values = suggest(trial, space, settings, base_seq_len)
+        values = {} if defaults else suggest(trial, space, settings, base_seq_len)
         trial.set_user_attr("params", values)
         s = trial_settings(settings, space, values)
         result = fit_plan(plan(coll, s.windows, s.read.future_features), s.network, s.train, report)
+        if defaults:
+            trial.set_user_attr("params", resolved_params(result.artifact.meta, space))
+            trial.set_user_attr("defaults", True)
     except optuna.TrialPruned:
         frozen = study.tell(trial, state=TrialState.PRUNED)
     except RnncastError as exc:  # these settings cannot work on this data (diverged, too long): try others
@@ -286,6 +302,24 @@ def run_trial(study, coll: collection.Collection, settings: Settings, space: Spa
     else:
         frozen = study.tell(trial, objective(result))
     return row_of(frozen), result
+
+
+def resolved_params(meta: dict, space: Space) -> dict[str, object]:
+    """The searched settings as a fit resolved them (`auto`, None: from the data), read from its model meta."""
+    model = meta["model"]
+    values = {
+        "seq_len": meta["model_seq_len"],
+        "segment": model["segment"],
+        "cell": model["cell"],
+        "hidden_size": model["hidden_size"],
+        "layers": model["layers"],
+        "dropout": model["dropout"] if model["layers"] > 1 else None,
+        "lr": meta["train"]["lr"],
+        "window_norm": model["window_norm"],
+        "ensemble": model["ensemble"],
+        "highway": model.get("highway", 0),
+    }
+    return {name: values[name] for name in space.names}
 
 
 def objective(result) -> float:

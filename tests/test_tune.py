@@ -40,10 +40,11 @@ def test_tune_saves_the_best_trial_and_prints_every_trial_best_first(tmp_path):
     assert sorted(frame["number"]) == [0, 1, 2] and set(frame["state"]) == {"COMPLETE"}
     assert frame["val_mse"].is_monotonic_increasing and (frame["val_mse"] > 0).all()
     assert (frame["epochs"] == 2).all()
-    assert set(frame["segment"]) <= {0, 4, 8, 12, 24}  # never above seq_len 24
-    assert set(frame["cell"]) <= {"rnn", "lstm", "gru"} and "auto" not in set(frame["window_norm"])
-    assert ((frame["lr"] >= 1e-4) & (frame["lr"] <= 1e-2)).all()
-    assert set(frame["highway"]) <= {0, 24}  # off, or over the whole window
+    drawn = frame[frame["number"] != 0]  # trial 0 is fit's own choice (below), not a draw
+    assert set(drawn["segment"]) <= {0, 4, 8, 12, 24}  # never above seq_len 24
+    assert set(drawn["cell"]) <= {"rnn", "lstm", "gru"} and "auto" not in set(frame["window_norm"])
+    assert ((drawn["lr"] >= 1e-4) & (drawn["lr"] <= 1e-2)).all()
+    assert set(drawn["highway"]) <= {0, 24}  # off, or over the whole window
 
     best, meta = frame.iloc[0], artifact.load(model).meta
     assert tuning.objective_of(meta) == pytest.approx(best["val_mse"], rel=1e-12)
@@ -58,6 +59,27 @@ def test_tune_saves_the_best_trial_and_prints_every_trial_best_first(tmp_path):
     forecast = pd.read_csv(io.StringIO(run("forecast", "--model", model, "--format", "csv").stdout))
     assert len(forecast) == 12 and forecast["DATE"].iloc[0].startswith("2016-06-01")
     assert not (tmp_path / "m.rnncast.lock").exists()
+
+
+def test_the_first_trial_is_what_fit_trains_so_the_best_is_never_worse_than_fit(tmp_path):
+    """Trial 0 of a new study fits the options as given, as `fit` would (the segment, window norm, members
+    and lr it resolves from the data, recorded as the trial's values): the search starts from fit's choice,
+    and the saved best is at least as good on validation as a plain `fit` with the same options."""
+    fitted, tuned = tmp_path / "fit.rnncast", tmp_path / "tune.rnncast"
+    assert run("fit", ELEC, *TINY, "--model", fitted).exit_code == 0
+    frame = trials_of(run("tune", ELEC, "--trials", "2", *TINY, "--model", tuned, "--format", "csv"))
+    first, plain = frame.set_index("number").loc[0], artifact.load(fitted).meta
+    assert first["val_mse"] == pytest.approx(tuning.objective_of(plain), rel=1e-12)
+    model = plain["model"]
+    assert (first["segment"], first["cell"], first["window_norm"], first["ensemble"], first["highway"]) == (
+        model["segment"], model["cell"], model["window_norm"], model["ensemble"], 0
+    )  # fmt: skip
+    assert first["lr"] == pytest.approx(plain["train"]["lr"]) and model["segment"] == 3  # 24 // 8: not in the space
+    assert tuning.objective_of(artifact.load(tuned).meta) <= first["val_mse"]
+    again = run(
+        "tune", ELEC, "--trials", "1", *TINY, "--model", tuned, "--study-db", tmp_path / "s.db", "--format", "csv"
+    )
+    assert trials_of(again)["val_mse"].iloc[0] == pytest.approx(first["val_mse"], rel=1e-12)  # a new db: trial 0 again
 
 
 def test_resuming_a_study_adds_trials_and_saves_the_study_best(tmp_path):
