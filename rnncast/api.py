@@ -248,7 +248,7 @@ def forecast_picture(
         if sid not in coll.ids:
             raise DataError(f"the data holds no series {sid!r}; pass data with it, or another --id")
         s = coll.series[coll.ids.index(sid)]
-        end = pd.Timestamp(ctx.last) if meta.get("time_kind") == "datetime" else ctx.last
+        end = timeindex.as_time(meta, ctx.last)
         before = s.index <= end
         keep = max(seq_len, PLOT_TAIL * horizon)
         history_index, history = s.index[before][-keep:], s.values[before][-keep:, :t]

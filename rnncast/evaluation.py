@@ -283,7 +283,7 @@ def first_new_row(art: Artifact, series: Series, end: object) -> int:
     meta = art.meta["data"]
     if meta.get("time_col") is None:  # plain row numbers: new data cannot be placed against old
         return 0
-    end = pd.Timestamp(end) if meta.get("time_kind") == "datetime" else end
+    end = timeindex.as_time(meta, end)
     return int(np.searchsorted(np.asarray(series.index), np.asarray(end, dtype=series.index.dtype), side="right"))
 
 

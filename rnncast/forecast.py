@@ -124,15 +124,17 @@ def saved_contexts(art: Artifact, with_index: bool = False) -> list[Context]:
     `with_index` or where the network reads the calendar."""
     meta, sm = art.meta["data"], art.meta["series"]
     seq_len, saved = art.meta["model_seq_len"], sm.get("next_stamps", {})
+    stamped = with_index or bool(model_inputs(art).calendar)
+    if stamped:
+        from rnncast import timeindex
+
+        weekmask = meta.get("time_read", {}).get("weekmask")
+    indexes: dict[str, pd.Index] = {}  # series that end alike share their stamps
     out = []
     for i, end in enumerate(sm["ends"]):
-        index = None
-        if with_index or model_inputs(art).calendar:
-            from rnncast import timeindex
-
-            weekmask = meta.get("time_read", {}).get("weekmask")
-            index = timeindex.context_index(meta.get("freq"), end, seq_len, weekmask, meta.get("zone"))
-        out.append(Context(i, art.context[i], index, end, stamps=saved.get(str(end))))
+        if stamped and str(end) not in indexes:
+            indexes[str(end)] = timeindex.context_index(meta.get("freq"), end, seq_len, weekmask, meta.get("zone"))
+        out.append(Context(i, art.context[i], indexes.get(str(end)), end, stamps=saved.get(str(end))))
     return out
 
 
@@ -301,15 +303,13 @@ def forecast_file(
     check_horizon(art, horizon)
     check_ids(art, ids, with_data=source is not None)
     check_future(art, future)
+    if source is not None or future is not None:
+        from rnncast import newdata  # pandas: only to read new data, not for the saved contexts
     if source is None:
         contexts, warnings = saved_contexts(art), []
     else:
-        from rnncast import newdata
-
         contexts, warnings = newdata.contexts_from(art, newdata.read_like_model(art, source, read, ids), unseen=True)
     if future is not None:
-        from rnncast import newdata
-
         newdata.future_rows(art, [c for c in contexts if not ids or series_id(art, c) in ids], future)
     result, more = forecast(art, contexts, horizon, levels, ids)
     return result, warnings + more

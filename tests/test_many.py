@@ -496,12 +496,17 @@ def test_a_wide_file_read_all_at_once_equals_reading_each_column_alone(seed):
 SHORT_FIT = ["--hidden-size", "8", "--seq-len", "24", "--horizon", "4", "--threads", "1"]  # short series
 
 
+def fit_stores(frame: pd.DataFrame, tmp_path, epochs: int):
+    """Fit one model on the long sines (`store`, `sales`) with SHORT_FIT: (data, model, the fit options, result)."""
+    data, model = csv(frame, tmp_path / "long.csv"), tmp_path / "m.rnncast"
+    tiny = [*SHORT_FIT, "--epochs", str(epochs)]
+    return data, model, tiny, run("fit", data, "--id-col", "store", "--target", "sales", "--model", model, *tiny)
+
+
 def test_a_short_series_is_fitted_forecast_and_backtested_by_the_one_model(tmp_path):
     frame = sines(3)
     frame = frame[(frame["store"] != "s1") | (frame["date"] < pd.Timestamp("2024-01-01 23:00"))]  # s1: 18 rows
-    data, model = csv(frame, tmp_path / "long.csv"), tmp_path / "m.rnncast"
-    tiny = [*SHORT_FIT, "--epochs", "2"]
-    fit = run("fit", data, "--id-col", "store", "--target", "sales", "--model", model, *tiny)
+    data, model, tiny, fit = fit_stores(frame, tmp_path, epochs=2)
     assert fit.exit_code == 0, fit.output
     assert "1 series ('s1') have fewer than the 32 rows" in fit.stderr
     meta = artifact.load(model).meta
@@ -523,9 +528,8 @@ def test_a_short_series_is_fitted_forecast_and_backtested_by_the_one_model(tmp_p
 
 def test_a_short_unseen_series_is_scaled_on_its_own_rows_not_on_the_padding(tmp_path):
     frame = sines(2)
-    data, model = csv(frame, tmp_path / "long.csv"), tmp_path / "m.rnncast"
-    tiny = [*SHORT_FIT, "--epochs", "1"]
-    assert run("fit", data, "--id-col", "store", "--target", "sales", "--model", model, *tiny).exit_code == 0
+    _, model, _, fitted = fit_stores(frame, tmp_path, epochs=1)
+    assert fitted.exit_code == 0
     s1 = frame[frame["store"] == "s1"].sort_values("date")
     extra = s1.tail(10).assign(store="new", sales=lambda f: 2 * f["sales"] + 100)  # 10 rows of the 24 read
     coll = collection.collect(pd.concat([frame, extra]), ReadOptions(targets=("sales",)), Layout(id_col="store"))
@@ -540,9 +544,7 @@ def test_a_short_unseen_series_is_scaled_on_its_own_rows_not_on_the_padding(tmp_
 def test_plot_draws_a_padded_series_history_without_its_padding(tmp_path):
     frame = sines(2)
     frame = frame[(frame["store"] != "s1") | (frame["date"] < pd.Timestamp("2024-01-01 17:00"))]  # s1: 12 rows
-    data, model = csv(frame, tmp_path / "long.csv"), tmp_path / "m.rnncast"
-    tiny = [*SHORT_FIT, "--epochs", "1"]
-    fitted = run("fit", data, "--id-col", "store", "--target", "sales", "--model", model, *tiny)
+    _, model, _, fitted = fit_stores(frame, tmp_path, epochs=1)
     assert fitted.exit_code == 0 and "padded" in fitted.stderr, fitted.output
     picture, _ = api.forecast_picture(model, sid="s1")  # from the saved context: 12 padded rows, then s1's 12
     own = frame[frame["store"] == "s1"].sort_values("date")
@@ -554,9 +556,8 @@ def test_plot_draws_a_padded_series_history_without_its_padding(tmp_path):
 
 def test_forecast_pads_a_series_of_one_row_on_the_models_grid(tmp_path):
     frame = sines(2)
-    data, model = csv(frame, tmp_path / "long.csv"), tmp_path / "m.rnncast"
-    tiny = [*SHORT_FIT, "--epochs", "1"]
-    assert run("fit", data, "--id-col", "store", "--target", "sales", "--model", model, *tiny).exit_code == 0
+    _, model, _, fitted = fit_stores(frame, tmp_path, epochs=1)
+    assert fitted.exit_code == 0
     last = frame[frame["store"] == "s1"].sort_values("date").tail(1)  # a frequency needs 3 rows: this one has none
     for one in (last, last.assign(store="new")):  # a known series and one the model never saw
         newer = csv(pd.concat([frame[frame["store"] == "s0"], one]), tmp_path / "newer.csv")
