@@ -21,7 +21,7 @@ from rnncast import artifact, atomic, collection, distributed, intervals, newdat
 from rnncast import evaluation as ev
 from rnncast import forecast as fc
 from rnncast import train as tr
-from rnncast.choices import CELLS
+from rnncast.choices import CELLS, LOSS_NAMES
 from rnncast.errors import DataError, RnncastError, UsageError
 from rnncast.fitting import FitResult, fit_plan
 from rnncast.forecast import forecast_file  # the forecast needs no pandas: it lives beside the network's use
@@ -278,12 +278,15 @@ def plot_curves(model_path: str | Path, path: str | Path) -> None:
     if not history:
         raise DataError(f"{model_path} keeps no per-epoch losses (made by an older rnncast); refit to draw them")
     t = meta["training"]
-    plot.loss_curves(history, path, f"{Path(str(model_path)).name}: {t['epochs_run']} epoch(s), best {t['best_epoch']}")
+    title = f"{Path(str(model_path)).name}: {t['epochs_run']} epoch(s), best {t['best_epoch']}"
+    plot.loss_curves(history, path, title, LOSS_NAMES[meta.get("train", {}).get("loss", "mse")])
 
 
 def run_report(result: FitResult, model_path: str | Path, seconds: float) -> dict:
     """What `fit --report` writes: the run's sizes, device, epochs, per-epoch losses, timings and metrics."""
     t, p, d = result.training, result.plan, result.artifact.meta["data"]
+    loss = t.config.loss if t.config is not None else "mse"
+    mse = loss == "mse"
     report = {
         "model": str(model_path),
         "rows": d["rows"],
@@ -299,10 +302,22 @@ def run_report(result: FitResult, model_path: str | Path, seconds: float) -> dic
         "world_size": t.world_size,  # processes that trained together (torchrun); 1: one process
         "epochs_run": t.epochs_run,
         "best_epoch": t.best_epoch,
-        "best_val_mse": t.best_val_loss,
+        "loss": loss,  # what training minimised and early stopping watched (--loss)
+        "best_val_loss": t.best_val_loss,
+        "best_val_mse": t.best_val_loss if mse else None,  # null when --loss was not mse
         "timings": {"train_seconds": round(t.seconds, 3), "total_seconds": round(seconds, 3)},
         "gradients": t.gradients,  # steps, clip, clip_rate, and p50/p90/p99/max of the pre-clip gradient norm
-        "history": [{"epoch": h.epoch, "train_mse": h.train_loss, "val_mse": h.val_loss} for h in t.history],
+        "refit": result.artifact.meta["training"].get("refit"),  # --refit: epochs, windows, seconds, train_loss
+        "history": [
+            {
+                "epoch": h.epoch,
+                "train_loss": h.train_loss,
+                "val_loss": h.val_loss,
+                "train_mse": h.train_loss if mse else None,
+                "val_mse": h.val_loss if mse else None,
+            }
+            for h in t.history
+        ],  # fmt: skip
         "metrics": [dict(s.to_dict(), **({"id": sid} if p.layout.many else {})) for sid, s in result.scores],
     }
     if p.layout.many:
@@ -334,7 +349,9 @@ def model_card(meta: dict) -> dict:
         "scaler": meta["scaler"], "val_frac": windows.get("val_frac"),
         "epochs": train.get("epochs"), "batch_size": train.get("batch_size"), "lr": train.get("lr"),
         "clip": train.get("clip"), "patience": train.get("patience"), "seed": train.get("seed"),
-        "epochs_run": t["epochs_run"], "best_epoch": t["best_epoch"], "best_val_mse": t["best_val_loss"],
+        "epochs_run": t["epochs_run"], "best_epoch": t["best_epoch"], "loss": train.get("loss", "mse"),
+        "best_val_loss": t["best_val_loss"], "best_val_mse": t["best_val_loss"] if train.get("loss", "mse") == "mse" else None,
+        "refit_epochs": (t.get("refit") or {}).get("epochs"), "refit_windows": (t.get("refit") or {}).get("windows"),
         "clip_rate": g.get("clip_rate"), "grad_norm_p50": g.get("p50"), "grad_norm_p90": g.get("p90"),
         "grad_norm_p99": g.get("p99"), "grad_norm_max": g.get("max"),
         "device": t["device"], "created": meta["created"], "format_version": meta.get("format_version", 1),

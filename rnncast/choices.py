@@ -6,3 +6,5 @@ SCALERS = ("standard", "minmax", "robust")
 FILL_POLICIES = ("interpolate", "ffill", "zero", "drop", "error")
 FORMATS = ("table", "csv", "json")
 SCHEDULES = ("none", "plateau", "onecycle")
+LOSSES = ("mse", "mae", "huber")
+LOSS_NAMES = {"mse": "MSE", "mae": "MAE", "huber": "Huber loss"}  # as messages and plots name them

@@ -13,6 +13,7 @@ import time
 import click
 
 from rnncast import __version__, cli_tools
+from rnncast.choices import LOSS_NAMES
 from rnncast.clikit import (
     EPILOG,
     USE_EPILOG,
@@ -110,7 +111,7 @@ def _trained(err, result, model_path: str) -> None:
     err.print(
         f"trained {t.epochs_run} epoch(s) in {t.seconds:.1f} s on {t.device} "
         f"({_network(result.artifact.meta['model'])}); best epoch {t.best_epoch} "
-        f"(validation MSE {t.best_val_loss:.4g}); saved {model_path}"
+        f"(validation {LOSS_NAMES[t.config.loss]} {t.best_val_loss:.4g}); saved {model_path}"
     )
     guard = result.artifact.meta.get("guard")
     if guard:
@@ -129,6 +130,13 @@ def _trained(err, result, model_path: str) -> None:
                 f"guard, every series counted alike (what decides): MSE relative to naive: network "
                 f"{relative['network']:.3f}, guarded {relative['guarded']:.3f}; blend {kept}"
             )
+    again = result.artifact.meta["training"].get("refit")
+    if again:
+        err.print(
+            f"refit: a fresh network trained on all {again['windows']} windows (validation's too) for "
+            f"{again['epochs']} epoch(s) in {again['seconds']:.1f} s is the one saved; the validation metrics, "
+            "guard weights and intervals are those of the network before it"
+        )
 
 
 def _write_report(path: str, result, model_path: str, seconds: float) -> None:

@@ -10,7 +10,7 @@ import time
 
 import click
 
-from rnncast.choices import CELLS
+from rnncast.choices import CELLS, LOSS_NAMES
 from rnncast.clikit import (
     EPILOG,
     Duration,
@@ -87,7 +87,7 @@ def diagnose(data, cells, model_path, plot_path, fmt, output, quiet, verbose, **
 
         def on_fit(cell, result) -> None:
             t = result.training
-            err.print(f"{cell}: trained {t.epochs_run} epoch(s) in {t.seconds:.1f} s; validation MSE "
+            err.print(f"{cell}: trained {t.epochs_run} epoch(s) in {t.seconds:.1f} s; validation {LOSS_NAMES[t.config.loss]} "
                       f"{t.best_val_loss:.4g}; clipping engaged on {100 * t.gradients['clip_rate']:.0f}% of steps")  # fmt: skip
 
         found = api.diagnose_file(data, settings, cells, on_plan=lambda p: _describe_plan(err, p, data), on_fit=on_fit)
@@ -264,6 +264,10 @@ def tune(data, model_path, trials, time_budget, study_db, study_name, fmt, outpu
     if result.refitted:
         again = f" (from an earlier run; refitted: val MSE {tuning.objective(result.fit):.4g})"
     err.print(f"best trial {b.number}: val MSE {b.val_mse:.4g}{again}; {_params(b.params)}; saved {model_path}")
+    if result.fit.refit is not None:
+        r = result.fit.artifact.meta["training"]["refit"]
+        err.print(f"refit: the best trial's settings trained again on all {r['windows']} windows for {r['epochs']} "
+                  "epoch(s); that network is the one saved")  # fmt: skip
     render.emit(
         result.frame(), fmt, output, title=f"Study {result.study_name!r}: {len(result.trials)} trial(s), best first"
     )

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import click
 
-from rnncast.choices import CELLS, FILL_POLICIES, FORMATS, SCALERS, SCHEDULES, WINDOW_NORMS
+from rnncast.choices import CELLS, FILL_POLICIES, FORMATS, LOSSES, SCALERS, SCHEDULES, WINDOW_NORMS
 from rnncast.distributed import env_rank, from_env, joined, prints_error
 from rnncast.errors import EX_SOFTWARE, DataError, RnncastError, UsageError
 
@@ -322,6 +322,12 @@ train_options = _options(
            help="AdamW's decoupled weight decay; 0: plain Adam."),
     option("--schedule", type=click.Choice(SCHEDULES), default="none", show_default=True,
            help="Learning rate: none (constant), plateau (halve when validation stalls), onecycle (over --epochs)."),
+    option("--refit/--no-refit", default=False, show_default=True,
+           help="After early stopping chose the epochs, train a fresh network on every window (the validation "
+                "windows too) for that many epochs and save it: the model learns from the latest rows."),
+    option("--loss", type=click.Choice(LOSSES), default="mse", show_default=True,
+           help="What training minimises and early stopping watches (scaled units): mse, mae, or huber "
+                "(squared within 1, absolute beyond: less weight on outliers)."),
 )  # fmt: skip
 
 
@@ -376,7 +382,7 @@ def _settings(params: dict):
                                   p["id_embedding"] or 0, p["segment"], p["ensemble"], p["guard"], p["non_negative"],
                                   highway=p["highway"]),
         train=TrainConfig(p["epochs"], p["batch_size"], p["lr"], p["clip"], p["patience"], p["seed"], p["device"],
-                          p["threads"], p["weight_decay"], p["schedule"]),
+                          p["threads"], p["weight_decay"], p["schedule"], p["loss"], p["refit"]),
     )  # fmt: skip
     try:
         st.validate(settings)

@@ -32,6 +32,7 @@ class FitResult:
     training: tr.TrainResult
     scores: list[tuple[str, Score]]  # (series id, score); many series: pooled means (metrics.POOLED) first
     notes: list[str] = field(default_factory=list)  # what the user should know about the result (stderr)
+    refit: tr.TrainResult | None = None  # --refit: the run on every window whose weights were saved
 
     def frame(self) -> pd.DataFrame:
         return metrics.scores_frame(self.scores, self.plan.layout.id_name)
@@ -142,10 +143,13 @@ def fit_plan(p: Plan, network: NetworkOptions, train_cfg: tr.TrainConfig, on_epo
         scales.append(intervals.window_scale(history))
     scores = (metrics.pooled(per_series) + per_series) if p.layout.many else per_series
     notes = baseline_wins(scores, cfg.cell, p.layout.many)
+    again = None
+    if train_cfg.refit:
+        model, again = refit(model, windows.every, result, train_cfg, device)
 
     model.cpu()
     art = Artifact(
-        meta=dict(meta(p, cfg, network, train_cfg, result, scores, guard), non_negative=non_negative),
+        meta=dict(meta(p, cfg, network, train_cfg, result, scores, guard, again), non_negative=non_negative),
         state_dict=model.state_dict(),
         scaling=Scaling(
             p.members[0].scaling.kind,
@@ -156,7 +160,35 @@ def fit_plan(p: Plan, network: NetworkOptions, train_cfg: tr.TrainConfig, on_epo
         val_residuals=np.concatenate(residuals).astype(np.float32),  # (N_val_total, H, T)
         val_scales=np.concatenate(scales).astype(np.float32),  # (N_val_total, T)
     )
-    return FitResult(p, art, result, scores, notes)
+    return FitResult(p, art, result, scores, notes, again)
+
+
+def refit_summary(run: tr.TrainResult, p: Plan) -> dict:
+    """What the model file, `info` and `--report` say of a --refit run."""
+    return {
+        "epochs": run.epochs_run,
+        "windows": sum(m.split.val_start + m.split.n_val for m in p.members),
+        "seconds": round(run.seconds, 3),
+        "train_loss": run.history[-1].train_loss,
+    }
+
+
+def refit(model: nets.Forecaster, every, chosen: tr.TrainResult, train_cfg: tr.TrainConfig, device):
+    """--refit: a fresh network with the same seed, trained on every window (validation's too) for the number
+    of epochs early stopping chose, keeping the guard's weights: (it, its training run).
+
+    Nothing is left to score it on, so the validation metrics, the guard's weights and the interval
+    residuals stay those of the network early stopping kept; the refit one learnt from the latest rows too.
+    """
+    torch.manual_seed(train_cfg.seed)
+    again = nets.build(replace(model.config, guard="none"), device)
+    if again.config.highway:
+        nets.fit_highway(again, every)
+    cfg = replace(chosen.config, epochs=max(1, chosen.best_epoch))
+    run = tr.fit(again, every, None, cfg)
+    again.config = model.config
+    again.alpha.copy_(model.alpha)
+    return again, run
 
 
 @dataclass
@@ -302,6 +334,7 @@ def meta(
     result: tr.TrainResult,
     scores: list,
     guard: Guard | None,
+    again: tr.TrainResult | None = None,
 ) -> dict:
     """The model file's JSON description: network, data, series, settings, training summary, metrics, versions."""
     s = p.first
@@ -372,6 +405,7 @@ def meta(
             "threads": torch.get_num_threads(),
             "history": [[h.train_loss, h.val_loss] for h in result.history],
             "gradients": result.gradients,  # clip_rate and pre-clip norm percentiles over every step
+            "refit": None if again is None else refit_summary(again, p),
         },
         "metrics": [
             dict(sc.to_dict(), **({"series": sid} if p.layout.many else {}))

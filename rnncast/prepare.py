@@ -428,6 +428,7 @@ class PlanWindows:
     train: Windows
     val: Windows
     offsets: np.ndarray  # (S + 1,) first row of each series in the stacked tensor
+    every: Windows | None = None  # every window of every series, those between training and validation too (refit)
 
 
 def plan_windows(p: Plan, with_id: bool, device="cpu") -> PlanWindows:
@@ -444,8 +445,9 @@ def plan_windows(p: Plan, with_id: bool, device="cpu") -> PlanWindows:
     windows = make_windows(stacked, p.seq_len, p.horizon, p.first.n_targets)  # views over every start
     train = [offsets[i] + np.arange(m.split.n_train) for i, m in enumerate(p.members)]
     val = [offsets[i] + m.split.val_start + np.arange(m.split.n_val) for i, m in enumerate(p.members)]
+    every = [offsets[i] + np.arange(m.split.val_start + m.split.n_val) for i, m in enumerate(p.members)]
 
-    def index(starts: list[np.ndarray]) -> torch.Tensor:
-        return torch.as_tensor(np.concatenate(starts), dtype=torch.long, device=device)
+    def use(starts: list[np.ndarray]) -> Windows:
+        return Windows(windows.x, windows.y, torch.as_tensor(np.concatenate(starts), dtype=torch.long, device=device))
 
-    return PlanWindows(Windows(windows.x, windows.y, index(train)), Windows(windows.x, windows.y, index(val)), offsets)
+    return PlanWindows(use(train), use(val), offsets, use(every))

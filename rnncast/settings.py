@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rnncast.choices import CELLS, FILL_POLICIES, SCALERS, SCHEDULES, WINDOW_NORMS
+from rnncast.choices import CELLS, FILL_POLICIES, LOSSES, SCALERS, SCHEDULES, WINDOW_NORMS
 from rnncast.errors import UsageError
 
 # Adam's first step is lr / (1 - beta1) = 10 lr, applied in float32 (max 3.4e38).
@@ -192,6 +192,8 @@ def validate_training(t) -> None:
         raise UsageError("--weight-decay must be 0 (off) or positive; try 0.0001")
     if t.schedule not in SCHEDULES:
         raise UsageError(f"unknown --schedule {t.schedule!r}; choose one of {', '.join(SCHEDULES)}")
+    if t.loss not in LOSSES:
+        raise UsageError(f"unknown --loss {t.loss!r}; choose one of {', '.join(LOSSES)}")
     train.resolve_device(t.device)
 
 

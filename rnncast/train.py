@@ -1,4 +1,4 @@
-"""The training loop: shuffle, forward, MSE, backward, clip, Adam step; early stopping on validation.
+"""The training loop: shuffle, forward, loss (MSE by default), backward, clip, Adam step; early stopping on validation.
 
 It trains whatever `nn.Module` it is given on whatever windows it is given.
 """
@@ -37,6 +37,8 @@ class TrainConfig:
     threads: int | None = None  # CPU threads for torch; None: $OMP_NUM_THREADS, else 1 (see default_threads)
     weight_decay: float = 0.0  # > 0: AdamW's decoupled weight decay
     schedule: str = "none"  # none | plateau (halve lr when validation stalls) | onecycle (over --epochs)
+    loss: str = "mse"  # mse | mae | huber (delta 1, in scaled units): trained on, and early stopping's criterion
+    refit: bool = False  # then train a fresh network on every window, validation's too, for the epochs chosen
 
 
 @dataclass
@@ -170,22 +172,34 @@ def schedule(cfg: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch
     return None
 
 
+def pointwise(kind: str, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The loss of each output against its target (y broadcast over ensemble members): --loss mse, mae or huber."""
+    diff = out - (y.unsqueeze(1).expand_as(out) if out.dim() > y.dim() else y)
+    if kind == "mae":
+        return diff.abs()
+    if kind == "huber":  # quadratic within one scaled unit, linear beyond: MSE's gradients, MAE's outlier weight
+        return torch.nn.functional.huber_loss(diff, torch.zeros_like(diff), reduction="none", delta=1.0)
+    return diff**2
+
+
 @torch.no_grad()
-def squared_error(model: nn.Module, windows: Windows, rows: range, batch_size: int | None = None) -> torch.Tensor:
-    """Sum of squared errors of the model over windows `rows`, in float64 on the windows' device (no host sync)."""
+def error_sum(
+    model: nn.Module, windows: Windows, rows: range, batch_size: int | None = None, kind: str = "mse"
+) -> torch.Tensor:
+    """Sum of the pointwise loss over windows `rows`, in float64 on the windows' device (no host sync)."""
     model.eval()
     device = windows.x.device
     batch_size = batch_size or eval_batch_size(device)
     total = torch.zeros((), device=device, dtype=torch.float64)
     for start in range(rows.start, rows.stop, batch_size):
         x, y = windows.batch(slice(start, min(start + batch_size, rows.stop)))
-        total += ((model(x).float() - y) ** 2).sum(dtype=torch.float64)
+        total += pointwise(kind, model(x).float(), y).sum(dtype=torch.float64)
     return total
 
 
 def mse(model: nn.Module, windows: Windows, batch_size: int | None = None) -> float:
     """Mean squared error of the model over all windows (scaled units)."""
-    total = squared_error(model, windows, range(len(windows)), batch_size)
+    total = error_sum(model, windows, range(len(windows)), batch_size)
     return total.item() / (len(windows) * windows.y[0].numel())  # with the training loss, the only host syncs
 
 
@@ -205,11 +219,14 @@ def predict(model: nn.Module, windows: Windows, batch_size: int | None = None) -
 def fit(
     model: nn.Module,
     train: Windows,
-    val: Windows,
+    val: Windows | None,
     cfg: TrainConfig,
     on_epoch: Callable[[EpochLog], None] | None = None,
 ) -> TrainResult:
     """Train in place and leave the model holding its best-validation weights.
+
+    With `val` None (a refit on every window) it trains exactly `cfg.epochs` epochs and keeps the last
+    weights: there is nothing to stop early on, and the epochs' validation losses are NaN.
 
     The windows may live on any device: batches are gathered there by index, and the loss is
     summed there too, so a GPU run never waits for the host inside an epoch.
@@ -247,13 +264,14 @@ def _fit(model, train, val, cfg, on_epoch) -> TrainResult:
         optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     steps = math.ceil(len(train) / cfg.batch_size)
     scheduler = schedule(cfg, optimizer, steps)
-    loss_fn = nn.MSELoss()
     n = len(train)
-    best_loss, best_epoch, best_state = math.inf, 0, copy.deepcopy(model.state_dict())
+    selects = val is not None  # early stopping on validation; else every epoch runs and the last weights stay
+    best_loss, best_epoch = math.inf, 0
+    best_state = copy.deepcopy(model.state_dict()) if selects else None
     history: list[EpochLog] = []
     norms: list[np.ndarray] = []  # pre-clip gradient norm of every step, brought to the host once per epoch
-    val_rows = share(len(val), world)
-    per_val = len(val) * val.y[0].numel()
+    val_rows = share(len(val), world) if selects else None
+    per_val = len(val) * val.y[0].numel() if selects else 1
     started = time.perf_counter()
     for epoch in range(1, cfg.epochs + 1):
         model.train()
@@ -264,11 +282,11 @@ def _fit(model, train, val, cfg, on_epoch) -> TrainResult:
             idx = order[start : start + cfg.batch_size]
             optimizer.zero_grad(set_to_none=True)
             if world.active:
-                loss, summed = shared_loss(net, train, idx, world)
+                loss, summed = shared_loss(net, train, idx, world, cfg.loss)
             else:
                 x, y = train.batch(idx)  # (B, L, F), (B, H, T)
                 out = model(x).float()  # (B, H, T), or (B, K, H, T): every member of an ensemble
-                loss = loss_fn(out, y.unsqueeze(1).expand_as(out) if out.dim() > y.dim() else y)
+                loss = pointwise(cfg.loss, out, y).mean()
                 summed = loss.detach() * len(idx)
             loss.backward()
             # clip_grad_norm_ returns the norm before clipping; with --clip 0 (max inf) it only measures it
@@ -278,27 +296,33 @@ def _fit(model, train, val, cfg, on_epoch) -> TrainResult:
                 scheduler.step()
             running += summed
         norms.append(torch.stack(epoch_norms).float().cpu().numpy())
-        sums = torch.stack([running.double(), squared_error(model, val, val_rows)])
+        checked = (
+            error_sum(model, val, val_rows, kind=cfg.loss) if selects else running.new_zeros((), dtype=torch.float64)
+        )
+        sums = torch.stack([running.double(), checked])
         train_sum, val_sum = distributed.all_sum(sums).tolist()  # one collective (and host sync) per epoch
-        train_loss, val_loss = train_sum / n, val_sum / per_val
-        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+        train_loss, val_loss = train_sum / n, (val_sum / per_val if selects else math.nan)
+        if not (math.isfinite(train_loss) and (math.isfinite(val_loss) or not selects)):
             raise TrainingError(
                 f"loss became {'NaN' if math.isnan(train_loss) or math.isnan(val_loss) else 'infinite'} "
                 f"at epoch {epoch}; lower --lr (now {cfg.lr}) or --clip (now {cfg.clip})"
             )
         if cfg.schedule == "plateau":
-            scheduler.step(val_loss)
-        improved = val_loss < best_loss
+            scheduler.step(val_loss if selects else train_loss)
+        improved = selects and val_loss < best_loss
         if improved:
             best_loss, best_epoch = val_loss, epoch
             best_state = copy.deepcopy(model.state_dict())
+        elif not selects:
+            best_epoch = epoch  # the last epoch is the one kept
         log = EpochLog(epoch, cfg.epochs, train_loss, val_loss, improved)
         history.append(log)
         if on_epoch is not None:
             on_epoch(log)
         if epoch - best_epoch >= cfg.patience:
             break
-    model.load_state_dict(best_state)
+    if selects:
+        model.load_state_dict(best_state)
     distributed.same_everywhere(model)
     model.eval()
     return TrainResult(
@@ -314,14 +338,14 @@ def _fit(model, train, val, cfg, on_epoch) -> TrainResult:
     )
 
 
-def shared_loss(net: nn.Module, train: Windows, idx: torch.Tensor, world: distributed.World):
+def shared_loss(net: nn.Module, train: Windows, idx: torch.Tensor, world: distributed.World, kind: str = "mse"):
     """This rank's part of one batch: (its loss, weighted so that DDP's mean over ranks is the batch's mean
-    squared error, however unevenly the batch divides; its summed per-window MSE, for the epoch's loss)."""
+    loss, however unevenly the batch divides; its summed per-window loss, for the epoch's loss)."""
     mine = idx[world.rank :: world.size]
     weight = 1.0 if len(mine) else 0.0  # a batch smaller than the world: this rank still joins the step
     x, y = train.batch(mine if len(mine) else idx[:1])  # (b, L, F), (b, H, T)
     out = net(x).float()  # (b, H, T), or (b, K, H, T)
-    err = (out - (y.unsqueeze(1).expand_as(out) if out.dim() > y.dim() else y)) ** 2
+    err = pointwise(kind, out, y)
     per_window = out[0].numel()
     loss = err.sum() * (weight * world.size / (len(idx) * per_window))
     return loss, err.detach().sum() * weight / per_window

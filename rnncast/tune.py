@@ -49,7 +49,7 @@ ENSEMBLES = (1, 5)
 NORMS = tuple(n for n in WINDOW_NORMS if n != "auto")  # auto is a rule over these, not another choice
 PRUNE_STARTUP = 5  # completed trials before any is pruned: a median of fewer is noise
 PRUNE_WARMUP = 3  # epochs every trial runs before it may be pruned: the first ones say little
-NOT_COMPARED = ("device", "threads")  # settings a resumed study may change: where it runs, not what it learns
+NOT_COMPARED = ("device", "threads", "refit")  # a resumed study may change these: where it runs; trials never refit
 STATE_ORDER = {"COMPLETE": 0, "PRUNED": 1, "FAIL": 2}
 
 Source = str | Path | IO[str]
@@ -168,7 +168,8 @@ def tune(
 
         best = best_trial(study)
         refitted = kept is None or kept[1] != best.number
-        if refitted:
+        # Trials compare validation scores and never refit; with --refit only the model saved is fitted again
+        if refitted or settings.train.refit:
             chosen = trial_settings(settings, space, best.user_attrs.get("params", best.params))
             result = fit_plan(
                 plan(coll, chosen.windows, chosen.read.future_features), chosen.network, chosen.train, on_epoch
@@ -287,6 +288,7 @@ def run_trial(
         values = {} if defaults else suggest(trial, space, settings, base_seq_len)
         trial.set_user_attr("params", values)
         s = trial_settings(settings, space, values)
+        s = replace(s, train=replace(s.train, refit=False))
         result = fit_plan(plan(coll, s.windows, s.read.future_features), s.network, s.train, report)
         if defaults:
             trial.set_user_attr("params", resolved_params(result.artifact.meta, space))

@@ -155,3 +155,57 @@ def test_a_highway_longer_than_the_window_or_negative_is_refused(tmp_path, value
         cli, ["fit", str(ELEC), "--model", str(model), *TINY, "--seq-len", "36", "--highway", value]
     )
     assert out.exit_code == 2 and message in out.output and not model.exists()
+
+
+def test_refit_trains_the_same_network_again_on_every_window_for_the_epochs_chosen(tmp_path):
+    """--refit on the monthly sample: the validation scores, guard weights and interval residuals are the
+    selection run's (identical to a fit without it), the saved weights are a second run's over every
+    window (training, the ones straddling the split and validation's) for the chosen number of epochs."""
+    runner = CliRunner()
+    plain, again = tmp_path / "plain.rnncast", tmp_path / "refit.rnncast"
+    opts = ["--device", "cpu"]  # the defaults: the guard keeps some of the network here (alpha > 0)
+    assert runner.invoke(cli, ["fit", str(ELEC), "--model", str(plain), *opts]).exit_code == 0
+    out = runner.invoke(
+        cli, ["fit", str(ELEC), "--model", str(again), *opts, "--refit", "--report", str(tmp_path / "r.json")]
+    )
+    assert out.exit_code == 0, out.output
+    assert "refit: a fresh network trained on all 210 windows" in out.stderr
+    a, b = artifact.load(plain), artifact.load(again)
+    t = b.meta["training"]
+    assert t["refit"]["windows"] == 210 == a.meta["data"]["train_windows"] + a.meta["data"]["val_windows"] + 12 - 1
+    assert t["refit"]["epochs"] == t["best_epoch"] == a.meta["training"]["best_epoch"]
+    assert a.meta["training"]["refit"] is None
+    assert b.meta["metrics"] == a.meta["metrics"] and b.meta["guard"] == a.meta["guard"]
+    assert np.asarray(b.meta["guard"]["alpha"]).any()  # so the saved network shows in the forecast
+    assert np.array_equal(b.val_residuals, a.val_residuals)
+    moved = [k for k in a.state_dict if not torch.equal(a.state_dict[k], b.state_dict[k])]
+    assert any(k.endswith("head.weight") for k in moved) and "alpha" not in moved
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["refit"] == t["refit"] and report["refit"]["train_loss"] > 0
+    card = json.loads(runner.invoke(cli, ["info", "--model", str(again), "--format", "json"]).output)
+    assert card["refit_epochs"] == t["best_epoch"] and card["refit_windows"] == 210
+    forecasts = [
+        pd.read_csv(io.StringIO(runner.invoke(cli, ["forecast", "--model", str(m), "--format", "csv"]).stdout))
+        for m in (plain, again)
+    ]
+    assert len(forecasts[1]) == 12 and not np.allclose(forecasts[0].iloc[:, -1], forecasts[1].iloc[:, -1])
+
+
+def test_a_run_without_validation_trains_every_epoch_and_keeps_the_last_weights():
+    from test_train import sine_windows
+
+    from rnncast.model import Forecaster, ModelConfig
+
+    tr_w, val_w = sine_windows()
+    cfg = train.TrainConfig(epochs=3, batch_size=16, lr=0.01, patience=10)
+    torch.manual_seed(0)
+    model = Forecaster(ModelConfig(horizon=6, hidden_size=8))
+    seen = []
+    train.fit(
+        model, tr_w, val_w, cfg, on_epoch=lambda log: seen.append({k: v.clone() for k, v in model.state_dict().items()})
+    )
+    torch.manual_seed(0)
+    blind = Forecaster(ModelConfig(horizon=6, hidden_size=8))
+    run = train.fit(blind, tr_w, None, cfg)
+    assert run.epochs_run == 3 == run.best_epoch and all(np.isnan(h.val_loss) for h in run.history)
+    assert all(torch.equal(blind.state_dict()[k], seen[-1][k]) for k in seen[-1])  # epoch 3's weights, as trained

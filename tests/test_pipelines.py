@@ -195,10 +195,23 @@ def test_output_file_and_report(tmp_path):
     assert report["epochs_run"] == 2 and report["best_epoch"] in (1, 2)
     assert report["device"] == "cpu" and report["seq_len"] == 36 and report["horizon"] == 12
     assert len(report["history"]) == 2 and report["timings"]["total_seconds"] >= report["timings"]["train_seconds"] > 0
-    assert report["best_val_mse"] == min(h["val_mse"] for h in report["history"])
+    assert report["best_val_mse"] == min(h["val_mse"] for h in report["history"]) == report["best_val_loss"]
+    assert report["loss"] == "mse"
     g = report["gradients"]  # clip statistics over every step of both epochs
     assert g["clip"] == 1.0 and g["steps"] > 2 and 0 <= g["clip_rate"] <= 1 and g["p50"] <= g["p99"] <= g["max"]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp files left
+
+
+def test_loss_mae_is_named_wherever_the_loss_is_reported(tmp_path):
+    done = sh(f"{RNNCAST} fit {ELEC} --model m.rnncast {FAST} --loss mae --report run.json", tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "(validation MAE " in done.stderr and "validation MSE" not in done.stderr.split("guard:")[0]
+    report = json.loads((tmp_path / "run.json").read_text())
+    assert report["loss"] == "mae" and report["best_val_mse"] is None
+    assert report["best_val_loss"] == min(h["val_loss"] for h in report["history"])
+    assert all(h["val_mse"] is None and h["train_loss"] > 0 for h in report["history"])
+    card = json.loads(sh(f"{RNNCAST} info --model m.rnncast --format json", tmp_path).stdout)
+    assert card["loss"] == "mae" and card["best_val_loss"] == report["best_val_loss"] and card["best_val_mse"] is None
 
 
 def test_stale_data_warns_and_strict_refuses(model_dir):

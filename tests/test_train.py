@@ -61,6 +61,34 @@ def test_early_stopping_restores_the_best_weights():
     assert result.best_val_loss == min(h.val_loss for h in result.history)
 
 
+@pytest.mark.parametrize("kind", ["mae", "huber"])
+def test_loss_is_what_training_minimises_and_early_stopping_watches(kind):
+    tr_w, val_w = sine_windows()
+    torch.manual_seed(0)
+    model = Forecaster(ModelConfig(horizon=6, hidden_size=8))
+    result = train.fit(model, tr_w, val_w, train.TrainConfig(epochs=30, lr=0.01, patience=5, loss=kind))
+    with torch.no_grad():
+        diff = model(val_w.x) - val_w.y
+    expected = diff.abs() if kind == "mae" else torch.where(diff.abs() < 1, 0.5 * diff**2, diff.abs() - 0.5)
+    assert result.best_val_loss == pytest.approx(expected.mean().item(), rel=1e-5)
+    assert result.best_val_loss == min(h.val_loss for h in result.history)
+    assert result.config.loss == kind
+
+
+def test_pointwise_losses_by_hand():
+    out, y = torch.tensor([[0.0, 3.0, -0.5]]), torch.tensor([[0.5, 0.0, -0.5]])
+    assert train.pointwise("mse", out, y).tolist() == [[0.25, 9.0, 0.0]]
+    assert train.pointwise("mae", out, y).tolist() == [[0.5, 3.0, 0.0]]
+    assert train.pointwise("huber", out, y).tolist() == [[0.125, 2.5, 0.0]]
+    members = torch.zeros(1, 2, 3)  # (B, K, H) against (B, H): every member scored against the same target
+    assert train.pointwise("mae", members, y).tolist() == [[[0.5, 0.0, 0.5]] * 2]
+
+
+def test_unknown_loss_is_refused():
+    with pytest.raises(UsageError, match="--loss"):
+        validate_training(train.TrainConfig(loss="l3"))
+
+
 def test_clipping_bounds_the_gradient_norm(monkeypatch):
     seen = []
     real = torch.nn.utils.clip_grad_norm_

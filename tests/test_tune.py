@@ -82,6 +82,16 @@ def test_the_first_trial_is_what_fit_trains_so_the_best_is_never_worse_than_fit(
     assert trials_of(again)["val_mse"].iloc[0] == pytest.approx(first["val_mse"], rel=1e-12)  # a new db: trial 0 again
 
 
+def test_with_refit_trials_compare_unrefitted_networks_and_only_the_saved_one_is_refit(tmp_path):
+    tuned = tmp_path / "tune.rnncast"
+    out = run("tune", ELEC, "--trials", "1", *TINY, "--model", tuned, "--refit", "--format", "csv")
+    assert out.exit_code == 0, out.output
+    meta = artifact.load(tuned).meta
+    assert meta["training"]["refit"]["epochs"] == meta["training"]["best_epoch"]
+    assert trials_of(out)["val_mse"].iloc[0] == pytest.approx(tuning.objective_of(meta), rel=1e-12)
+    assert "refit: the best trial's settings trained again on all" in out.stderr
+
+
 def test_resuming_a_study_adds_trials_and_saves_the_study_best(tmp_path):
     model, db = tmp_path / "m.rnncast", tmp_path / "tune.db"
     args = ["tune", ELEC, "--trials", "2", *TINY, "--model", model, "--study-db", db, "--format", "json"]
