@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import click
 
-from rnncast.choices import CELLS, FILL_POLICIES, FORMATS, LOSSES, SCALERS, SCHEDULES, WINDOW_NORMS
+from rnncast.choices import CELLS, FILL_POLICIES, FORMATS, LOSS_NAMES, LOSSES, SCALERS, SCHEDULES, WINDOW_NORMS
 from rnncast.distributed import env_rank, from_env, joined, prints_error
 from rnncast.errors import EX_SOFTWARE, DataError, RnncastError, UsageError
 
@@ -474,9 +474,9 @@ class _progress:
             self._line(log)
 
     def _line(self, log) -> None:
-        mark = " *" if log.best else ""
+        mark, name = " *" if log.best else "", LOSS_NAMES[log.loss]
         self.err.print(
-            f"epoch {log.epoch}/{log.epochs}: train MSE {log.train_loss:.5f}, val MSE {log.val_loss:.5f}{mark}"
+            f"epoch {log.epoch}/{log.epochs}: train {name} {log.train_loss:.5f}, val {name} {log.val_loss:.5f}{mark}"
         )
 
     def __exit__(self, *exc) -> None:

@@ -48,6 +48,7 @@ class EpochLog:
     train_loss: float
     val_loss: float
     best: bool  # this epoch improved validation loss
+    loss: str = "mse"  # which loss the two numbers are (--loss)
 
 
 @dataclass
@@ -315,7 +316,7 @@ def _fit(model, train, val, cfg, on_epoch) -> TrainResult:
             best_state = copy.deepcopy(model.state_dict())
         elif not selects:
             best_epoch = epoch  # the last epoch is the one kept
-        log = EpochLog(epoch, cfg.epochs, train_loss, val_loss, improved)
+        log = EpochLog(epoch, cfg.epochs, train_loss, val_loss, improved, cfg.loss)
         history.append(log)
         if on_epoch is not None:
             on_epoch(log)

@@ -203,8 +203,9 @@ def test_output_file_and_report(tmp_path):
 
 
 def test_loss_mae_is_named_wherever_the_loss_is_reported(tmp_path):
-    done = sh(f"{RNNCAST} fit {ELEC} --model m.rnncast {FAST} --loss mae --report run.json", tmp_path)
+    done = sh(f"{RNNCAST} fit {ELEC} --model m.rnncast {FAST} --loss mae --report run.json --verbose", tmp_path)
     assert done.returncode == 0, done.stderr
+    assert "epoch 1/2: train MAE " in done.stderr and ", val MAE " in done.stderr
     assert "(validation MAE " in done.stderr and "validation MSE" not in done.stderr.split("guard:")[0]
     report = json.loads((tmp_path / "run.json").read_text())
     assert report["loss"] == "mae" and report["best_val_mse"] is None
