@@ -70,7 +70,7 @@ class TrialRow:
 
     number: int  # Optuna's trial number in the study, from 0
     state: str  # COMPLETE | PRUNED | FAIL (RUNNING: another process, or one that was killed)
-    val_mse: float  # the trial's objective (scaled units; a pruned trial: the best epoch's MSE); NaN when none
+    val_mse: float  # the trial's objective (scaled units; a pruned trial: the best epoch's --loss); NaN when none
     seconds: float
     epochs: int  # epochs trained (a pruned trial: where it was stopped)
     params: dict[str, object]  # the searched settings as trained (dropout None when layers is 1)
@@ -334,8 +334,8 @@ def objective(result) -> float:
 
 def objective_of(meta: dict) -> float:
     """`objective` read from a model file's meta."""
-    guard = meta.get("guard")
-    return guard["val_mse"]["guarded"] if guard else meta["training"]["best_val_loss"]
+    guard, t = meta.get("guard"), meta["training"]
+    return guard["val_mse"]["guarded"] if guard else t.get("val_mse", t["best_val_loss"])  # older files: --loss mse
 
 
 def row_of(t) -> TrialRow:
