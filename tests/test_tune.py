@@ -127,6 +127,22 @@ def test_resuming_a_study_adds_trials_and_saves_the_study_best(tmp_path):
     assert other.stderr.splitlines()[-1].startswith("Error: study 'elec_equip' was run with other settings or data")
 
 
+def test_a_study_begun_before_a_setting_existed_resumes_with_its_default(tmp_path):
+    """A study an older rnncast began keeps no train.loss: it ran with MSE, today's default, so the same
+    options resume it; --loss mae does not."""
+    import optuna
+
+    model, db = tmp_path / "m.rnncast", tmp_path / "tune.db"
+    args = ["tune", ELEC, "--trials", "1", *TINY, "--model", model, "--study-db", db, "--format", "csv"]
+    assert len(trials_of(run(*args))) == 1
+    study = optuna.load_study(study_name="elec_equip", storage=f"sqlite:///{db}")
+    older = {k: v for k, v in study.user_attrs["settings"].items() if k != "train.loss"}
+    study.set_user_attr("settings", older)
+    assert sorted(trials_of(run(*args))["number"]) == [0, 1]
+    other = run(*args, "--loss", "mae")
+    assert other.exit_code == 2 and "(train.loss differ)" in other.stderr
+
+
 def test_a_best_trial_from_an_earlier_session_is_refitted(monkeypatch, tmp_path):
     model, db = tmp_path / "m.rnncast", tmp_path / "tune.db"
     args = ["tune", ELEC, "--trials", "1", *TINY, "--model", model, "--study-db", db, "--format", "csv"]
