@@ -304,7 +304,7 @@ def _fit(model, train, val, cfg, on_epoch) -> TrainResult:
         train_loss, val_loss = train_sum / n, (val_sum / per_val if selects else math.nan)
         if not (math.isfinite(train_loss) and (math.isfinite(val_loss) or not selects)):
             raise TrainingError(
-                f"loss became {'NaN' if math.isnan(train_loss) or math.isnan(val_loss) else 'infinite'} "
+                f"loss became {'NaN' if math.isnan(train_loss) or (selects and math.isnan(val_loss)) else 'infinite'} "
                 f"at epoch {epoch}; lower --lr (now {cfg.lr}) or --clip (now {cfg.clip})"
             )
         if cfg.schedule == "plateau":
