@@ -186,8 +186,8 @@ def refit(model: nets.Forecaster, every, chosen: tr.TrainResult, train_cfg: tr.T
     again = nets.build(replace(model.config, guard="none"), device)
     if again.config.highway:
         nets.fit_highway(again, every)
-    cfg = replace(chosen.config, epochs=max(1, chosen.best_epoch))
-    run = tr.fit(again, every, None, cfg)
+    # the chosen epochs of the first run's --epochs: a onecycle schedule gives them the learning rates they had
+    run = tr.fit(again, every, None, chosen.config, stop=max(1, chosen.best_epoch))
     again.config = model.config
     again.alpha.copy_(model.alpha)
     return again, run
