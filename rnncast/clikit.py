@@ -159,8 +159,9 @@ def _silence_stdout() -> None:
 
 
 def option(*decls: str, **kw) -> Callable:
-    """click.option whose value can also come from RNNCAST_<LONG_NAME>, shown in --help."""
-    long = next(d for d in decls if d.startswith("--"))
+    """click.option whose value can also come from RNNCAST_<LONG_NAME>, shown in --help; an on/off pair
+    ("--refit/--no-refit") is named by its first name: RNNCAST_REFIT=1 or 0."""
+    long = next(d for d in decls if d.startswith("--")).split("/")[0]
     kw.setdefault("envvar", "RNNCAST_" + long[2:].upper().replace("-", "_"))
     kw.setdefault("show_envvar", True)
     return click.option(*decls, **kw)

@@ -157,14 +157,18 @@ def diagnosis(
 
 
 def diagnose_cells(p: Plan, network: NetworkOptions, train_cfg: tr.TrainConfig, cells: tuple[str, ...], on_fit=None):
-    """Train one network per cell on the plan (as `fit` would) and diagnose each on its validation windows."""
+    """Train one network per cell on the plan (as `fit` would) and diagnose each on its validation windows.
+
+    Nothing is saved, so --refit is ignored: the network diagnosed is the one its validation windows score.
+    val_mse is that network's MSE whatever --loss it was trained on.
+    """
+    train_cfg = replace(train_cfg, refit=False)
     out = []
     for cell in cells:
         result = fit_plan(p, replace(network, cell=cell), train_cfg)
         model = fc.build_model(result.artifact)
         windows = plan_windows(p, model.config.id_embedding > 0).val
-        t = result.training
-        out.append(diagnosis(cell, model, windows, p.seq_len, t.gradients, t.best_val_loss))
+        out.append(diagnosis(cell, model, windows, p.seq_len, result.training.gradients, network_mse(model, windows)))
         if on_fit is not None:
             on_fit(cell, result)
     return out
@@ -198,11 +202,20 @@ def diagnose_saved(art: Artifact, coll: Collection) -> Diagnosis:
     """Diagnose a saved model on the windows of new data; clip statistics from its training, if recorded."""
     model = fc.build_model(art)
     windows = saved_windows(art, coll)
-    with torch.no_grad():
-        out = torch.cat([nets.median(model.members(windows.x[s : s + BATCH])) for s in range(0, len(windows), BATCH)])
-        val_mse = float(((out - windows.y) ** 2).mean())
     gradients = art.meta["training"].get("gradients") or {}
-    return diagnosis(model.config.cell, model, windows, art.meta["model_seq_len"], gradients, val_mse)
+    return diagnosis(
+        model.config.cell, model, windows, art.meta["model_seq_len"], gradients, network_mse(model, windows)
+    )
+
+
+@torch.no_grad()
+def network_mse(model: nets.Forecaster, windows: Windows) -> float:
+    """The MSE of the network's forecast (its members' median, before the guard) over the windows (scaled units)."""
+    total = 0.0
+    for start in range(0, len(windows), BATCH):
+        x, y = windows.batch(slice(start, start + BATCH))
+        total += float(((nets.median(model.members(x)) - y) ** 2).sum(dtype=torch.float64))
+    return total / (len(windows) * windows.y[0].numel())
 
 
 def plot_lags(diagnoses: list[Diagnosis], path, title: str = "") -> None:

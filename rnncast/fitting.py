@@ -113,6 +113,8 @@ def fit_plan(p: Plan, network: NetworkOptions, train_cfg: tr.TrainConfig, on_epo
     if cfg.highway:
         nets.fit_highway(model, windows.train)  # the linear part, fixed: training fits the recurrence around it
     result = tr.fit(model, windows.train, windows.val, train_cfg, on_epoch)
+    # what tune ranks an unguarded network by: its validation MSE, whatever --loss training watched
+    val_mse = result.best_val_loss if result.config.loss == "mse" else tr.mse(model, windows.val)
 
     t = p.first.n_targets
     non_negative = network.non_negative
@@ -149,7 +151,7 @@ def fit_plan(p: Plan, network: NetworkOptions, train_cfg: tr.TrainConfig, on_epo
 
     model.cpu()
     art = Artifact(
-        meta=dict(meta(p, cfg, network, train_cfg, result, scores, guard, again), non_negative=non_negative),
+        meta=dict(meta(p, cfg, network, train_cfg, result, scores, guard, again, val_mse), non_negative=non_negative),
         state_dict=model.state_dict(),
         scaling=Scaling(
             p.members[0].scaling.kind,
@@ -184,8 +186,8 @@ def refit(model: nets.Forecaster, every, chosen: tr.TrainResult, train_cfg: tr.T
     again = nets.build(replace(model.config, guard="none"), device)
     if again.config.highway:
         nets.fit_highway(again, every)
-    cfg = replace(chosen.config, epochs=max(1, chosen.best_epoch))
-    run = tr.fit(again, every, None, cfg)
+    # the chosen epochs of the first run's --epochs: a onecycle schedule gives them the learning rates they had
+    run = tr.fit(again, every, None, chosen.config, stop=max(1, chosen.best_epoch))
     again.config = model.config
     again.alpha.copy_(model.alpha)
     return again, run
@@ -335,6 +337,7 @@ def meta(
     scores: list,
     guard: Guard | None,
     again: tr.TrainResult | None = None,
+    val_mse: float | None = None,
 ) -> dict:
     """The model file's JSON description: network, data, series, settings, training summary, metrics, versions."""
     s = p.first
@@ -399,6 +402,7 @@ def meta(
             "best_epoch": result.best_epoch,
             "epochs_run": result.epochs_run,
             "best_val_loss": result.best_val_loss,
+            "val_mse": result.best_val_loss if val_mse is None else val_mse,  # the network's, before the guard
             "seconds": round(result.seconds, 3),
             "device": result.device,
             "world_size": result.world_size,  # processes that trained together (torchrun)

@@ -223,11 +223,13 @@ def fit(
     val: Windows | None,
     cfg: TrainConfig,
     on_epoch: Callable[[EpochLog], None] | None = None,
+    stop: int | None = None,
 ) -> TrainResult:
     """Train in place and leave the model holding its best-validation weights.
 
-    With `val` None (a refit on every window) it trains exactly `cfg.epochs` epochs and keeps the last
-    weights: there is nothing to stop early on, and the epochs' validation losses are NaN.
+    With `val` None (a refit on every window) it trains exactly `cfg.epochs` epochs, or the first `stop`
+    of them (the learning-rate schedule still spans `cfg.epochs`), and keeps the last weights: there is
+    nothing to stop early on, and the epochs' validation losses are NaN.
 
     The windows may live on any device: batches are gathered there by index, and the loss is
     summed there too, so a GPU run never waits for the host inside an epoch.
@@ -239,7 +241,7 @@ def fit(
     """
     cfg = resolve(cfg, len(train), train.x.device)
     try:
-        return _fit(model, train, val, cfg, on_epoch)
+        return _fit(model, train, val, cfg, on_epoch, stop or cfg.epochs)
     except (MemoryError, RuntimeError) as exc:  # activations and batches beyond what build() checked (its weights)
         if not out_of_memory(exc):
             raise
@@ -249,7 +251,7 @@ def fit(
         ) from None
 
 
-def _fit(model, train, val, cfg, on_epoch) -> TrainResult:
+def _fit(model, train, val, cfg, on_epoch, stop: int) -> TrainResult:
     device = train.x.device  # settings.validate checked cfg for this device
     world = distributed.current()
     torch.set_num_threads(cfg.threads or default_threads())
@@ -274,7 +276,7 @@ def _fit(model, train, val, cfg, on_epoch) -> TrainResult:
     val_rows = share(len(val), world) if selects else None
     per_val = len(val) * val.y[0].numel() if selects else 1
     started = time.perf_counter()
-    for epoch in range(1, cfg.epochs + 1):
+    for epoch in range(1, min(stop, cfg.epochs) + 1):
         model.train()
         order = torch.randperm(n, device=device, generator=generator)  # the same on every rank
         running = torch.zeros((), device=device)  # summed on the device: no sync per step
@@ -305,7 +307,7 @@ def _fit(model, train, val, cfg, on_epoch) -> TrainResult:
         train_loss, val_loss = train_sum / n, (val_sum / per_val if selects else math.nan)
         if not (math.isfinite(train_loss) and (math.isfinite(val_loss) or not selects)):
             raise TrainingError(
-                f"loss became {'NaN' if math.isnan(train_loss) or math.isnan(val_loss) else 'infinite'} "
+                f"loss became {'NaN' if math.isnan(train_loss) or (selects and math.isnan(val_loss)) else 'infinite'} "
                 f"at epoch {epoch}; lower --lr (now {cfg.lr}) or --clip (now {cfg.clip})"
             )
         if cfg.schedule == "plateau":

@@ -70,7 +70,7 @@ class TrialRow:
 
     number: int  # Optuna's trial number in the study, from 0
     state: str  # COMPLETE | PRUNED | FAIL (RUNNING: another process, or one that was killed)
-    val_mse: float  # the trial's objective (scaled units; a pruned trial: the best epoch's MSE); NaN when none
+    val_mse: float  # the trial's objective (scaled units; a pruned trial: the best epoch's --loss); NaN when none
     seconds: float
     epochs: int  # epochs trained (a pruned trial: where it was stopped)
     params: dict[str, object]  # the searched settings as trained (dropout None when layers is 1)
@@ -334,8 +334,8 @@ def objective(result) -> float:
 
 def objective_of(meta: dict) -> float:
     """`objective` read from a model file's meta."""
-    guard = meta.get("guard")
-    return guard["val_mse"]["guarded"] if guard else meta["training"]["best_val_loss"]
+    guard, t = meta.get("guard"), meta["training"]
+    return guard["val_mse"]["guarded"] if guard else t.get("val_mse", t["best_val_loss"])  # older files: --loss mse
 
 
 def row_of(t) -> TrialRow:
@@ -392,6 +392,12 @@ def study_key(settings: Settings, space: Space, base: Plan) -> dict:
     return json.loads(json.dumps(key))  # tuples as lists, as they come back from the database
 
 
+def setting_defaults() -> dict:
+    """Every setting's default, keyed as `study_key` keys the fixed ones."""
+    flat = {f"{part}.{name}": value for part, values in asdict(Settings()).items() for name, value in values.items()}
+    return json.loads(json.dumps(flat))
+
+
 def open_study(storage, name: str, key: dict, seed: int):
     """Create the study or resume it; resuming with other settings or data is refused, so trials stay comparable."""
     import optuna
@@ -405,6 +411,8 @@ def open_study(storage, name: str, key: dict, seed: int):
         pruner=optuna.pruners.MedianPruner(n_startup_trials=PRUNE_STARTUP, n_warmup_steps=PRUNE_WARMUP),
     )
     earlier = study.user_attrs.get("settings")
+    if earlier is not None:  # a setting added since the study began (--loss): it ran with today's default
+        earlier = {**{k: v for k, v in setting_defaults().items() if k in key and k not in earlier}, **earlier}
     if earlier is None:
         study.set_user_attr("settings", key)
     elif earlier != key:

@@ -8,7 +8,7 @@ import torch
 from click.testing import CliRunner
 from conftest import ELEC
 
-from rnncast import diagnose
+from rnncast import artifact, diagnose
 from rnncast.cli import cli
 from rnncast.model import Forecaster, ModelConfig
 from rnncast.prepare import make_windows
@@ -114,3 +114,18 @@ def test_diagnose_a_saved_model_on_new_data(elec_model, monkeypatch):
     assert table[4].split()[:2] == ["rnn", str(d["effective_memory"])] and table[-1] == d["verdict"]
     refused = run("diagnose", ELEC, "--model", elec_model, "--cell", "gru")
     assert refused.exit_code == 2 and refused.stderr.startswith("Error: --cell does not apply with --model")
+
+
+def test_diagnose_reports_the_validation_mse_whatever_the_loss_and_never_refits(tmp_path):
+    """--loss mae trains on MAE, but val_mse stays the network's validation MSE, the one fit's guard line
+    prints; --refit changes nothing: diagnose saves no model, so it diagnoses the network it validated."""
+    model = tmp_path / "mae.rnncast"
+    assert run("fit", ELEC, *FAST, "--loss", "mae", "--model", model).exit_code == 0
+    network = artifact.load(model).meta["guard"]["val_mse"]["network"]
+    mae = run("diagnose", ELEC, *FAST, "--loss", "mae", "--format", "json")
+    assert mae.exit_code == 0, mae.stderr
+    (d,) = json.loads(mae.stdout)
+    assert d["val_mse"] == pytest.approx(network, rel=1e-5)
+    again = run("diagnose", ELEC, *FAST, "--loss", "mae", "--refit", "--format", "json")
+    assert again.exit_code == 0, again.stderr
+    assert json.loads(again.stdout) == [d]

@@ -209,3 +209,36 @@ def test_a_run_without_validation_trains_every_epoch_and_keeps_the_last_weights(
     run = train.fit(blind, tr_w, None, cfg)
     assert run.epochs_run == 3 == run.best_epoch and all(np.isnan(h.val_loss) for h in run.history)
     assert all(torch.equal(blind.state_dict()[k], seen[-1][k]) for k in seen[-1])  # epoch 3's weights, as trained
+
+
+def test_on_off_flags_read_their_environment_variables(tmp_path):
+    """RNNCAST_REFIT=1 and RNNCAST_GUARD=0 act as --refit and --no-guard; --help names those variables."""
+    model = tmp_path / "env.rnncast"
+    env = {"RNNCAST_REFIT": "1", "RNNCAST_GUARD": "0", "RNNCAST_NON_NEGATIVE": "0"}
+    out = CliRunner(env=env).invoke(cli, ["fit", str(ELEC), "--model", str(model), *TINY])
+    assert out.exit_code == 0, out.output
+    meta = artifact.load(model).meta
+    assert meta["training"]["refit"]["epochs"] == meta["training"]["best_epoch"]
+    assert meta.get("guard") is None and meta["non_negative"] is False
+    shown = " ".join(CliRunner().invoke(cli, ["fit", "--help"]).output.split())
+    assert all(f"env var: RNNCAST_{name}" in shown for name in ("REFIT;", "GUARD;", "NON_NEGATIVE]"))
+    assert "__NO" not in shown
+
+
+def test_a_onecycle_refit_runs_the_chosen_epochs_of_the_same_cycle(monkeypatch, tmp_path):
+    """--schedule onecycle spans --epochs: the refit runs the first best_epoch epochs of a cycle that long,
+    at the learning rates those epochs had, not a whole cycle squeezed into them."""
+    spans, real = [], torch.optim.lr_scheduler.OneCycleLR
+
+    def spy(optimizer, max_lr, total_steps, **kw):
+        spans.append(total_steps)
+        return real(optimizer, max_lr=max_lr, total_steps=total_steps, **kw)
+
+    monkeypatch.setattr(torch.optim.lr_scheduler, "OneCycleLR", spy)
+    model = tmp_path / "cycle.rnncast"
+    args = ["fit", str(ELEC), "--model", str(model), *TINY, "--epochs", "40", "--patience", "3"]
+    out = CliRunner().invoke(cli, [*args, "--schedule", "onecycle", "--refit"])
+    assert out.exit_code == 0, out.output
+    t = artifact.load(model).meta["training"]
+    assert t["refit"]["epochs"] == t["best_epoch"] < t["epochs_run"] < 40  # early stopping chose fewer epochs
+    assert spans == [40 * 5, 40 * 7]  # 157 training windows: 5 batches of 32 an epoch; all 210: 7

@@ -115,6 +115,18 @@ def test_diverging_loss_stops_with_advice():
         train.fit(model, bad, val_w, train.TrainConfig(epochs=2))
 
 
+def test_an_infinite_loss_without_validation_is_called_infinite():
+    """A run on every window (--refit) has no validation loss to blame: an overflowing training loss is
+    'infinite', as it is with validation, not 'NaN'."""
+    tr_w, val_w = sine_windows()
+    huge = prepare.Windows(tr_w.x.clone(), tr_w.y.clone())
+    huge.y[0, 0, 0] = 1e30  # its square overflows float32
+    for val in (val_w, None):
+        model = Forecaster(ModelConfig(horizon=6, hidden_size=8, window_norm="none"))
+        with pytest.raises(TrainingError, match=r"loss became infinite at epoch 1; lower --lr"):
+            train.fit(model, huge, val, train.TrainConfig(epochs=2))
+
+
 def test_missing_cuda_is_refused_clearly():
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")

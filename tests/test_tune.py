@@ -82,6 +82,20 @@ def test_the_first_trial_is_what_fit_trains_so_the_best_is_never_worse_than_fit(
     assert trials_of(again)["val_mse"].iloc[0] == pytest.approx(first["val_mse"], rel=1e-12)  # a new db: trial 0 again
 
 
+def test_trials_are_ranked_by_validation_mse_whatever_the_loss(tmp_path):
+    """--loss mae --no-guard: val_mse is still the network's validation MSE (the one fit's guard line
+    prints for the same network), not the MAE training watched."""
+    fitted, tuned = tmp_path / "fit.rnncast", tmp_path / "tune.rnncast"
+    assert run("fit", ELEC, *TINY, "--loss", "mae", "--model", fitted, "--quiet").exit_code == 0
+    network = artifact.load(fitted).meta["guard"]["val_mse"]["network"]
+    out = run("tune", ELEC, "--trials", "1", *TINY, "--loss", "mae", "--no-guard", "--model", tuned, "--format", "csv")
+    best = trials_of(out)["val_mse"].iloc[0]  # trial 0: fit's own settings, the same network
+    assert best == pytest.approx(network, rel=1e-5)
+    meta = artifact.load(tuned).meta
+    assert tuning.objective_of(meta) == best and best != meta["training"]["best_val_loss"]
+    assert f"best trial 0: val MSE {best:.4g}" in out.stderr
+
+
 def test_with_refit_trials_compare_unrefitted_networks_and_only_the_saved_one_is_refit(tmp_path):
     tuned = tmp_path / "tune.rnncast"
     out = run("tune", ELEC, "--trials", "1", *TINY, "--model", tuned, "--refit", "--format", "csv")
@@ -111,6 +125,22 @@ def test_resuming_a_study_adds_trials_and_saves_the_study_best(tmp_path):
     other = run(*args, "--cell", "gru")
     assert other.exit_code == 2
     assert other.stderr.splitlines()[-1].startswith("Error: study 'elec_equip' was run with other settings or data")
+
+
+def test_a_study_begun_before_a_setting_existed_resumes_with_its_default(tmp_path):
+    """A study an older rnncast began keeps no train.loss: it ran with MSE, today's default, so the same
+    options resume it; --loss mae does not."""
+    import optuna
+
+    model, db = tmp_path / "m.rnncast", tmp_path / "tune.db"
+    args = ["tune", ELEC, "--trials", "1", *TINY, "--model", model, "--study-db", db, "--format", "csv"]
+    assert len(trials_of(run(*args))) == 1
+    study = optuna.load_study(study_name="elec_equip", storage=f"sqlite:///{db}")
+    older = {k: v for k, v in study.user_attrs["settings"].items() if k != "train.loss"}
+    study.set_user_attr("settings", older)
+    assert sorted(trials_of(run(*args))["number"]) == [0, 1]
+    other = run(*args, "--loss", "mae")
+    assert other.exit_code == 2 and "(train.loss differ)" in other.stderr
 
 
 def test_a_best_trial_from_an_earlier_session_is_refitted(monkeypatch, tmp_path):
