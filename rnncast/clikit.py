@@ -326,9 +326,10 @@ train_options = _options(
     option("--refit/--no-refit", default=False, show_default=True,
            help="After early stopping chose the epochs, train a fresh network on every window (the validation "
                 "windows too) for that many epochs and save it: the model learns from the latest rows."),
-    option("--loss", type=click.Choice(LOSSES), default="mse", show_default=True,
+    option("--loss", type=click.Choice(LOSSES),
            help="What training minimises and early stopping watches (scaled units): mse, mae, or huber "
-                "(squared within 1, absolute beyond: less weight on outliers)."),
+                "(squared within 1, absolute beyond: less weight on outliers). Default: mae for many series "
+                "(--id-col/--wide), mse for one."),
 )  # fmt: skip
 
 

@@ -192,7 +192,7 @@ def validate_training(t) -> None:
         raise UsageError("--weight-decay must be 0 (off) or positive; try 0.0001")
     if t.schedule not in SCHEDULES:
         raise UsageError(f"unknown --schedule {t.schedule!r}; choose one of {', '.join(SCHEDULES)}")
-    if t.loss not in LOSSES:
+    if t.loss is not None and t.loss not in LOSSES:
         raise UsageError(f"unknown --loss {t.loss!r}; choose one of {', '.join(LOSSES)}")
     train.resolve_device(t.device)
 

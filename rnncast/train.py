@@ -37,7 +37,8 @@ class TrainConfig:
     threads: int | None = None  # CPU threads for torch; None: $OMP_NUM_THREADS, else 1 (see default_threads)
     weight_decay: float = 0.0  # > 0: AdamW's decoupled weight decay
     schedule: str = "none"  # none | plateau (halve lr when validation stalls) | onecycle (over --epochs)
-    loss: str = "mse"  # mse | mae | huber (delta 1, in scaled units): trained on, and early stopping's criterion
+    loss: str | None = None  # mse | mae | huber (delta 1, scaled units): trained on, early stopping's criterion;
+    # None: fitting.default_loss (mae for many series, else mse), or mse where training is called directly
     refit: bool = False  # then train a fresh network on every window, validation's too, for the epochs chosen
 
 
@@ -160,7 +161,8 @@ def resolve(cfg: TrainConfig, n_windows: int, device: torch.device | None = None
     steps = max(1, math.ceil(n_windows / batch_size))
     epochs = cfg.epochs or max(MIN_EPOCHS, math.ceil(EPOCH_STEPS / steps))
     patience = cfg.patience or max(MIN_PATIENCE, math.ceil(PATIENCE_STEPS / steps))
-    return replace(cfg, batch_size=batch_size, lr=lr, epochs=epochs, patience=patience)
+    loss = cfg.loss or "mse"
+    return replace(cfg, batch_size=batch_size, lr=lr, epochs=epochs, patience=patience, loss=loss)
 
 
 def schedule(cfg: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int):

@@ -586,3 +586,20 @@ def test_the_guard_line_of_many_series_shows_what_decides_and_agrees_with_alpha(
     single = api.fit(io.StringIO(sines(1).drop(columns="store").to_csv(index=False)),
                      settings(windows=WindowConfig(seq_len=24, horizon=4), epochs=1, hidden_size=4), None)  # fmt: skip
     assert "val_relative" not in single.artifact.meta["guard"]  # one series: the pooled MSE is the one that decides
+
+
+def test_many_series_train_on_absolute_errors_by_default_and_one_series_on_squared(tmp_path):
+    """--loss not given: mae with --id-col (fitting.default_loss), mse for one series; a given --loss is kept."""
+    data = csv(sines(3), tmp_path / "s.csv")
+    tiny = ("--hidden-size", "8", "--epochs", "2", "--seq-len", "24", "--horizon", "6", "--ensemble", "1")
+    losses = {}
+    for name, extra in {"many": ("--id-col", "store"), "given": ("--id-col", "store", "--loss", "mse")}.items():
+        out = run("fit", data, "--model", tmp_path / f"{name}.rnncast", "--target", "sales", *extra, *tiny)
+        assert out.exit_code == 0, out.output
+        losses[name] = artifact.load(tmp_path / f"{name}.rnncast").meta["train"]["loss"]
+    one = sines(1).drop(columns="store")
+    out = run("fit", csv(one, tmp_path / "one.csv"), "--model", tmp_path / "one.rnncast", *tiny)
+    assert out.exit_code == 0, out.output
+    losses["one"] = artifact.load(tmp_path / "one.rnncast").meta["train"]["loss"]
+    assert losses == {"many": "mae", "given": "mse", "one": "mse"}
+    assert "(validation MAE " in run("fit", data, "--model", tmp_path / "m.rnncast", "--id-col", "store", *tiny).stderr
