@@ -31,7 +31,7 @@ from rnncast import artifact, atomic, collection
 from rnncast import train as tr
 from rnncast.choices import CELLS, WINDOW_NORMS
 from rnncast.errors import OutputError, RnncastError, TrainingError, UsageError
-from rnncast.fitting import FitResult, data_digest, fit_plan
+from rnncast.fitting import FitResult, data_digest, default_loss, fit_plan
 from rnncast.prepare import Plan, plan
 from rnncast.settings import Settings, validate
 
@@ -388,14 +388,17 @@ def study_key(settings: Settings, space: Space, base: Plan) -> dict:
         for name, value in values.items():
             if name not in space.names and name not in NOT_COMPARED:
                 flat[f"{part}.{name}"] = value
+    # the loss the trials train on, as fit_plan resolves it (no --loss: mae for many series, mse for one)
+    flat["train.loss"] = settings.train.loss or default_loss(base.layout.many)
     key = {**flat, "searched": list(space.names), "seq_lens": list(space.seq_lens), "data": data_digest(base)}
     return json.loads(json.dumps(key))  # tuples as lists, as they come back from the database
 
 
 def setting_defaults() -> dict:
-    """Every setting's default, keyed as `study_key` keys the fixed ones."""
+    """Every setting's value in a study begun before the setting existed, keyed as `study_key` keys them: its
+    default, and for train.loss "mse", what every trial trained on before --loss (many series included)."""
     flat = {f"{part}.{name}": value for part, values in asdict(Settings()).items() for name, value in values.items()}
-    return json.loads(json.dumps(flat))
+    return json.loads(json.dumps({**flat, "train.loss": "mse"}))
 
 
 def open_study(storage, name: str, key: dict, seed: int):

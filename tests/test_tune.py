@@ -143,6 +143,24 @@ def test_a_study_begun_before_a_setting_existed_resumes_with_its_default(tmp_pat
     assert other.exit_code == 2 and "(train.loss differ)" in other.stderr
 
 
+def test_an_older_many_series_study_trained_on_mse_is_not_resumed_with_todays_mae(tmp_path):
+    """Many series train on mae when --loss is not given; a study an older rnncast began trained them on mse,
+    so resuming it without --loss would mix the two in one pruner: refused, and --loss mse resumes it."""
+    import optuna
+
+    data = tmp_path / "wide.csv"
+    pd.read_csv(ELEC).assign(other=lambda f: f.iloc[:, 1] * 2 + 1).to_csv(data, index=False)
+    model, db = tmp_path / "m.rnncast", tmp_path / "tune.db"
+    args = ["tune", data, "--wide", "--trials", "1", *TINY, "--model", model, "--study-db", db, "--format", "csv"]
+    assert len(trials_of(run(*args, "--loss", "mse"))) == 1
+    study = optuna.load_study(study_name="wide", storage=f"sqlite:///{db}")
+    assert study.user_attrs["settings"]["train.loss"] == "mse"
+    study.set_user_attr("settings", {k: v for k, v in study.user_attrs["settings"].items() if k != "train.loss"})
+    refused = run(*args)
+    assert refused.exit_code == 2 and "(train.loss differ)" in refused.stderr
+    assert sorted(trials_of(run(*args, "--loss", "mse"))["number"]) == [0, 1]
+
+
 def test_a_best_trial_from_an_earlier_session_is_refitted(monkeypatch, tmp_path):
     model, db = tmp_path / "m.rnncast", tmp_path / "tune.db"
     args = ["tune", ELEC, "--trials", "1", *TINY, "--model", model, "--study-db", db, "--format", "csv"]
