@@ -158,6 +158,7 @@ def test_an_older_many_series_study_trained_on_mse_is_not_resumed_with_todays_ma
     study.set_user_attr("settings", {k: v for k, v in study.user_attrs["settings"].items() if k != "train.loss"})
     refused = run(*args)
     assert refused.exit_code == 2 and "(train.loss differ)" in refused.stderr
+    assert "give the same options (--loss mse) and data" in refused.stderr  # the fix, never typed before
     assert sorted(trials_of(run(*args, "--loss", "mse"))["number"]) == [0, 1]
 
 
