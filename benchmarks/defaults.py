@@ -72,6 +72,8 @@ def override(settings: Settings, assignments: list[str]) -> Settings:
             if key in names:
                 old = getattr(getattr(settings, part), key)
                 kind = type(old) if old is not None else (int if value.isdigit() else float)
+                if old is None and str(names[key].type).startswith("str"):  # loss: None picks mae or mse
+                    kind = str
                 parsed = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
                 settings = replace(settings, **{part: replace(getattr(settings, part), **{key: parsed})})
                 break

@@ -221,8 +221,9 @@ def tune(data, model_path, trials, time_budget, study_db, study_name, fmt, outpu
     the blended one, cross-fitted). The best trial's model is
     written to --model at the end, once; an interrupted run leaves it as it was. The output
     lists every trial of the study best first: complete ones by val_mse, then pruned (val_mse:
-    the best they reached), then failed, each in order of number; with one column per searched
-    setting. stderr gets a line per trial, then the best settings.
+    the best they reached, in --loss: MAE for many series by default), then failed, each in order
+    of number; with one column per searched setting. stderr gets a line per trial, then the best
+    settings.
 
     \b
     Examples:
@@ -237,7 +238,10 @@ def tune(data, model_path, trials, time_budget, study_db, study_name, fmt, outpu
     settings = _settings(ctx.params)
     fixed = {n for n in tuning.SEARCHABLE if n in ctx.params and _given(ctx, n)}
 
+    loss = []  # the loss the trials train on, as fit resolves it: a pruned trial's number is in it
+
     def on_plan(p, space) -> None:
+        loss.append(settings.train.loss or tuning.default_loss(p.layout.many))
         _describe_plan(err, p, data)
         candidates = {"seq_len": space.seq_lens, "segment": space.segments}
         searched = [f"{n} ({', '.join(map(str, candidates[n]))})" if n in candidates else n for n in space.names]
@@ -248,7 +252,9 @@ def tune(data, model_path, trials, time_budget, study_db, study_name, fmt, outpu
 
     def on_trial(row, best: bool) -> None:
         done.append(row)
-        err.print(f"trial {row.number} ({len(done)}/{trials}): {_trial_outcome(row, best)}; {_params(row.params)}")
+        err.print(
+            f"trial {row.number} ({len(done)}/{trials}): {_trial_outcome(row, best, loss[-1])}; {_params(row.params)}"
+        )
 
     started = time.perf_counter()
     on_epoch = _progress(err, verbose)._line if verbose else None
@@ -273,13 +279,13 @@ def tune(data, model_path, trials, time_budget, study_db, study_name, fmt, outpu
     )
 
 
-def _trial_outcome(row, best: bool) -> str:
+def _trial_outcome(row, best: bool, loss: str) -> str:
     if row.state == "COMPLETE":
         return f"val MSE {row.val_mse:.4g} after {row.epochs} epoch(s) in {row.seconds:.1f} s" + (
             ", best so far" if best else ""
         )
     if row.state == "PRUNED":
-        return f"pruned at epoch {row.epochs} (val MSE {row.val_mse:.4g}) in {row.seconds:.1f} s"
+        return f"pruned at epoch {row.epochs} (val {LOSS_NAMES[loss]} {row.val_mse:.4g}) in {row.seconds:.1f} s"
     return f"failed in {row.seconds:.1f} s: {row.error}"
 
 

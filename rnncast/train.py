@@ -1,4 +1,5 @@
-"""The training loop: shuffle, forward, loss (MSE by default), backward, clip, Adam step; early stopping on validation.
+"""The training loop: shuffle, forward, loss (--loss; fit: MAE for many series, else MSE), backward, clip, Adam step;
+early stopping on validation.
 
 It trains whatever `nn.Module` it is given on whatever windows it is given.
 """

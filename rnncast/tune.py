@@ -420,9 +420,11 @@ def open_study(storage, name: str, key: dict, seed: int):
         study.set_user_attr("settings", key)
     elif earlier != key:
         changed = sorted(k for k in earlier.keys() | key.keys() if earlier.get(k) != key.get(k))
+        # its loss may be no option the user gave: an older many-series study trained on mse, today's default mae
+        loss = f" (--loss {earlier['train.loss']})" if "train.loss" in changed and earlier.get("train.loss") else ""
         raise UsageError(
             f"study {name!r} was run with other settings or data ({', '.join(changed)} differ); "
-            "give the same options and data, or a new --study-name"
+            f"give the same options{loss} and data, or a new --study-name"
         )
     # A resumed study must not replay the draws of its first session: the seed moves on with the trials.
     study.sampler = optuna.samplers.TPESampler(seed=(seed + len(study.trials)) % 2**32)

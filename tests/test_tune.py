@@ -158,6 +158,7 @@ def test_an_older_many_series_study_trained_on_mse_is_not_resumed_with_todays_ma
     study.set_user_attr("settings", {k: v for k, v in study.user_attrs["settings"].items() if k != "train.loss"})
     refused = run(*args)
     assert refused.exit_code == 2 and "(train.loss differ)" in refused.stderr
+    assert "give the same options (--loss mse) and data" in refused.stderr  # the fix, never typed before
     assert sorted(trials_of(run(*args, "--loss", "mse"))["number"]) == [0, 1]
 
 
@@ -319,3 +320,23 @@ def test_help_lists_the_search_and_loads_neither_optuna_nor_torch():
         "assert not {'optuna', 'torch', 'pandas'} & set(sys.modules), sorted(sys.modules)"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_a_pruned_trial_of_many_series_names_the_loss_it_was_stopped_on(monkeypatch, tmp_path):
+    """A pruned trial's number is its best epoch's validation loss in the loss trained on: mae for many series
+    by default, so its line says val MAE (not MSE), and the printed value is the table's val_mse."""
+    monkeypatch.setattr(tuning, "PRUNE_STARTUP", 1)  # prune against the first trial, from the first epoch
+    monkeypatch.setattr(tuning, "PRUNE_WARMUP", 0)
+    data = tmp_path / "wide.csv"
+    pd.read_csv(ELEC).assign(other=lambda f: f.iloc[:, 1] * 2 + 1).to_csv(data, index=False)
+    args = ["tune", data, "--wide", "--trials", "6", *TINY, "--model", tmp_path / "m.rnncast", "--format", "csv"]
+    out = run(*args)
+    rows = trials_of(out).set_index("number")
+    pruned = [line for line in out.stderr.splitlines() if " pruned at epoch " in line]
+    assert pruned and len(pruned) == (rows["state"] == "PRUNED").sum()
+    for line in pruned:
+        number, value = int(line.split()[1]), float(line.split("(val MAE ")[1].split(")")[0])
+        assert value == pytest.approx(rows.loc[number, "val_mse"], rel=1e-3)
+    one = run("tune", ELEC, "--trials", "6", *TINY, "--model", tmp_path / "one.rnncast", "--format", "csv")
+    pruned_one = [line for line in one.stderr.splitlines() if " pruned at epoch " in line]
+    assert pruned_one and all("(val MSE " in line for line in pruned_one)
