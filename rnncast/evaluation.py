@@ -309,12 +309,12 @@ def evaluate(art: Artifact, coll: Collection, levels: tuple[float, ...] | None =
     firsts = [seq_len if every else max(seq_len, first_new_row(art, s, sm["ends"][n])) for _, s, n in known]
     steps = scored_steps([len(s) - first for (_, s, _), first in zip(known, firsts, strict=True)], horizon)
     if steps is None:
-        where = "no series of the data has" if many else "data has"
+        where = "none of the series in the data has an" if many else "data has no"
         end = sm["ends"][known[0][2]]
         if meta.get("time_kind") == "datetime":  # saved as naive UTC: shown in the data's zone
             end = timeindex.shown(pd.DatetimeIndex([end]), meta.get("zone"))[0]
         raise DataError(
-            f"{where} no actual value to score after the model's training end ({timeindex.stamp(end)}"
+            f"{where} actual value to score after the model's training end ({timeindex.stamp(end)}"
             f"{' for the first series' if many else ''}): it needs rows after it, with {seq_len} rows before them; "
             "pass data that runs further, or --all-windows"
         )
