@@ -312,8 +312,8 @@ def baseline_wins(scores: list[tuple[str, Score]], cell: str, many: bool) -> lis
         if best.mase < rows[cell].mase:
             notes.append(
                 f"{best.model} beats the network on the validation windows of {target!r} "
-                f"(MASE {best.mase:.3f} vs {rows[cell].mase:.3f}); try --ensemble 5, a longer --seq-len, "
-                "--lr 0.003 or `rnncast tune`"
+                f"(MASE {best.mase:.3f} vs {rows[cell].mase:.3f}); try --refit (and compare with "
+                "`rnncast backtest --refit`), --ensemble 5, a longer --seq-len, --lr 0.003 or `rnncast tune`"
             )
     return notes
 

@@ -71,7 +71,7 @@ def test_fit_says_so_when_a_baseline_still_wins(tmp_path):
     assert result.exit_code == 0, result.output
     notes = [line for line in result.stderr.splitlines() if line.startswith("Note:")]
     assert len(notes) == 1 and "seasonal naive (12) beats the network on the validation windows of 'v'" in notes[0]
-    assert "try --ensemble 5" in notes[0]
+    assert "try --refit (and compare with `rnncast backtest --refit`), --ensemble 5" in notes[0]
     scores = pd.read_csv(io.StringIO(result.stdout)).set_index("model")
     assert scores.loc["seasonal naive (12)", "MASE"] < scores.loc["rnn", "MASE"]
 
