@@ -241,7 +241,7 @@ def tune(data, model_path, trials, time_budget, study_db, study_name, fmt, outpu
     loss = []  # the loss the trials train on, as fit resolves it: a pruned trial's number is in it
 
     def on_plan(p, space) -> None:
-        loss.append(settings.train.loss or tuning.default_loss(p.layout.many))
+        loss.append(tuning.resolved_loss(settings.train.loss, p.layout.many))
         _describe_plan(err, p, data)
         candidates = {"seq_len": space.seq_lens, "segment": space.segments}
         searched = [f"{n} ({', '.join(map(str, candidates[n]))})" if n in candidates else n for n in space.names]

@@ -52,8 +52,9 @@ def default_ensemble(n_train_windows: int, many: bool = True) -> int:
     return SMALL_ENSEMBLE if n_train_windows <= (SMALL_DATA if many else SINGLE_DATA) else 1
 
 
-def default_loss(many: bool) -> str:
-    """--loss when not given: mae for many series, mse for one.
+def resolved_loss(given: str | None, many: bool) -> str:
+    """The loss training uses: --loss as given, else mae for many series and mse for one. Every place that
+    needs it before training (tune's study key, its trial lines) asks here, as fit_plan does.
 
     Many series are scaled each on its own training rows, and pooled squared errors let the few with large
     scaled errors (trending series) steer training for all, as they steered the guard (`series_weights`).
@@ -62,7 +63,7 @@ def default_loss(many: bool) -> str:
     ETTh1's 7 columns MASE 0.918 -> 0.904, a generated hourly panel 0.716 -> 0.715. One series was mixed
     (elec_equip 20% worse, realgdp 2% better, ETT 1-2% worse in MSE), so it keeps MSE (docs/accuracy.md).
     """
-    return "mae" if many else "mse"
+    return given or ("mae" if many else "mse")
 
 
 def default_segment(seq_len: int) -> int:
@@ -119,7 +120,7 @@ def model_config(p: Plan, network: NetworkOptions) -> ModelConfig:
 def fit_plan(p: Plan, network: NetworkOptions, train_cfg: tr.TrainConfig, on_epoch=None) -> FitResult:
     """Train one network on every member's windows; score it and the naive baselines per series (and pooled)."""
     device = tr.resolve_device(train_cfg.device)
-    train_cfg = replace(train_cfg, loss=train_cfg.loss or default_loss(p.layout.many))
+    train_cfg = replace(train_cfg, loss=resolved_loss(train_cfg.loss, p.layout.many))
     cfg = model_config(p, network)
     windows = plan_windows(p, cfg.id_embedding > 0, device)
     torch.manual_seed(train_cfg.seed)
@@ -127,14 +128,16 @@ def fit_plan(p: Plan, network: NetworkOptions, train_cfg: tr.TrainConfig, on_epo
     if cfg.highway:
         nets.fit_highway(model, windows.train)  # the linear part, fixed: training fits the recurrence around it
     result = tr.fit(model, windows.train, windows.val, train_cfg, on_epoch)
-    # what tune ranks an unguarded network by: its validation MSE, whatever --loss training watched
-    val_mse = result.best_val_loss if result.config.loss == "mse" else tr.mse(model, windows.val)
 
     t = p.first.n_targets
     non_negative = network.non_negative
     if non_negative is None:  # count data: a forecast below zero is never right, so never make one
         non_negative = all(bool((m.series.values[:, :t] >= 0).all()) for m in p.members)
     pred_all = tr.predict(model, windows.val).double().cpu().numpy()  # (N_val_total, H, T) scaled
+    # what tune ranks an unguarded network by: its validation MSE, whatever --loss training watched
+    val_mse = result.best_val_loss
+    if result.config.loss != "mse":
+        val_mse = float(((pred_all - windows.val.targets().double().cpu().numpy()) ** 2).mean())
     guard = None
     if network.guard:
         guard = fit_guard(model, windows.val, pred_all, [m.split.n_val for m in p.members])
@@ -159,13 +162,16 @@ def fit_plan(p: Plan, network: NetworkOptions, train_cfg: tr.TrainConfig, on_epo
         scales.append(intervals.window_scale(history))
     scores = (metrics.pooled(per_series) + per_series) if p.layout.many else per_series
     notes = baseline_wins(scores, cfg.cell, p.layout.many)
-    again = None
+    run = refitted = None
     if train_cfg.refit:
-        model, again = refit(model, windows.every, result, train_cfg, device)
+        model, run = refit(model, windows.every, result, train_cfg, device)
+        refitted = refit_summary(run, len(windows.every))
 
     model.cpu()
     art = Artifact(
-        meta=dict(meta(p, cfg, network, train_cfg, result, scores, guard, again, val_mse), non_negative=non_negative),
+        meta=dict(
+            meta(p, cfg, network, train_cfg, result, scores, guard, refitted, val_mse), non_negative=non_negative
+        ),
         state_dict=model.state_dict(),
         scaling=Scaling(
             p.members[0].scaling.kind,
@@ -176,14 +182,14 @@ def fit_plan(p: Plan, network: NetworkOptions, train_cfg: tr.TrainConfig, on_epo
         val_residuals=np.concatenate(residuals).astype(np.float32),  # (N_val_total, H, T)
         val_scales=np.concatenate(scales).astype(np.float32),  # (N_val_total, T)
     )
-    return FitResult(p, art, result, scores, notes, again)
+    return FitResult(p, art, result, scores, notes, run)
 
 
-def refit_summary(run: tr.TrainResult, p: Plan) -> dict:
-    """What the model file, `info` and `--report` say of a --refit run."""
+def refit_summary(run: tr.TrainResult, windows: int) -> dict:
+    """What the model file, `info` and `--report` say of a --refit run on `windows` windows."""
     return {
         "epochs": run.epochs_run,
-        "windows": sum(m.split.val_start + m.split.n_val for m in p.members),
+        "windows": windows,
         "seconds": round(run.seconds, 3),
         "train_loss": run.history[-1].train_loss,
     }
@@ -350,7 +356,7 @@ def meta(
     result: tr.TrainResult,
     scores: list,
     guard: Guard | None,
-    again: tr.TrainResult | None = None,
+    refitted: dict | None = None,
     val_mse: float | None = None,
 ) -> dict:
     """The model file's JSON description: network, data, series, settings, training summary, metrics, versions."""
@@ -423,7 +429,7 @@ def meta(
             "threads": torch.get_num_threads(),
             "history": [[h.train_loss, h.val_loss] for h in result.history],
             "gradients": result.gradients,  # clip_rate and pre-clip norm percentiles over every step
-            "refit": None if again is None else refit_summary(again, p),
+            "refit": refitted,  # refit_summary of a --refit run
         },
         "metrics": [
             dict(sc.to_dict(), **({"series": sid} if p.layout.many else {}))

@@ -206,6 +206,10 @@ class Windows:
     def __len__(self) -> int:
         return self.x.shape[0] if self.starts is None else len(self.starts)
 
+    def targets(self) -> torch.Tensor:  # noqa: F821
+        """Every window's targets in use, gathered: (N, H, T)."""
+        return self.y if self.starts is None else self.y[self.starts]
+
     def take(self, start: int, count: int) -> Windows:
         if self.starts is not None:
             return Windows(self.x, self.y, self.starts[start : start + count])

@@ -39,7 +39,7 @@ class TrainConfig:
     weight_decay: float = 0.0  # > 0: AdamW's decoupled weight decay
     schedule: str = "none"  # none | plateau (halve lr when validation stalls) | onecycle (over --epochs)
     loss: str | None = None  # mse | mae | huber (delta 1, scaled units): trained on, early stopping's criterion;
-    # None: fitting.default_loss (mae for many series, else mse), or mse where training is called directly
+    # None: fitting.resolved_loss (mae for many series, else mse), or mse where training is called directly
     refit: bool = False  # then train a fresh network on every window, validation's too, for the epochs chosen
 
 

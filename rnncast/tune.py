@@ -31,7 +31,7 @@ from rnncast import artifact, atomic, collection
 from rnncast import train as tr
 from rnncast.choices import CELLS, WINDOW_NORMS
 from rnncast.errors import OutputError, RnncastError, TrainingError, UsageError
-from rnncast.fitting import FitResult, data_digest, default_loss, fit_plan
+from rnncast.fitting import FitResult, data_digest, fit_plan, resolved_loss
 from rnncast.prepare import Plan, plan
 from rnncast.settings import Settings, validate
 
@@ -389,7 +389,7 @@ def study_key(settings: Settings, space: Space, base: Plan) -> dict:
             if name not in space.names and name not in NOT_COMPARED:
                 flat[f"{part}.{name}"] = value
     # the loss the trials train on, as fit_plan resolves it (no --loss: mae for many series, mse for one)
-    flat["train.loss"] = settings.train.loss or default_loss(base.layout.many)
+    flat["train.loss"] = resolved_loss(settings.train.loss, base.layout.many)
     key = {**flat, "searched": list(space.names), "seq_lens": list(space.seq_lens), "data": data_digest(base)}
     return json.loads(json.dumps(key))  # tuples as lists, as they come back from the database
 

@@ -15,7 +15,7 @@ def load_defaults():
 
 
 def test_set_reads_a_loss_whose_default_is_none_as_text_and_numbers_as_numbers():
-    """--loss defaults to None (fitting.default_loss picks mae or mse): `--set loss=mae` was read as float('mae')."""
+    """--loss defaults to None (fitting.resolved_loss picks mae or mse): `--set loss=mae` was read as float('mae')."""
     bench = load_defaults()
     s = bench.override(Settings(), ["loss=mae", "epochs=7", "lr=0.003", "ensemble=5"])
     assert (s.train.loss, s.train.epochs, s.train.lr, s.network.ensemble) == ("mae", 7, 0.003, 5)

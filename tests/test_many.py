@@ -589,7 +589,7 @@ def test_the_guard_line_of_many_series_shows_what_decides_and_agrees_with_alpha(
 
 
 def test_many_series_train_on_absolute_errors_by_default_and_one_series_on_squared(tmp_path):
-    """--loss not given: mae with --id-col (fitting.default_loss), mse for one series; a given --loss is kept."""
+    """--loss not given: mae with --id-col (fitting.resolved_loss), mse for one series; a given --loss is kept."""
     data = csv(sines(3), tmp_path / "s.csv")
     tiny = ("--hidden-size", "8", "--epochs", "2", "--seq-len", "24", "--horizon", "6", "--ensemble", "1")
     losses = {}
