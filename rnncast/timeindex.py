@@ -589,9 +589,7 @@ def future_index(data_meta: dict, last: object, horizon: int) -> pd.Index:
     freq, zone = data_meta.get("freq"), data_meta.get("zone")
     if freq:
         step = offset(freq, data_meta.get("time_read", {}).get("weekmask"))
-        start = shown(pd.DatetimeIndex([pd.Timestamp(last)]), zone)[0]  # days step on the local clock
-        stamps = pd.date_range(start, periods=horizon + 1, freq=step)[1:]
-        return stamps.tz_convert("UTC").tz_localize(None) if zone else stamps
+        return _local_range(last, horizon, step, zone, after=True)
     if data_meta.get("time_kind") == "datetime":  # irregular time: number the steps after the end
         return pd.RangeIndex(1, horizon + 1)
     step = data_meta.get("step") or 1
@@ -621,6 +619,15 @@ def context_index(
     midnight, 23 or 25 hours at a clock change), as `future_index` continues it."""
     if not freq:
         return pd.RangeIndex(length)
-    last = shown(pd.DatetimeIndex([pd.Timestamp(end)]), zone)[0]
-    stamps = pd.date_range(end=last, periods=length, freq=offset(freq, weekmask))
+    return _local_range(end, length, offset(freq, weekmask), zone, after=False)
+
+
+def _local_range(anchor: object, periods: int, step: object, zone: str | None, after: bool) -> pd.DatetimeIndex:
+    """`periods` stamps every `step` just `after` the naive-UTC `anchor`, else ending at it, laid on the zone's
+    local clock (days step from local midnight to local midnight); naive UTC, like every stamp inside."""
+    local = shown(pd.DatetimeIndex([pd.Timestamp(anchor)]), zone)[0]
+    if after:
+        stamps = pd.date_range(local, periods=periods + 1, freq=step)[1:]
+    else:
+        stamps = pd.date_range(end=local, periods=periods, freq=step)
     return stamps.tz_convert("UTC").tz_localize(None) if zone else stamps
