@@ -164,8 +164,9 @@ def predict(art: Artifact, model: Forecaster, contexts: list[Context]) -> np.nda
     cfg, inputs = model.config, model_inputs(art)
     if cfg.id_embedding and any(c.unseen for c in contexts):
         model = with_neutral_id(model)
+    scalings = [context_scaling(art, c) for c in contexts]
     rows = []
-    for c in contexts:
+    for c, scaling in zip(contexts, scalings, strict=True):
         values, index = c.values, c.index
         if inputs.ahead:  # the forecast steps' rows after the context: their known inputs ride on its last row
             assert c.future is not None or not inputs.n_future, "forecast_file asks for --future first"
@@ -175,12 +176,10 @@ def predict(art: Artifact, model: Forecaster, contexts: list[Context]) -> np.nda
                 from rnncast import timeindex
 
                 index = index.append(timeindex.future_index(art.meta["data"], c.last, cfg.horizon))
-        rows.append(inputs.rows(context_scaling(art, c).transform(values), index, c.number)[: len(c.values)])
+        rows.append(inputs.rows(scaling.transform(values), index, c.number)[: len(c.values)])
     scaled = model(torch.as_tensor(np.stack(rows), dtype=torch.float32)).double().numpy()  # (S, H, T)
     t = cfg.n_targets
-    return clipped(
-        art, np.stack([context_scaling(art, c).inverse(scaled[k], slice(0, t)) for k, c in enumerate(contexts)])
-    )
+    return clipped(art, np.stack([s.inverse(scaled[k], slice(0, t)) for k, s in enumerate(scalings)]))
 
 
 def clipped(art: Artifact, values: np.ndarray) -> np.ndarray:
