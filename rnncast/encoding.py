@@ -84,7 +84,6 @@ class Inputs:
             from rnncast import timeindex  # pandas: only models that read the calendar need it here
 
             calendar = timeindex.calendar_features(index, self.calendar, self.zone)
-        if calendar is not None:
             parts.append(calendar)
         if self.n_ahead:
             known = [scaled[:, scaled.shape[1] - self.n_future :]]
