@@ -279,7 +279,12 @@ def plot_curves(model_path: str | Path, path: str | Path) -> None:
         raise DataError(f"{model_path} keeps no per-epoch losses (made by an older rnncast); refit to draw them")
     t = meta["training"]
     title = f"{Path(str(model_path)).name}: {t['epochs_run']} epoch(s), best {t['best_epoch']}"
-    plot.loss_curves(history, path, title, LOSS_NAMES[meta.get("train", {}).get("loss", "mse")])
+    plot.loss_curves(history, path, title, LOSS_NAMES[saved_loss(meta)])
+
+
+def saved_loss(meta: dict) -> str:
+    """The loss a saved model trained on (--loss as fit resolved it); mse in files made before --loss."""
+    return meta.get("train", {}).get("loss", "mse")
 
 
 def run_report(result: FitResult, model_path: str | Path, seconds: float) -> dict:
@@ -338,6 +343,7 @@ def model_card(meta: dict) -> dict:
     train, windows = meta.get("train", {}), meta.get("windows", {})
     many = sm.get("id_col") is not None or sm.get("wide", False)
     g = t.get("gradients") or {}  # files before clip statistics hold none
+    loss, refit = saved_loss(meta), t.get("refit") or {}
     card = {
         "cell": m["cell"], "hidden_size": m["hidden_size"], "layers": m["layers"], "dropout": m["dropout"],
         "window_norm": m["window_norm"], "segment": m.get("segment", 0), "highway": m.get("highway", 0), "ensemble": m.get("ensemble", 1),
@@ -349,9 +355,9 @@ def model_card(meta: dict) -> dict:
         "scaler": meta["scaler"], "val_frac": windows.get("val_frac"),
         "epochs": train.get("epochs"), "batch_size": train.get("batch_size"), "lr": train.get("lr"),
         "clip": train.get("clip"), "patience": train.get("patience"), "seed": train.get("seed"),
-        "epochs_run": t["epochs_run"], "best_epoch": t["best_epoch"], "loss": train.get("loss", "mse"),
-        "best_val_loss": t["best_val_loss"], "best_val_mse": t["best_val_loss"] if train.get("loss", "mse") == "mse" else None,
-        "refit_epochs": (t.get("refit") or {}).get("epochs"), "refit_windows": (t.get("refit") or {}).get("windows"),
+        "epochs_run": t["epochs_run"], "best_epoch": t["best_epoch"], "loss": loss,
+        "best_val_loss": t["best_val_loss"], "best_val_mse": t["best_val_loss"] if loss == "mse" else None,
+        "refit_epochs": refit.get("epochs"), "refit_windows": refit.get("windows"),
         "clip_rate": g.get("clip_rate"), "grad_norm_p50": g.get("p50"), "grad_norm_p90": g.get("p90"),
         "grad_norm_p99": g.get("p99"), "grad_norm_max": g.get("max"),
         "device": t["device"], "created": meta["created"], "format_version": meta.get("format_version", 1),

@@ -227,3 +227,13 @@ def test_a_format_2_calendar_model_still_reads_its_calendar_over_the_past_window
     np.testing.assert_allclose(got.drop(columns="date"), expected.drop(columns="date"), rtol=1e-9)
     assert expected["OT"].nunique() == len(expected)  # the network's own forecast, not a flat naive one
     assert api.model_card(art.meta)["calendar_ahead"] is False and api.model_card(art.meta)["future_features"] == []
+
+
+@pytest.mark.parametrize("name", ["v1_single", "v2_calendar"])
+def test_a_model_file_made_before_loss_existed_is_shown_as_trained_on_mse(name):
+    """Files written before --loss hold no train.loss: they trained on MSE, so info shows its best_val_mse."""
+    meta = artifact.load(FIXTURES / f"{name}.rnncast").meta
+    assert "loss" not in meta.get("train", {})
+    card = api.model_card(meta)
+    assert card["loss"] == "mse" and card["best_val_mse"] == card["best_val_loss"] == meta["training"]["best_val_loss"]
+    assert card["refit_epochs"] is None and card["refit_windows"] is None
