@@ -73,10 +73,14 @@ def wide_series(art: Artifact, frame: pd.DataFrame, ids: tuple[str, ...] = ()) -
     return (*present, *new)
 
 
-def staleness(meta: dict, freq: str | None, last: object, trained_end: object) -> list[str]:
-    """Refuse new data at another frequency; warn when it ends before the training data did."""
+def same_grid(meta: dict, freq: str | None, where: str = "") -> None:
+    """Refuse new data at another frequency than the model's: its steps would not be the model's steps."""
     if meta.get("freq") and freq and freq != meta["freq"]:
-        raise DataError(f"data frequency {freq} differs from the model's {meta['freq']}; resample or retrain")
+        raise DataError(f"{where}data frequency {freq} differs from the model's {meta['freq']}; resample or retrain")
+
+
+def staleness(meta: dict, last: object, trained_end: object) -> list[str]:
+    """Warn when new data ends before the training data did."""
     if meta.get("time_kind") == "datetime" and pd.Timestamp(last) < pd.Timestamp(trained_end):
         last, end = timeindex.shown(pd.DatetimeIndex([last, trained_end]), meta.get("zone"))
         return [f"data ends at {timeindex.stamp(last)}, before the model's training end {timeindex.stamp(end)}"]
@@ -123,10 +127,9 @@ def contexts_from(art: Artifact, coll: Collection, unseen: bool = False) -> tupl
                 s = replace(s, freq=meta["freq"])
             s = left_pad(s, seq_len - len(s))
         same_clock(meta, s.zone, where)
+        same_grid(meta, s.freq, where)
         context = Context(len(known), s.values[-seq_len:], s.index[-seq_len:], s.index[-1])
         if sid not in known:
-            if meta.get("freq") and s.freq and s.freq != meta["freq"]:
-                raise DataError(f"{where}data frequency {s.freq} differs from the model's {meta['freq']}; resample it")
             context.unseen = (sid, fit_scaling(own, art.scaling.kind))
             neutral = ", and the mean of the learned series embeddings" if art.meta["model"].get("id_embedding") else ""
             warnings.append(
@@ -135,7 +138,7 @@ def contexts_from(art: Artifact, coll: Collection, unseen: bool = False) -> tupl
             )
         else:
             context.number = known.index(sid)
-            warnings += [f"{where}{n}" for n in staleness(meta, s.freq, s.index[-1], sm["ends"][context.number])]
+            warnings += [f"{where}{n}" for n in staleness(meta, s.index[-1], sm["ends"][context.number])]
         contexts.append(context)
     if padded:
         warnings.append(

@@ -180,7 +180,7 @@ def test_fit_refuses_a_column_given_as_both_kinds_of_feature(tmp_path, ett):
     assert not model.exists()
 
 
-def test_an_unseen_series_at_another_frequency_is_refused(tmp_path, ett):
+def test_a_series_at_another_frequency_is_refused_naming_it_whether_known_or_unseen(tmp_path, ett):
     long = pd.concat([ett.iloc[:300].assign(site="a"), ett.iloc[:300].assign(site="b")])[["site", "date", "OT"]]
     data, model = write(long, tmp_path / "long.csv"), tmp_path / "m.rnncast"
     assert run("fit", data, "--id-col", "site", *FIT[:2], *FIT[4:], "--model", model).exit_code == 0
@@ -188,6 +188,11 @@ def test_an_unseen_series_at_another_frequency_is_refused(tmp_path, ett):
     newer = write(pd.concat([long, daily]), tmp_path / "newer.csv")
     refused = run("forecast", newer, "--model", model)
     assert refused.exit_code == 65 and "series 'new': data frequency D differs from the model's h" in refused.output
+    daily_b = daily.assign(site="b")  # a series the model knows, now daily: the same refusal, naming it
+    changed = write(pd.concat([long[long["site"] == "a"], daily_b]), tmp_path / "b.csv")
+    known = run("forecast", changed, "--model", model)
+    assert known.exit_code == 65
+    assert known.output == "Error: series 'b': data frequency D differs from the model's h; resample or retrain\n"
 
 
 def test_many_series_read_their_own_future_rows_and_backtest_uses_the_data(tmp_path, ett):
