@@ -347,7 +347,7 @@ def model_card(meta: dict) -> dict:
     card = {
         "cell": m["cell"], "hidden_size": m["hidden_size"], "layers": m["layers"], "dropout": m["dropout"],
         "window_norm": m["window_norm"], "segment": m.get("segment", 0), "highway": m.get("highway", 0), "ensemble": m.get("ensemble", 1),
-        "seq_len": meta["model_seq_len"], "horizon": m["horizon"],
+        "seq_len": meta["model_seq_len"], "cell_len": m.get("cell_len") or meta["model_seq_len"], "horizon": m["horizon"],
         "targets": d["targets"], "features": d["features"], "frequency": d["freq"], "season": d["season"],
         "training_start": _in_zone(d["start"], d.get("zone")), "training_end": _in_zone(d["end"], d.get("zone")),
         "time_zone": d.get("zone"), "date_format": d.get("time_read", {}).get("date_format"),

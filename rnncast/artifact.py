@@ -22,6 +22,10 @@ Format 3 is format 2 plus inputs known for the forecast steps (meta model `n_ahe
 tensors `model.nets.K.highway.*`): a model with them is written as format 3, so an older rnncast
 says "upgrade" instead of misreading it; every other model is still written as format 2.
 Formats 1 and 2 read as models without such inputs or highway.
+
+Format 4 is format 3 plus a cell that reads only the window's last steps (meta model `cell_len`): an
+rnncast that reads up to format 3 would run the cell over the whole window and forecast wrongly, so
+it must refuse the file instead.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from rnncast.errors import DataError, InputError
 from rnncast.model import ModelConfig
 
 FORMAT = "rnncast"
-FORMAT_VERSION = 3  # the newest format read; `written_version` says which one a model needs
+FORMAT_VERSION = 4  # the newest format read; `written_version` says which one a model needs
 
 
 @dataclass
@@ -92,7 +96,9 @@ def to_bytes(art: Artifact) -> bytes:
 
 
 def written_version(meta: dict) -> int:
-    """3 for a model that reads inputs known ahead or has a highway (older readers cannot), else 2."""
+    """4 for a cell over part of the window, 3 for inputs known ahead or a highway (older readers cannot), else 2."""
+    if meta["model"].get("cell_len"):
+        return 4
     return 3 if meta["model"].get("n_ahead") or meta["model"].get("highway") else 2
 
 

@@ -271,6 +271,10 @@ network_options = _options(
            help="Autoregressive highway (LSTNet): a linear map from the last P window-normalised values straight to "
                 "the forecast, added to the network's; fitted by least squares on the training windows before the "
                 "network is trained around it. At most --seq-len. Default: 0, off."),
+    option("--cell-len", type=click.IntRange(min=1), metavar="R",
+           help="The recurrent cell reads only the window's last R steps (segments cut from them), while --highway "
+                "may read all --seq-len: a linear map over a long lookback beside a cell over a short one. "
+                "Default: the whole window."),
     option("--ensemble", type=click.IntRange(min=1),
            help="Member networks trained together from different initial weights; the forecast is their median. "
                 "Default: 5 up to 5,000 training windows (one series: 10,000), else 1."),
@@ -365,7 +369,8 @@ def _network(m: dict) -> str:
     members = f"{m['ensemble']} {m['cell']} members" if m["ensemble"] > 1 else f"one {m['cell']}"
     steps = f"{m['segment']}-point segments" if m["segment"] else "one point per step"
     highway = f", a {m['highway']}-step highway" if m.get("highway") else ""
-    return f"{members}, {steps}, window norm {m['window_norm']}{highway}"
+    cell = f", the cell over the last {m['cell_len']} steps" if m.get("cell_len") else ""
+    return f"{members}, {steps}{cell}, window norm {m['window_norm']}{highway}"
 
 
 def _settings(params: dict):
@@ -382,7 +387,7 @@ def _settings(params: dict):
         windows=st.WindowConfig(p["seq_len"], p["horizon"], p["val_frac"], p["scaler"], p["season"], p["calendar"]),
         network=st.NetworkOptions(p["cell"], p["hidden_size"], p["layers"], p["dropout"], p["window_norm"],
                                   p["id_embedding"] or 0, p["segment"], p["ensemble"], p["guard"], p["non_negative"],
-                                  highway=p["highway"]),
+                                  highway=p["highway"], cell_len=p["cell_len"]),
         train=TrainConfig(p["epochs"], p["batch_size"], p["lr"], p["clip"], p["patience"], p["seed"], p["device"],
                           p["threads"], p["weight_decay"], p["schedule"], p["loss"], p["refit"]),
     )  # fmt: skip

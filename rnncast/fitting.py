@@ -82,11 +82,20 @@ def model_config(p: Plan, network: NetworkOptions) -> ModelConfig:
 
     The guard stays "none" here: its base and weights are fitted after training (`fit_guard`).
     """
-    segment = default_segment(p.seq_len) if network.segment is None else network.segment
-    if segment > p.seq_len:
+    cell_len = p.seq_len if network.cell_len is None else network.cell_len
+    if cell_len > p.seq_len:
         raise UsageError(
-            f"--segment {segment} is longer than the window (seq_len {p.seq_len}); "
-            f"choose a --segment of at most {p.seq_len} or a longer --seq-len"
+            f"--cell-len {cell_len} is longer than the window (seq_len {p.seq_len}); "
+            f"choose a --cell-len of at most {p.seq_len} or a longer --seq-len"
+        )
+    segment = default_segment(cell_len) if network.segment is None else network.segment
+    if segment > cell_len:
+        what, longer = (
+            ("the window (seq_len ", "--seq-len") if cell_len == p.seq_len else ("--cell-len (", "--cell-len")
+        )
+        raise UsageError(
+            f"--segment {segment} is longer than {what}{cell_len}); "
+            f"choose a --segment of at most {cell_len} or a longer {longer}"
         )
     highway = default_highway(p.seq_len) if network.highway is None else network.highway
     if highway > p.seq_len:
@@ -114,6 +123,7 @@ def model_config(p: Plan, network: NetworkOptions) -> ModelConfig:
         segment=segment,
         ensemble=network.ensemble or default_ensemble(p.n_train, p.layout.many),
         highway=highway,
+        cell_len=cell_len if cell_len < p.seq_len else 0,  # 0: the whole window, as every model before it
     )
 
 

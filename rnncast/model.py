@@ -18,6 +18,8 @@ Three options change what the cell reads or how many cells there are, never the 
   output (the same map for every target). With window norm "last" it is NLinear's model beside the
   recurrence. `fit_highway` sets it to the ridge least-squares fit on the training windows and freezes it
   before training, so the recurrence learns what the linear map misses; the recurrence is unchanged.
+- `cell_len` R > 0: the cell (and its segments) reads only the window's last R steps, while the highway
+  reads its P of a longer window: a linear map over a long lookback beside a recurrence over a short one.
 - `guard` (last | season): the forecast is the naive forecast b plus alpha × (network − b), alpha per
   horizon step and target in [0, 1], fitted after training (fitting.py); alpha = 0 is the baseline.
 """
@@ -59,10 +61,11 @@ class ModelConfig:
     ensemble: int = 1  # members, combined by their median
     guard: str = "none"  # none | last | season: the naive forecast the output is blended with (alpha)
     highway: int = 0  # > 0: a Linear map from each target's last `highway` normalised values to its H outputs
+    cell_len: int = 0  # > 0: the cell reads only the window's last cell_len steps; 0: the whole window
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        for key in ("n_ahead", "highway"):
+        for key in ("n_ahead", "highway", "cell_len"):
             if not d[key]:
                 del d[key]  # a model without them stays readable by rnncast 0.2 (format 2)
         return d
@@ -168,6 +171,7 @@ class Network(nn.Module):
         if c.highway:  # the autoregressive highway: each target's last P values → its H outputs, linearly
             self.highway = nn.Linear(c.highway, c.horizon)
         self.segment = c.segment
+        self.cell_len = c.cell_len
         self.n_targets = c.n_targets
 
     def forward(
@@ -183,6 +187,8 @@ class Network(nn.Module):
             src = x if highway_x is None else highway_x
             past = src[:, src.shape[1] - self.highway.in_features :, : self.n_targets]  # (B, P, T)
             linear = self.highway(past.transpose(1, 2)).transpose(1, 2).flatten(1)  # (B, H·T), as the head's
+        if self.cell_len:
+            x = x[:, x.shape[1] - self.cell_len :]  # the cell's part of the window: its last cell_len steps
         if ids is not None:
             x = torch.cat([x, self.embed(ids)[:, None, :].expand(-1, x.shape[1], -1)], dim=-1)  # (B, L, F'+E)
         if self.segment:

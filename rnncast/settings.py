@@ -77,6 +77,9 @@ class NetworkOptions:
     guard: bool = True  # blend the forecast with the better naive forecast, weights fitted on validation windows
     non_negative: bool | None = None  # clip forecasts and bounds at 0; None: when every target value is >= 0
     highway: int | None = None  # past steps a Linear map reads straight into the output (LSTNet); 0: off; None: default
+    cell_len: int | None = (
+        None  # the cell reads only the window's last cell_len steps (the highway may read more); None: all
+    )
 
 
 def _train_config():
@@ -169,6 +172,8 @@ def validate_network(n: NetworkOptions) -> None:
         raise UsageError("--segment must be 0 (off: one point per step) or positive")
     if n.ensemble is not None and n.ensemble < 1:
         raise UsageError("--ensemble must be at least 1")
+    if n.cell_len is not None and n.cell_len < 1:
+        raise UsageError("--cell-len must be at least 1; leave it out for the whole window")
     if n.highway is not None and n.highway < 0:
         raise UsageError("--highway must be 0 (off) or positive; try the --seq-len")
 

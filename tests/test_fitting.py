@@ -157,6 +157,47 @@ def test_a_highway_longer_than_the_window_or_negative_is_refused(tmp_path, value
     assert out.exit_code == 2 and message in out.output and not model.exists()
 
 
+def test_cell_len_puts_a_long_highway_beside_a_short_cell_in_a_format_4_file(tmp_path):
+    """--seq-len 48 --highway 48 --cell-len 24 on the monthly sample: the window holds 48 months, the cell
+    steps over segments of the last 24 (default segment 24 // 8), the file is format 4 (an rnncast reading up
+    to format 3 refuses it), `info` and fit's line say it, and the model forecasts from new data too."""
+    model = tmp_path / "cl.rnncast"
+    runner = CliRunner()
+    args = ["fit", str(ELEC), "--model", str(model), *TINY, "--seq-len", "48", "--highway", "48", "--cell-len", "24"]
+    fit = runner.invoke(cli, args)
+    assert fit.exit_code == 0, fit.output
+    assert "3-point segments, the cell over the last 24 steps" in fit.stderr and "a 48-step highway" in fit.stderr
+    art = artifact.load(model)
+    assert art.meta["model"]["cell_len"] == 24 and art.meta["model"]["segment"] == 3
+    assert art.meta["model_seq_len"] == 48 and art.meta["format_version"] == 4
+    assert art.state_dict["nets.0.embed_segment.weight"].shape[1] == 3  # one segment of 3 points per step
+    card = json.loads(runner.invoke(cli, ["info", "--model", str(model), "--format", "json"]).output)
+    assert (card["seq_len"], card["cell_len"], card["highway"]) == (48, 24, 48)
+    saved = pd.read_csv(io.StringIO(runner.invoke(cli, ["forecast", "--model", str(model), "--format", "csv"]).stdout))
+    again = runner.invoke(cli, ["forecast", str(ELEC), "--model", str(model), "--format", "csv"])
+    assert len(saved) == 12 and np.allclose(pd.read_csv(io.StringIO(again.stdout)).iloc[:, 1], saved.iloc[:, 1])
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (
+            ["--cell-len", "40"],
+            "--cell-len 40 is longer than the window (seq_len 36); choose a --cell-len of at most 36",
+        ),
+        (
+            ["--cell-len", "12", "--segment", "16"],
+            "--segment 16 is longer than --cell-len (12); choose a --segment of at",
+        ),
+        (["--cell-len", "0"], "0"),
+    ],
+)
+def test_a_cell_len_longer_than_the_window_or_shorter_than_a_segment_is_refused(tmp_path, args, message):
+    model = tmp_path / "cl.rnncast"
+    out = CliRunner().invoke(cli, ["fit", str(ELEC), "--model", str(model), *TINY, "--seq-len", "36", *args])
+    assert out.exit_code == 2 and message in out.output and not model.exists(), out.output
+
+
 def test_refit_trains_the_same_network_again_on_every_window_for_the_epochs_chosen(tmp_path):
     """--refit on the monthly sample: the validation scores, guard weights and interval residuals are the
     selection run's (identical to a fit without it), the saved weights are a second run's over every

@@ -211,6 +211,29 @@ def test_the_highway_adds_a_linear_map_of_the_last_p_normalised_values_to_the_el
     assert "highway" not in ModelConfig().to_dict() and cfg.to_dict()["highway"] == 4  # old files: no key
 
 
+def test_cell_len_runs_the_elman_recurrence_over_the_last_steps_while_the_highway_reads_the_whole_window():
+    """--cell-len R: the cell's segments are cut from the window's last R points only (the oldest points reach
+    the forecast through the highway alone), y = W_hy h + b_y + V x_{L-P+1..L} + c."""
+    torch.manual_seed(0)
+    cfg = ModelConfig(n_inputs=1, horizon=2, hidden_size=5, window_norm="none", segment=3, highway=12, cell_len=6)
+    model = Forecaster(cfg).eval()
+    net = model.nets[0]
+    x = torch.randn(4, 12, 1)
+    segments = x[:, 6:].reshape(4, 2, 3)  # the last 6 points: two segments of 3
+    with torch.no_grad():
+        embedded = torch.relu(segments @ net.embed_segment.weight.T + net.embed_segment.bias)
+        rnn = net.rnn
+        hidden = elman_by_hand(embedded, [(rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0, rnn.bias_hh_l0)])
+        recurrent = hidden[:, -1] @ net.head.weight.T + net.head.bias  # (B, H)
+        linear = x[:, :, 0] @ net.highway.weight.T + net.highway.bias  # all 12 points
+        torch.testing.assert_close(model(x), (recurrent + linear)[..., None])
+        older = x.clone()
+        older[:, :6] += 1.0  # points the cell does not read move the forecast by the highway's weights only
+        moved = model(older) - model(x)
+        torch.testing.assert_close(moved[..., 0], net.highway.weight[:, :6].sum(dim=1).expand(4, -1))
+    assert hidden.shape[1] == 2 and "cell_len" not in ModelConfig().to_dict() and cfg.to_dict()["cell_len"] == 6
+
+
 def test_fit_highway_recovers_an_exact_linear_relation_and_freezes_it():
     """Targets that are exactly last value + V (window - last value) + c: the ridge least-squares fit finds V and
     c, every member gets them, and training cannot move them."""
