@@ -45,9 +45,9 @@ import pandas as pd
 import torch
 
 import rnncast
-from rnncast import api
+from rnncast import api, collection
 from rnncast import tune as tuning
-from rnncast.fitting import FitResult
+from rnncast.fitting import FitResult, long_lookback
 from rnncast.metrics import POOLED
 from rnncast.prepare import window_lengths
 from rnncast.settings import Layout, NetworkOptions, ReadOptions, Settings, WindowConfig
@@ -214,7 +214,10 @@ def ett(
     published = PUBLISHED.get(name, {})
     for horizon in horizons:
         wc = WindowConfig(**{**overrides["windows"], "horizon": horizon})
-        seq_len = wc.seq_len or window_lengths("h", VAL_END, wc)[0]  # the library's own choice for hourly rows
+        s = settings(overrides, ReadOptions(targets=("OT",)), horizon=horizon)
+        coll = collection.read_collection(fit_csv, s.read, s.layout)
+        # the library's own window for these rows: fit's long hourly window where it applies, else the frequency's
+        seq_len = long_lookback(coll, s).windows.seq_len or window_lengths("h", VAL_END, wc)[0]
         val_frac = (VAL_END - TRAIN_END - horizon + 1) / (VAL_END - seq_len - horizon + 1)  # windows: val / all
         model = tmp / f"{name}-{horizon}.rnncast"
         s = settings(overrides, ReadOptions(targets=("OT",)), horizon=horizon, val_frac=val_frac)

@@ -23,9 +23,9 @@ from rnncast import forecast as fc
 from rnncast import train as tr
 from rnncast.choices import CELLS, LOSS_NAMES
 from rnncast.errors import DataError, RnncastError, UsageError
-from rnncast.fitting import FitResult, fit_plan
+from rnncast.fitting import FitResult, fit_plan, planned
 from rnncast.forecast import forecast_file  # the forecast needs no pandas: it lives beside the network's use
-from rnncast.prepare import Plan, plan
+from rnncast.prepare import Plan
 from rnncast.settings import (
     Layout,
     NetworkOptions,
@@ -67,7 +67,7 @@ def fit(
     with distributed.session(tr.resolve_device(settings.train.device)):
         with atomic.model_lock(model_path) if writes else contextlib.nullcontext():
             coll = distributed.from_rank0(lambda: collection.read_collection(source, settings.read, settings.layout))
-            p = plan(coll, settings.windows, settings.read.future_features)
+            p, settings = planned(coll, settings)
             if on_plan is not None:
                 on_plan(p)
             result = fit_plan(p, settings.network, settings.train, on_epoch)
@@ -175,7 +175,7 @@ def diagnose_file(
     if unknown or not cells:
         raise UsageError(f"--cell {unknown[0] if unknown else '(none)'!r}: choose among {', '.join(CELLS)}")
     coll = collection.read_collection(source, settings.read, settings.layout)
-    p = plan(coll, settings.windows, settings.read.future_features)
+    p, settings = planned(coll, settings)
     if on_plan is not None:
         on_plan(p)
     return diagnose.diagnose_cells(p, settings.network, settings.train, tuple(dict.fromkeys(cells)), on_fit)

@@ -544,11 +544,19 @@ def freq_defaults(freq: str | None, weekmask: str | None = None) -> tuple[int, i
     if freq == "C":
         days = int(offset(freq, weekmask).calendar.weekmask.sum())
         return days, 2 * days, 8 * days
+    key = freq_kind(freq)
+    return _NO_FREQ_DEFAULTS if key is None else _FREQ_DEFAULTS[key]
+
+
+def freq_kind(freq: str | None) -> str | None:
+    """The unit of a pandas frequency string, as _FREQ_DEFAULTS names it (`2h` → `h`, `W-SUN` → `W`); None: none."""
+    if freq is None or freq == "C":
+        return None
     prefix = re.sub(r"^\d+", "", freq).split("-")[0]
     for key in sorted(_FREQ_DEFAULTS, key=len, reverse=True):
         if prefix.startswith(key) or (key == "Y" and prefix.startswith("A")):
-            return _FREQ_DEFAULTS[key]
-    return _NO_FREQ_DEFAULTS
+            return key
+    return None
 
 
 # ---------------------------------------------------------------------------- calendar inputs

@@ -31,7 +31,7 @@ from rnncast import artifact, atomic, collection
 from rnncast import train as tr
 from rnncast.choices import CELLS, WINDOW_NORMS
 from rnncast.errors import OutputError, RnncastError, TrainingError, UsageError
-from rnncast.fitting import FitResult, data_digest, fit_plan, resolved_loss
+from rnncast.fitting import FitResult, data_digest, fit_plan, planned, resolved_loss
 from rnncast.prepare import Plan, plan
 from rnncast.settings import Settings, validate
 
@@ -251,7 +251,7 @@ def suggest(trial, space: Space, settings: Settings, base_seq_len: int) -> dict[
 
 def trial_settings(settings: Settings, space: Space, values: dict[str, object]) -> Settings:
     """The base settings with one trial's values in place (dropout None: the base's, unused with one layer)."""
-    v = {k: x for k, x in values.items() if k in space.names and x is not None}
+    v = {k: x for k, x in values.items() if (k in space.names or k == "cell_len") and x is not None}
     windows = replace(settings.windows, seq_len=v.pop("seq_len", settings.windows.seq_len))
     train = replace(settings.train, lr=v.pop("lr", settings.train.lr))
     return replace(settings, windows=windows, network=replace(settings.network, **v), train=train)
@@ -289,7 +289,8 @@ def run_trial(
         trial.set_user_attr("params", values)
         s = trial_settings(settings, space, values)
         s = replace(s, train=replace(s.train, refit=False))
-        result = fit_plan(plan(coll, s.windows, s.read.future_features), s.network, s.train, report)
+        p, s = planned(coll, s) if defaults else (plan(coll, s.windows, s.read.future_features), s)
+        result = fit_plan(p, s.network, s.train, report)
         if defaults:
             trial.set_user_attr("params", resolved_params(result.artifact.meta, space))
             trial.set_user_attr("defaults", True)
@@ -321,7 +322,10 @@ def resolved_params(meta: dict, space: Space) -> dict[str, object]:
         "ensemble": model["ensemble"],
         "highway": model.get("highway", 0),
     }
-    return {name: values[name] for name in space.names}
+    chosen = {name: values[name] for name in space.names}
+    if model.get("cell_len"):  # not searched, but fit chose it (long_lookback): the trial is refitted with it
+        chosen["cell_len"] = model["cell_len"]
+    return chosen
 
 
 def objective(result) -> float:

@@ -473,7 +473,7 @@ def damage(workdir: Path, kind: str) -> tuple[str, int, str]:
     if kind == "newer":
         text = raw.replace(b'"format_version":"2"', b'"format_version":"9"')
         path.write_bytes(text)
-        return "model.rnncast", 65, "model.rnncast was written by a newer rnncast (format 9, this one reads up to 3)"
+        return "model.rnncast", 65, "model.rnncast was written by a newer rnncast (format 9, this one reads up to 4)"
     return "model.rnncast", 65, "model.rnncast is not an rnncast model file (or it is damaged); retrain with"
 
 

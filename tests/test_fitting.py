@@ -8,10 +8,11 @@ import pandas as pd
 import pytest
 import torch
 from click.testing import CliRunner
-from conftest import ELEC, TINY, settings
+from conftest import ELEC, ETTH1, TINY, settings
 
-from rnncast import api, artifact, fitting, train
+from rnncast import api, artifact, collection, fitting, train
 from rnncast.cli import cli
+from rnncast.settings import Layout, ReadOptions, WindowConfig
 
 
 def test_closed_form_alpha_is_the_least_squares_weight_clipped_to_0_1():
@@ -283,3 +284,60 @@ def test_a_onecycle_refit_runs_the_chosen_epochs_of_the_same_cycle(monkeypatch, 
     t = artifact.load(model).meta["training"]
     assert t["refit"]["epochs"] == t["best_epoch"] < t["epochs_run"] < 40  # early stopping chose fewer epochs
     assert spans == [40 * 5, 40 * 7]  # 157 training windows: 5 batches of 32 an epoch; all 210: 7
+
+
+def ett_collection(rows: int, layout: Layout | None = None):
+    frame = pd.read_csv(ETTH1, nrows=rows)
+    return collection.collect(frame, ReadOptions(targets=("OT",) if layout is None else ()), layout or Layout())
+
+
+@pytest.mark.parametrize(
+    "rows,options,long",
+    [
+        (17420, {}, True),  # the shipped hourly file, default horizon 24: the long window
+        (17420, {"horizon": 96}, True),  # up to the cell's 96 steps ahead
+        (17420, {"horizon": 97}, False),  # further ahead: ETTh2's validation lost with it at 336 and 720
+        (17420, {"seq_len": 96}, False),  # any window, highway or cell length given: the user's choice
+        (17420, {"highway": 0}, False),
+        (17420, {"cell_len": 48}, False),
+        (5000, {}, False),  # 5,000 rows: about 3,700 training windows at 336, under LONG_MIN_WINDOWS
+        (5400, {}, True),
+    ],
+)
+def test_long_lookback_applies_to_one_long_hourly_series_forecast_at_most_96_steps_ahead(rows, options, long):
+    windows = {k: v for k, v in options.items() if k in ("seq_len", "horizon")}
+    network = {k: v for k, v in options.items() if k not in windows}
+    s = settings(windows=WindowConfig(**windows), **network)
+    chosen = fitting.long_lookback(ett_collection(rows), s)
+    if long:
+        assert (chosen.windows.seq_len, chosen.network.highway, chosen.network.cell_len) == (336, 336, 96)
+        assert chosen.windows.horizon == s.windows.horizon and chosen.train == s.train
+    else:
+        assert chosen is s
+
+
+def test_long_lookback_leaves_many_series_and_other_frequencies_alone():
+    s = settings()
+    assert fitting.long_lookback(ett_collection(17420, Layout(wide=True)), s) is s  # 7 series of 17,420 rows
+    daily = pd.DataFrame({"date": pd.date_range("1990-01-01", periods=17420, freq="D"), "y": np.arange(17420.0)})
+    assert fitting.long_lookback(collection.collect(daily, ReadOptions(), Layout()), s) is s
+
+
+def test_fit_on_the_shipped_hourly_file_uses_the_long_window_and_says_so(tmp_path):
+    """The default fit of sample_data/ETTh1.csv: a 336-step window chosen from the data, the highway over all
+    of it, the cell over the last 96 in 12-point segments; backtest refits the same network per fold."""
+    model = tmp_path / "ett.rnncast"
+    runner = CliRunner()
+    quick = [*TINY, "--ensemble", "1", "--epochs", "1"]
+    fit = runner.invoke(cli, ["fit", str(ETTH1), "--target", "OT", "--model", str(model), *quick])
+    assert fit.exit_code == 0, fit.output
+    assert "seq_len 336 (from data), horizon 24 (from data)" in fit.stderr
+    assert "12-point segments, the cell over the last 96 steps" in fit.stderr and "a 336-step highway" in fit.stderr
+    m = artifact.load(model).meta
+    assert (m["model_seq_len"], m["model"]["highway"], m["model"]["cell_len"], m["model"]["segment"]) == (
+        336, 336, 96, 12,
+    )  # fmt: skip
+    plans = []
+    s = settings(ReadOptions(targets=("OT",)), epochs=1, ensemble=1, hidden_size=8)
+    ev = api.backtest_file(ETTH1, s, folds=1, levels=(), on_plan=plans.append)
+    assert plans[0].seq_len == 336 and ev.forecasts["rnn"].shape == (1, 24, 1)

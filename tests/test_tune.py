@@ -82,6 +82,22 @@ def test_the_first_trial_is_what_fit_trains_so_the_best_is_never_worse_than_fit(
     assert trials_of(again)["val_mse"].iloc[0] == pytest.approx(first["val_mse"], rel=1e-12)  # a new db: trial 0 again
 
 
+def test_trial_0_on_a_long_hourly_series_is_fits_long_window_and_the_saved_model_keeps_it(tmp_path):
+    """On the shipped hourly file (horizon 24) fit's default is a 336-step window with the highway over it and
+    the cell over its last 96; trial 0 trains that, and with --refit the saved model is built again from the
+    trial's recorded values, --cell-len included though tune does not search it."""
+    from conftest import ETTH1
+
+    tuned = tmp_path / "tune.rnncast"
+    quick = ["--target", "OT", "--hidden-size", "8", "--epochs", "1", "--layers", "1", "--ensemble", "1"]
+    frame = trials_of(run("tune", ETTH1, "--trials", "1", *quick, "--refit", "--model", tuned, "--format", "csv"))
+    first = frame.set_index("number").loc[0]
+    assert (first["seq_len"], first["highway"], first["segment"]) == (336, 336, 12)
+    meta = artifact.load(tuned).meta
+    assert (meta["model_seq_len"], meta["model"]["highway"], meta["model"]["cell_len"]) == (336, 336, 96)
+    assert meta["tune"]["params"]["cell_len"] == 96 and meta["training"]["refit"]["epochs"] == 1
+
+
 def test_trials_are_ranked_by_validation_mse_whatever_the_loss(tmp_path):
     """--loss mae --no-guard: val_mse is still the network's validation MSE (the one fit's guard line
     prints for the same network), not the MAE training watched."""
