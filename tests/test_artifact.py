@@ -1,6 +1,7 @@
 import io
 import os
 import pickle
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +24,8 @@ def test_round_trip_keeps_everything(elec_model):
     assert meta["model"]["cell"] == "rnn" and meta["model"]["horizon"] == 12
     assert meta["model_seq_len"] == 36 and art.context.shape == (1, 36, 1)  # format 2: a series axis, always
     assert art.context[0, -1, 0] == pytest.approx(97.86)  # last row of the CSV
-    assert meta["format_version"] == 2 and meta["series"]["ids"] == [""] and meta["series"]["id_col"] is None
+    assert meta["format_version"] == 3 and meta["model"]["highway"] == 36  # monthly: the highway by default
+    assert meta["series"]["ids"] == [""] and meta["series"]["id_col"] is None
     assert {s["model"] for s in meta["metrics"]} == {"rnn", "naive", "seasonal naive (12)"}
     assert set(meta["versions"]) >= {"rnncast", "torch", "pandas", "numpy"}
     assert art.val_residuals.shape == (meta["data"]["val_windows"], 12, 1)
@@ -139,7 +141,7 @@ def test_context_and_scaling_survive_exactly(tmp_path):
 def test_format_version_zero_and_handmade_metadata_are_refused(tmp_path, elec_model):
     raw = elec_model.read_bytes()
     old = tmp_path / "v0.rnncast"
-    old.write_bytes(raw.replace(b'"format_version":"2"', b'"format_version":"0"'))
+    old.write_bytes(re.sub(rb'"format_version":"\d+"', b'"format_version":"0"', raw))
     with pytest.raises(DataError, match="not an rnncast model file"):
         artifact.load(old)
     # A valid checksum over metadata this version cannot use (anyone can compute the checksum).

@@ -6,6 +6,7 @@ already holds a model, and checks the exit code, the message and that the model'
 
 import os
 import pickle
+import re
 import signal
 import subprocess
 import sys
@@ -471,7 +472,7 @@ def damage(workdir: Path, kind: str) -> tuple[str, int, str]:
         path.write_bytes(bytes(flipped))
         return "model.rnncast", 65, "model.rnncast is corrupted (checksum mismatch); restore it or retrain"
     if kind == "newer":
-        text = raw.replace(b'"format_version":"2"', b'"format_version":"9"')
+        text = re.sub(rb'"format_version":"\d+"', b'"format_version":"9"', raw)
         path.write_bytes(text)
         return "model.rnncast", 65, "model.rnncast was written by a newer rnncast (format 9, this one reads up to 4)"
     return "model.rnncast", 65, "model.rnncast is not an rnncast model file (or it is damaged); retrain with"

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 from click.testing import CliRunner
-from conftest import ELEC, ETTH1, TINY, settings
+from conftest import ELEC, ETTH1, MACRO, TINY, settings
 
 from rnncast import api, artifact, collection, fitting, train
 from rnncast.cli import cli
@@ -145,7 +145,8 @@ def test_a_highway_is_fitted_once_kept_through_training_and_shown(tmp_path):
     assert forecast.exit_code == 0, forecast.output
     assert len(pd.read_csv(io.StringIO(forecast.stdout))) == 12
     plain = tmp_path / "plain.rnncast"
-    assert runner.invoke(cli, ["fit", str(ELEC), "--model", str(plain), *TINY, "--ensemble", "1"]).exit_code == 0
+    no_highway = ["--ensemble", "1", "--highway", "0"]  # a monthly series gets one by default
+    assert runner.invoke(cli, ["fit", str(ELEC), "--model", str(plain), *TINY, *no_highway]).exit_code == 0
     assert "highway" not in artifact.load(plain).meta["model"] and artifact.load(plain).meta["format_version"] == 2
 
 
@@ -341,3 +342,26 @@ def test_fit_on_the_shipped_hourly_file_uses_the_long_window_and_says_so(tmp_pat
     s = settings(ReadOptions(targets=("OT",)), epochs=1, ensemble=1, hidden_size=8)
     ev = api.backtest_file(ETTH1, s, folds=1, levels=(), on_plan=plans.append)
     assert plans[0].seq_len == 336 and ev.forecasts["rnn"].shape == (1, 24, 1)
+
+
+def test_the_highway_is_on_by_default_for_one_monthly_or_weekly_series_only():
+    """Where held-out years gained from it (monthly elec_equip, weekly M4 series one at a time), the highway
+    reads the whole window; quarterly, hourly (short of the long window) and many series keep it off."""
+    from rnncast.prepare import plan
+
+    def highway(frame: pd.DataFrame, layout: Layout | None = None, **read) -> int:
+        coll = collection.collect(frame, ReadOptions(**read), layout or Layout())
+        p = plan(coll, WindowConfig())
+        return fitting.model_config(p, settings().network).highway
+
+    monthly = pd.read_csv(ELEC)
+    weekly = pd.DataFrame({"date": pd.date_range("2000-01-02", periods=400, freq="W-SUN"), "y": np.arange(400.0)})
+    macro = pd.read_csv(MACRO)
+    assert highway(monthly) == 36 and highway(weekly) == 104
+    assert highway(macro[["year", "quarter", "realgdp"]]) == 0
+    assert highway(pd.read_csv(ETTH1, nrows=2000), targets=("OT",)) == 0
+    two = monthly.assign(other=monthly.iloc[:, 1] * 2)
+    assert highway(two, Layout(wide=True)) == 0
+    given = settings(highway=12).network  # the user's value, whatever the frequency
+    assert fitting.model_config(plan(collection.collect(macro, ReadOptions(targets=("cpi",)), Layout()),
+                                     WindowConfig()), given).highway == 12  # fmt: skip

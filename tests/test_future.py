@@ -102,9 +102,14 @@ def test_a_format_3_file_relabelled_format_2_is_refused(tmp_path, future_model):
         artifact.load(relabelled)
 
 
-def test_a_model_without_inputs_known_ahead_stays_format_2(elec_model):
-    art = artifact.load(elec_model)
-    assert art.meta["format_version"] == 2 and "n_ahead" not in art.meta["model"]
+def test_a_model_without_inputs_known_ahead_or_highway_stays_format_2(tmp_path, elec_model):
+    from rnncast import api
+
+    plain = tmp_path / "plain.rnncast"
+    api.fit(ELEC, settings(hidden_size=8, epochs=1, ensemble=1, highway=0), model_path=plain)
+    art = artifact.load(plain)
+    assert art.meta["format_version"] == 2 and "n_ahead" not in art.meta["model"] and "highway" not in art.meta["model"]
+    assert artifact.load(elec_model).meta["format_version"] == 3  # the monthly default reads a highway
 
 
 def test_forecast_reads_the_future_rows_by_stamp_and_matches_evaluate(tmp_path, future_model, ett):

@@ -72,8 +72,12 @@ def test_the_first_trial_is_what_fit_trains_so_the_best_is_never_worse_than_fit(
     assert first["val_mse"] == pytest.approx(tuning.objective_of(plain), rel=1e-12)
     model = plain["model"]
     assert (first["segment"], first["cell"], first["window_norm"], first["ensemble"], first["highway"]) == (
-        model["segment"], model["cell"], model["window_norm"], model["ensemble"], 0
-    )  # fmt: skip
+        model["segment"],
+        model["cell"],
+        model["window_norm"],
+        model["ensemble"],
+        24,
+    )  # fmt: skip  (a monthly series: the highway over the whole window by default)
     assert first["lr"] == pytest.approx(plain["train"]["lr"]) and model["segment"] == 3  # 24 // 8: not in the space
     assert tuning.objective_of(artifact.load(tuned).meta) <= first["val_mse"]
     again = run(
