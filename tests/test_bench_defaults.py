@@ -19,3 +19,24 @@ def test_set_reads_a_loss_whose_default_is_none_as_text_and_numbers_as_numbers()
     bench = load_defaults()
     s = bench.override(Settings(), ["loss=mae", "epochs=7", "lr=0.003", "ensemble=5"])
     assert (s.train.loss, s.train.epochs, s.train.lr, s.network.ensemble) == ("mae", 7, 0.003, 5)
+
+
+def test_heldout_sets_leave_out_the_scoreboards_backtest_folds():
+    """benchmarks/heldout.py's small sets end 3 horizons before the data: the rows the scoreboard's 3-fold
+    backtests score are never read by the held-out comparisons."""
+    import io
+    import sys
+
+    import pandas as pd
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import heldout
+
+    sets = heldout.small()
+    elec, read, horizon = sets["elec_equip"]
+    frame = pd.read_csv(io.StringIO(elec))
+    assert horizon == 12 and len(frame) == 257 - 36 and frame.iloc[-1, 0] == "May-1-2013" and read.targets == ()
+    gdp, read, horizon = sets["realgdp"]
+    frame = pd.read_csv(io.StringIO(gdp))
+    assert horizon == 8 and len(frame) == 203 - 24 and list(frame.columns) == ["year", "quarter", "realgdp"]
+    assert read.targets == ("realgdp",) and set(sets) == {"elec_equip", *heldout.MACRO}
