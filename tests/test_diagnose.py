@@ -80,6 +80,27 @@ def test_verdicts_say_what_part_of_the_window_is_used():
     assert diagnose.verdict("lstm", 3, 4, 0, 0.9).endswith("clipping engaged on 90% of steps: try a lower --lr")
 
 
+def test_a_cell_that_reads_only_the_windows_last_steps_is_judged_on_those():
+    """--cell-len 96 of a 336-step window (the long hourly default): lags past 96 never reach the cell, so
+    using all 96 is its whole reach, not "about the last 96 of 336 steps; try --cell gru"."""
+    assert diagnose.verdict("rnn", 96, 336, 12, 0.0, 96) == (
+        "rnn uses all of its part of the window (96 of the last 96 steps its cell reads with --cell-len 96); "
+        "a longer --cell-len may help"
+    )
+    assert diagnose.verdict("gru", 60, 336, 12, 0.0, 96).endswith("its cell reads with --cell-len 96, most of them")
+    assert diagnose.verdict("gru", 9, 336, 0, 0.0, 96) == (
+        "gru uses about the last 9 of the last 96 steps its cell reads with --cell-len 96; try --segment 24"
+    )
+    assert diagnose.verdict("rnn", 9, 96, 0, 0.0, 96) == diagnose.verdict("rnn", 9, 96, 0, 0.0)  # the whole window
+
+
+def test_diagnose_judges_a_cell_len_network_on_the_steps_its_cell_reads():
+    fast = ["--seq-len", "48", *FAST[2:], "--highway", "48", "--cell-len", "12", "--format", "json"]
+    (d,) = json.loads(run("diagnose", ELEC, *fast).stdout)
+    assert len(d["grad_norm_by_lag"]) == 48 and not any(d["grad_norm_by_lag"][12:])  # the highway is left out
+    assert 1 <= d["effective_memory"] <= 12 and "its cell reads with --cell-len 12" in d["verdict"], d["verdict"]
+
+
 def test_diagnose_two_cells_as_json_csv_and_a_plot(tmp_path):
     png = tmp_path / "lags.png"
     result = run("diagnose", ELEC, "--cell", "rnn", "--cell", "gru", *FAST, "--format", "json", "--plot", png)
