@@ -116,13 +116,17 @@ def long_lookback(coll, s: Settings, horizon: int | None = None) -> Settings:
     return replace(s, windows=replace(w, seq_len=LONG_WINDOW), network=replace(n, highway=LONG_WINDOW, cell_len=short))
 
 
-def planned(coll, s: Settings) -> tuple[Plan, Settings]:
+def planned(coll, s: Settings, horizon: int | None = None) -> tuple[Plan, Settings]:
     """fit's plan for this data and the settings it was made with: `long_lookback`'s where it applies (its
-    window then shown as chosen from the data)."""
-    chosen = long_lookback(coll, s)
-    p = plan(coll, chosen.windows, chosen.read.future_features)
+    window then shown as chosen from the data). `horizon`: one decided beforehand (backtest's, on all the
+    rows), shown as chosen from the data unless the settings gave it."""
+    chosen = long_lookback(coll, s, horizon)
+    wc = chosen.windows if horizon is None else replace(chosen.windows, horizon=horizon)
+    p = plan(coll, wc, chosen.read.future_features)
     if chosen is not s:
         p.chosen["seq_len"] = p.seq_len
+    if horizon is not None and s.windows.horizon is None:
+        p.chosen["horizon"] = horizon
     return p, chosen
 
 
