@@ -137,6 +137,23 @@ def test_diagnose_a_saved_model_on_new_data(elec_model, monkeypatch):
     assert refused.exit_code == 2 and refused.stderr.startswith("Error: --cell does not apply with --model")
 
 
+def test_diagnose_and_plot_refuse_new_data_at_another_frequency_as_forecast_does(elec_model, tmp_path, monkeypatch):
+    """The monthly sample restamped daily: forecast and evaluate refused it, while diagnose --model measured
+    the model on daily windows and plot drew daily rows as the model's history, both without a word."""
+    monkeypatch.delenv("RNNCAST_DEVICE")  # the suite's --device cpu would be refused with --model
+    frame = pd.read_csv(ELEC)
+    frame.iloc[:, 0] = pd.date_range("2000-01-01", periods=len(frame), freq="D").strftime("%Y-%m-%d")
+    daily = tmp_path / "daily.csv"
+    frame.to_csv(daily, index=False)
+    message = "Error: data frequency D differs from the model's MS; resample or retrain\n"
+    for args in (["diagnose", daily, "--model", elec_model], ["plot", daily, "--model", elec_model, "--output",
+                                                              tmp_path / "p.png"]):  # fmt: skip
+        refused = run(*args)
+        assert refused.exit_code == 65 and refused.output == message, (args[0], refused.output)
+    assert not (tmp_path / "p.png").exists()
+    assert run("plot", ELEC, "--model", elec_model, "--output", tmp_path / "p.png").exit_code == 0  # monthly: drawn
+
+
 def test_diagnose_reports_the_validation_mse_whatever_the_loss_and_never_refits(tmp_path):
     """--loss mae trains on MAE, but val_mse stays the network's validation MSE, the one fit's guard line
     prints; --refit changes nothing: diagnose saves no model, so it diagnoses the network it validated."""
