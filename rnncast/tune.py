@@ -96,6 +96,9 @@ class TuneResult:
             self.trials,
             key=lambda r: (STATE_ORDER.get(r.state, 3), r.val_mse if r.state == "COMPLETE" else 0.0, r.number),
         )
+        # cell_len is not searched, but a trial may have trained with one (fit's long hourly window in trial 0,
+        # or a --cell-len given): without the column that trial's row reads as a cell over the whole window
+        names = [*self.space.names, *(["cell_len"] if any("cell_len" in r.params for r in rows) else [])]
         return pd.DataFrame(
             [
                 {
@@ -104,11 +107,11 @@ class TuneResult:
                     "val_mse": r.val_mse,
                     "seconds": round(r.seconds, 3),
                     "epochs": r.epochs,
-                    **{name: r.params.get(name) for name in self.space.names},
+                    **{name: r.params.get(name) for name in names},
                 }
                 for r in rows
             ],  # fmt: skip
-            columns=["number", "state", "val_mse", "seconds", "epochs", *self.space.names],
+            columns=["number", "state", "val_mse", "seconds", "epochs", *names],
         )
 
 
@@ -289,6 +292,8 @@ def run_trial(
     result = None
     try:
         values = {} if defaults else suggest(trial, space, settings, base_seq_len)
+        if settings.network.cell_len and not defaults:  # given, not searched: recorded as trial 0 records it
+            values["cell_len"] = settings.network.cell_len
         trial.set_user_attr("params", values)
         s = trial_settings(settings, space, values)
         s = replace(s, train=replace(s.train, refit=False))
