@@ -186,7 +186,9 @@ def diagnose_model(model_path: str | Path, source: Source, read: ReadOptions | N
     from rnncast import diagnose
 
     art = artifact.load(model_path)
-    return diagnose.diagnose_saved(art, newdata.read_like_model(art, source, read))
+    coll = newdata.read_like_model(art, source, read)
+    newdata.same_grids(art, coll)  # windows at another frequency or clock are not the model's windows
+    return diagnose.diagnose_saved(art, coll)
 
 
 PLOT_TAIL = 4  # the history drawn before a forecast: this many horizons, or seq_len rows if more
@@ -245,6 +247,7 @@ def forecast_picture(
     actual_index = actual = None
     if source is not None:
         coll = newdata.read_like_model(art, source, None, (sid,) if len(sm["ids"]) > 1 else ())
+        newdata.same_grids(art, coll)  # rows at another frequency or clock would be drawn as the model's
         if sid not in coll.ids:
             raise DataError(f"the data holds no series {sid!r}; pass data with it, or another --id")
         s = coll.series[coll.ids.index(sid)]

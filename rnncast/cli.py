@@ -177,7 +177,7 @@ def forecast(data, model_path, horizon, levels, ids, strict, future, history, fm
     Examples:
       rnncast forecast
       rnncast forecast latest.csv --level 80 --level 95 --format csv > next.csv
-      (head -1 history.csv; tail -n 200 history.csv) | rnncast forecast - --format json
+      (head -1 history.csv; tail -n 500 history.csv) | rnncast forecast - --format json
       rnncast forecast sales.csv --future promotions_next_weeks.csv
     """
     from rnncast import render

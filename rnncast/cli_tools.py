@@ -215,7 +215,8 @@ def tune(data, model_path, trials, time_budget, study_db, study_name, fmt, outpu
     (8-256), layers (1-3), dropout (0-0.5, with layers > 1), lr (1e-4 to 1e-2), window_norm
     (last, season, mean, scale, none), ensemble (1-5) and highway (0 or seq_len). An option given on the command line
     or in its RNNCAST_ variable is fixed, not searched; every other `fit` option applies to all
-    trials as given or defaulted.
+    trials as given or defaulted; a --cell-len given keeps the searched seq_len at least, and the
+    segment at most, that long.
 
     Trials are scored by the validation MSE (scaled units) of the model's forecast (with the guard,
     the blended one, cross-fitted). The best trial's model is

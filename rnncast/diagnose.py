@@ -7,7 +7,9 @@ For each cell, on the validation windows (or, for a saved model, on the windows 
   credit lag 1 with the level that `--window-norm last` subtracts and adds back, a pass-through that
   says nothing about memory. It is always the point window, so with --segment the lags are points.
 - `effective_memory`: the largest lag whose norm is at least MEMORY_SHARE (1%) of the largest norm
-  at any lag; 0..seq_len (0 only when no lag moves the loss at all).
+  at any lag; 0..seq_len (0 only when no lag moves the loss at all). With --cell-len R the cell reads
+  only the last R lags (the rest reach the forecast through the highway alone), and the verdict weighs
+  the memory against those R.
 - `spectral_radius` and `max_singular_value` of each layer's recurrent matrix W_hh (mean over ensemble
   members). Elman: W_hh itself. LSTM and GRU stack their gates' matrices (4H x H: i, f, g, o; 3H x H:
   r, z, n); the spectral radius is that of the candidate block (LSTM g, GRU n), the square matrix in
@@ -114,20 +116,26 @@ def recurrent_spectra(model: nets.Forecaster) -> tuple[list[float], list[float]]
     return radius, sigma
 
 
-def verdict(cell: str, memory: int, seq_len: int, segment: int, clip_rate: float | None) -> str:
-    """One line for people: how much of the window the cell uses, and what to try."""
-    if memory >= 0.9 * seq_len:
-        line = f"{cell} uses the whole window ({memory} of {seq_len} steps); a longer --seq-len may help"
-    elif memory >= seq_len / 2:
-        line = f"{cell} uses about the last {memory} of {seq_len} steps, most of the window"
+def verdict(cell: str, memory: int, seq_len: int, segment: int, clip_rate: float | None, cell_len: int = 0) -> str:
+    """One line for people: how much of the window the cell uses, and what to try. `cell_len` (--cell-len): the
+    cell reads only the window's last cell_len steps, so its use is measured against those, not the window."""
+    reach, length = (cell_len, "--cell-len") if 0 < cell_len < seq_len else (seq_len, "--seq-len")
+    span = f"{seq_len} steps" if reach == seq_len else f"the last {reach} steps its cell reads with {length} {reach}"
+    if memory >= 0.9 * reach:
+        whole = "the whole window" if reach == seq_len else "all of its part of the window"
+        line = f"{cell} uses {whole} ({memory} of {span}); a longer {length} may help"
+    elif memory >= reach / 2:
+        line = f"{cell} uses about the last {memory} of {span}, most of " + (
+            "the window" if reach == seq_len else "them"
+        )
     else:
         tries = ["--cell gru"] if cell == "rnn" else []
-        wider = 2 * segment if segment else max(2, seq_len // 4)  # fewer, longer steps over the same window
-        if wider <= seq_len // 2:
+        wider = 2 * segment if segment else max(2, reach // 4)  # fewer, longer steps over the same window
+        if wider <= reach // 2:
             tries.append(f"--segment {wider}")
         if not tries:
-            tries.append(f"a shorter --seq-len ({max(memory, 2)})")
-        line = f"{cell} uses about the last {memory} of {seq_len} steps; try " + " or ".join(tries)
+            tries.append(f"a shorter {length} ({max(memory, 2)})")
+        line = f"{cell} uses about the last {memory} of {span}; try " + " or ".join(tries)
     if clip_rate is not None and clip_rate > 0.5:
         line += f"; clipping engaged on {100 * clip_rate:.0f}% of steps: try a lower --lr"
     return line
@@ -152,7 +160,7 @@ def diagnosis(
         grad_norm_p99=g.get("p99"),
         grad_norm_max=g.get("max"),
         val_mse=val_mse,
-        verdict=verdict(cell, memory, seq_len, model.config.segment, g.get("clip_rate")),
+        verdict=verdict(cell, memory, seq_len, model.config.segment, g.get("clip_rate"), model.config.cell_len),
     )
 
 

@@ -21,7 +21,7 @@ from rnncast import train as tr
 from rnncast.artifact import Artifact
 from rnncast.collection import Collection
 from rnncast.errors import DataError
-from rnncast.fitting import fit_plan, long_lookback
+from rnncast.fitting import fit_plan, planned
 from rnncast.prepare import Plan, left_pad, make_windows, original_windows, plan
 from rnncast.reading import Series
 from rnncast.settings import Layout, Settings
@@ -233,9 +233,8 @@ def backtest(
             "lower --folds or --horizon"
         )
     # seq_len and season are chosen once, on the shortest histories, and kept for every fold.
-    settings = long_lookback(coll.head(span), settings, horizon)  # fit's long hourly window, where it applies
+    fixed, settings = planned(coll.head(span), settings, horizon)  # fit's long hourly window, where it applies
     wc = settings.windows
-    fixed = plan(coll.head(span), replace(wc, horizon=horizon), future)
     # the first fold has the fewest validation windows: refuse (or skip a default level) now, not after training
     levels, notes = intervals.supported(levels, fixed.n_val, DEFAULT_LEVELS)
     whole = dict(zip(coll.ids, coll.series, strict=True))

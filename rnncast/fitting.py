@@ -98,8 +98,8 @@ def long_lookback(coll, s: Settings, horizon: int | None = None) -> Settings:
     """Settings for one long hourly series forecast at most one default window ahead: a 336-step window, the
     highway (a least-squares linear map) over all of it, the cell over its last 96 steps; else `s` itself.
 
-    Only where the user gave none of --seq-len, --highway, --cell-len. On the ETT protocol's validation windows
-    (ETTh1 and ETTh2, 5 members, seeds 0 and 1; docs/accuracy.md) it beat the 96-step default at horizons 24
+    Only where the user gave none of --seq-len, --highway, --cell-len (and no --segment over 96). On the ETT
+    protocol's validation windows (ETTh1 and ETTh2, 5 members, seeds 0 and 1; docs/accuracy.md) it beat the 96-step default at horizons 24
     and 96 on both files by 4-12%, was even at 192 and lost ETTh2's 336 and 720 by 5-9%: hence horizons up to
     the cell's 96 only. `horizon`: the one the plan will use (None: the frequency's default for this data).
     """
@@ -113,16 +113,22 @@ def long_lookback(coll, s: Settings, horizon: int | None = None) -> Settings:
     h = horizon or w.horizon or max(1, min(default_horizon, len(series) // 10))  # as prepare.window_lengths
     if h > short or (len(series) - LONG_WINDOW - h + 1) * (1 - w.val_frac) < LONG_MIN_WINDOWS:
         return s
+    if n.segment is not None and n.segment > short:  # segments the cell's 96 steps cannot hold: refused as
+        return s  # longer than the window, not as longer than a --cell-len the user never gave
     return replace(s, windows=replace(w, seq_len=LONG_WINDOW), network=replace(n, highway=LONG_WINDOW, cell_len=short))
 
 
-def planned(coll, s: Settings) -> tuple[Plan, Settings]:
+def planned(coll, s: Settings, horizon: int | None = None) -> tuple[Plan, Settings]:
     """fit's plan for this data and the settings it was made with: `long_lookback`'s where it applies (its
-    window then shown as chosen from the data)."""
-    chosen = long_lookback(coll, s)
-    p = plan(coll, chosen.windows, chosen.read.future_features)
+    window then shown as chosen from the data). `horizon`: one decided beforehand (backtest's, on all the
+    rows), shown as chosen from the data unless the settings gave it."""
+    chosen = long_lookback(coll, s, horizon)
+    wc = chosen.windows if horizon is None else replace(chosen.windows, horizon=horizon)
+    p = plan(coll, wc, chosen.read.future_features)
     if chosen is not s:
         p.chosen["seq_len"] = p.seq_len
+    if horizon is not None and s.windows.horizon is None:
+        p.chosen["horizon"] = horizon
     return p, chosen
 
 

@@ -103,6 +103,16 @@ def same_clock(meta: dict, zone: str | None, where: str = "") -> None:
     )
 
 
+def same_grids(art: Artifact, coll: Collection) -> None:
+    """`same_clock` and `same_grid` for each series of new data the model knows: what `contexts_from` checks,
+    for the commands that read the data's own windows or rows instead (diagnose --model, plot DATA)."""
+    for sid, s in zip(coll.ids, coll.series, strict=True):
+        if sid in art.meta["series"]["ids"]:
+            where = f"series {sid!r}: " if coll.layout.many else ""
+            same_clock(art.meta["data"], s.zone, where)
+            same_grid(art.meta["data"], s.freq, where)
+
+
 def contexts_from(art: Artifact, coll: Collection, unseen: bool = False) -> tuple[list[Context], list[str]]:
     """Each known series' last seq_len rows of new data, checked against the model. Returns (contexts, warnings).
 

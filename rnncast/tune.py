@@ -96,6 +96,9 @@ class TuneResult:
             self.trials,
             key=lambda r: (STATE_ORDER.get(r.state, 3), r.val_mse if r.state == "COMPLETE" else 0.0, r.number),
         )
+        # cell_len is not searched, but a trial may have trained with one (fit's long hourly window in trial 0,
+        # or a --cell-len given): without the column that trial's row reads as a cell over the whole window
+        names = [*self.space.names, *(["cell_len"] if any("cell_len" in r.params for r in rows) else [])]
         return pd.DataFrame(
             [
                 {
@@ -104,11 +107,11 @@ class TuneResult:
                     "val_mse": r.val_mse,
                     "seconds": round(r.seconds, 3),
                     "epochs": r.epochs,
-                    **{name: r.params.get(name) for name in self.space.names},
+                    **{name: r.params.get(name) for name in names},
                 }
                 for r in rows
             ],  # fmt: skip
-            columns=["number", "state", "val_mse", "seconds", "epochs", *self.space.names],
+            columns=["number", "state", "val_mse", "seconds", "epochs", *names],
         )
 
 
@@ -198,6 +201,7 @@ def search_space(base: Plan, settings: Settings, fixed: set[str] | frozenset[str
     long that a series the base plan kept would be skipped, nor longer than half the median series.
     """
     names = [n for n in SEARCHABLE if n not in fixed]
+    cell_len = settings.network.cell_len or 0  # given: not searched, but it bounds the windows and segments
     if "layers" in fixed and settings.network.layers == 1 and "dropout" in names:
         names.remove("dropout")  # dropout acts between stacked layers only
     seq_lens: tuple[int, ...] = ()
@@ -207,10 +211,11 @@ def search_space(base: Plan, settings: Settings, fixed: set[str] | frozenset[str
         longest = max(base.seq_len, min(room))
         seq_lens = tuple(sorted({base.seq_len} | {_round4(base.seq_len * f) for f in SEQ_LEN_FACTORS} - {0}))
         seq_lens = tuple(n for n in seq_lens if n <= longest)
+        seq_lens = tuple(n for n in seq_lens if n >= cell_len) or seq_lens  # a window holds the --cell-len given
     segments: tuple[int, ...] = ()
     if "segment" in names:
         longest = max(seq_lens) if seq_lens else base.seq_len
-        segments = tuple(s for s in SEGMENTS if s <= longest)
+        segments = tuple(s for s in SEGMENTS if s <= min(longest, cell_len or longest))  # cut from the cell's steps
     return Space(tuple(names), seq_lens, segments)
 
 
@@ -228,7 +233,8 @@ def suggest(trial, space: Space, settings: Settings, base_seq_len: int) -> dict[
     seq_len = values.get("seq_len", settings.windows.seq_len or base_seq_len)
     if "segment" in names:
         drawn = trial.suggest_categorical("segment", space.segments)
-        values["segment"] = max(s for s in space.segments if s <= min(drawn, seq_len))  # never above seq_len
+        reach = min(seq_len, n.cell_len or seq_len)  # the steps the cell reads: segments are cut from them
+        values["segment"] = max(s for s in space.segments if s <= min(drawn, reach))  # never above seq_len
     if "cell" in names:
         values["cell"] = trial.suggest_categorical("cell", CELLS)
     if "hidden_size" in names:
@@ -286,6 +292,8 @@ def run_trial(
     result = None
     try:
         values = {} if defaults else suggest(trial, space, settings, base_seq_len)
+        if settings.network.cell_len and not defaults:  # given, not searched: recorded as trial 0 records it
+            values["cell_len"] = settings.network.cell_len
         trial.set_user_attr("params", values)
         s = trial_settings(settings, space, values)
         s = replace(s, train=replace(s.train, refit=False))

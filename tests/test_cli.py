@@ -239,6 +239,15 @@ def test_backtest_on_sample_data(tmp_path):
     frame = pd.read_csv(io.StringIO(result.stdout))
     assert set(frame.model) == {"rnn", "naive", "seasonal naive (12)"} and len(frame) == 3 * 4
     assert (frame.MAE > 0).all() and (frame.RMSE >= frame.MAE).all()
+    assert "seq_len 36 (from data), horizon 3, season 12 (from data);" in result.stderr  # --horizon: given
+
+
+def test_backtest_says_which_lengths_it_chose_from_the_data_as_fit_does():
+    """ETTh1's default backtest: the long hourly window and the horizon, both chosen from the data."""
+    result = run("backtest", ETTH1, "--target", "OT", "--folds", "1", "--format", "csv", *TINY[:-4], "--epochs", "1",
+                 "--ensemble", "1", "--batch-size", "256")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "seq_len 336 (from data), horizon 24 (from data), season 24 (from data);" in result.stderr
 
 
 def test_evaluate_new_actuals_in_every_format(tmp_path):

@@ -80,6 +80,27 @@ def test_verdicts_say_what_part_of_the_window_is_used():
     assert diagnose.verdict("lstm", 3, 4, 0, 0.9).endswith("clipping engaged on 90% of steps: try a lower --lr")
 
 
+def test_a_cell_that_reads_only_the_windows_last_steps_is_judged_on_those():
+    """--cell-len 96 of a 336-step window (the long hourly default): lags past 96 never reach the cell, so
+    using all 96 is its whole reach, not "about the last 96 of 336 steps; try --cell gru"."""
+    assert diagnose.verdict("rnn", 96, 336, 12, 0.0, 96) == (
+        "rnn uses all of its part of the window (96 of the last 96 steps its cell reads with --cell-len 96); "
+        "a longer --cell-len may help"
+    )
+    assert diagnose.verdict("gru", 60, 336, 12, 0.0, 96).endswith("its cell reads with --cell-len 96, most of them")
+    assert diagnose.verdict("gru", 9, 336, 0, 0.0, 96) == (
+        "gru uses about the last 9 of the last 96 steps its cell reads with --cell-len 96; try --segment 24"
+    )
+    assert diagnose.verdict("rnn", 9, 96, 0, 0.0, 96) == diagnose.verdict("rnn", 9, 96, 0, 0.0)  # the whole window
+
+
+def test_diagnose_judges_a_cell_len_network_on_the_steps_its_cell_reads():
+    fast = ["--seq-len", "48", *FAST[2:], "--highway", "48", "--cell-len", "12", "--format", "json"]
+    (d,) = json.loads(run("diagnose", ELEC, *fast).stdout)
+    assert len(d["grad_norm_by_lag"]) == 48 and not any(d["grad_norm_by_lag"][12:])  # the highway is left out
+    assert 1 <= d["effective_memory"] <= 12 and "its cell reads with --cell-len 12" in d["verdict"], d["verdict"]
+
+
 def test_diagnose_two_cells_as_json_csv_and_a_plot(tmp_path):
     png = tmp_path / "lags.png"
     result = run("diagnose", ELEC, "--cell", "rnn", "--cell", "gru", *FAST, "--format", "json", "--plot", png)
@@ -114,6 +135,23 @@ def test_diagnose_a_saved_model_on_new_data(elec_model, monkeypatch):
     assert table[4].split()[:2] == ["rnn", str(d["effective_memory"])] and table[-1] == d["verdict"]
     refused = run("diagnose", ELEC, "--model", elec_model, "--cell", "gru")
     assert refused.exit_code == 2 and refused.stderr.startswith("Error: --cell does not apply with --model")
+
+
+def test_diagnose_and_plot_refuse_new_data_at_another_frequency_as_forecast_does(elec_model, tmp_path, monkeypatch):
+    """The monthly sample restamped daily: forecast and evaluate refused it, while diagnose --model measured
+    the model on daily windows and plot drew daily rows as the model's history, both without a word."""
+    monkeypatch.delenv("RNNCAST_DEVICE")  # the suite's --device cpu would be refused with --model
+    frame = pd.read_csv(ELEC)
+    frame.iloc[:, 0] = pd.date_range("2000-01-01", periods=len(frame), freq="D").strftime("%Y-%m-%d")
+    daily = tmp_path / "daily.csv"
+    frame.to_csv(daily, index=False)
+    message = "Error: data frequency D differs from the model's MS; resample or retrain\n"
+    for args in (["diagnose", daily, "--model", elec_model], ["plot", daily, "--model", elec_model, "--output",
+                                                              tmp_path / "p.png"]):  # fmt: skip
+        refused = run(*args)
+        assert refused.exit_code == 65 and refused.output == message, (args[0], refused.output)
+    assert not (tmp_path / "p.png").exists()
+    assert run("plot", ELEC, "--model", elec_model, "--output", tmp_path / "p.png").exit_code == 0  # monthly: drawn
 
 
 def test_diagnose_reports_the_validation_mse_whatever_the_loss_and_never_refits(tmp_path):

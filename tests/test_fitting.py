@@ -191,7 +191,7 @@ def test_cell_len_puts_a_long_highway_beside_a_short_cell_in_a_format_4_file(tmp
             ["--cell-len", "12", "--segment", "16"],
             "--segment 16 is longer than --cell-len (12); choose a --segment of at",
         ),
-        (["--cell-len", "0"], "0"),
+        (["--cell-len", "0"], "'--cell-len' (env var: 'RNNCAST_CELL_LEN'): 0 is not in the range x>=1"),
     ],
 )
 def test_a_cell_len_longer_than_the_window_or_shorter_than_a_segment_is_refused(tmp_path, args, message):
@@ -301,6 +301,8 @@ def ett_collection(rows: int, layout: Layout | None = None):
         (17420, {"seq_len": 96}, False),  # any window, highway or cell length given: the user's choice
         (17420, {"highway": 0}, False),
         (17420, {"cell_len": 48}, False),
+        (17420, {"segment": 24}, True),
+        (17420, {"segment": 128}, False),  # more than the cell's 96 steps: refused against the window as before
         (5000, {}, False),  # 5,000 rows: about 3,700 training windows at 336, under LONG_MIN_WINDOWS
         (5400, {}, True),
     ],
@@ -322,6 +324,22 @@ def test_long_lookback_leaves_many_series_and_other_frequencies_alone():
     assert fitting.long_lookback(ett_collection(17420, Layout(wide=True)), s) is s  # 7 series of 17,420 rows
     daily = pd.DataFrame({"date": pd.date_range("1990-01-01", periods=17420, freq="D"), "y": np.arange(17420.0)})
     assert fitting.long_lookback(collection.collect(daily, ReadOptions(), Layout()), s) is s
+
+
+def test_a_segment_too_long_for_the_long_windows_cell_is_refused_against_the_window_not_an_ungiven_cell_len(
+    tmp_path,
+):
+    """--segment 128 on the shipped hourly file: the refusal names what the user can change (the window), not
+    a --cell-len they never gave, whose advice ("a longer --cell-len") led to a second refusal."""
+    model = tmp_path / "seg.rnncast"
+    out = CliRunner().invoke(
+        cli, ["fit", str(ETTH1), "--target", "OT", "--model", str(model), *TINY, "--segment", "128"]
+    )
+    assert out.exit_code == 2 and not model.exists()
+    assert out.output.endswith(
+        "Error: --segment 128 is longer than the window (seq_len 96); choose a --segment of at most 96 or a longer "
+        "--seq-len\n"
+    ), out.output
 
 
 def test_fit_on_the_shipped_hourly_file_uses_the_long_window_and_says_so(tmp_path):

@@ -86,6 +86,20 @@ def test_the_first_trial_is_what_fit_trains_so_the_best_is_never_worse_than_fit(
     assert trials_of(again)["val_mse"].iloc[0] == pytest.approx(first["val_mse"], rel=1e-12)  # a new db: trial 0 again
 
 
+def test_a_given_cell_len_bounds_the_searched_windows_and_segments_so_no_trial_fails_on_it(tmp_path):
+    """--cell-len 20 (not searched): windows shorter than it and segments longer than it would each fail a
+    trial ("--cell-len 20 is longer than the window", "--segment 24 is longer than --cell-len"): 7 of 15 did."""
+    quick = ["--hidden-size", "8", "--epochs", "1", "--ensemble", "1", "--cell-len", "20"]
+    result = run("tune", ELEC, "--trials", "15", *quick, "--model", tmp_path / "m.rnncast", "--format", "csv")
+    frame = trials_of(result)
+    assert set(frame["state"]) == {"COMPLETE"}, result.stderr
+    assert (frame["seq_len"] >= 20).all() and (frame["segment"] <= 20).all() and frame["segment"].nunique() > 1
+    assert (frame["cell_len"] == 20).all()  # every trial's row says what it trained with, trial 0's as the rest
+    assert sum("cell_len 20" in line for line in result.stderr.splitlines() if line.startswith("trial ")) == 15
+    assert "searching seq_len (36, 56, 72, 108), segment (0, 4, 8, 12), cell," in result.stderr
+    assert artifact.load(tmp_path / "m.rnncast").meta["model"]["cell_len"] == 20
+
+
 def test_trial_0_on_a_long_hourly_series_is_fits_long_window_and_the_saved_model_keeps_it(tmp_path):
     """On the shipped hourly file (horizon 24) fit's default is a 336-step window with the highway over it and
     the cell over its last 96; trial 0 trains that, and with --refit the saved model is built again from the
@@ -96,7 +110,7 @@ def test_trial_0_on_a_long_hourly_series_is_fits_long_window_and_the_saved_model
     quick = ["--target", "OT", "--hidden-size", "8", "--epochs", "1", "--layers", "1", "--ensemble", "1"]
     frame = trials_of(run("tune", ETTH1, "--trials", "1", *quick, "--refit", "--model", tuned, "--format", "csv"))
     first = frame.set_index("number").loc[0]
-    assert (first["seq_len"], first["highway"], first["segment"]) == (336, 336, 12)
+    assert (first["seq_len"], first["highway"], first["segment"], first["cell_len"]) == (336, 336, 12, 96)
     meta = artifact.load(tuned).meta
     assert (meta["model_seq_len"], meta["model"]["highway"], meta["model"]["cell_len"]) == (336, 336, 96)
     assert meta["tune"]["params"]["cell_len"] == 96 and meta["training"]["refit"]["epochs"] == 1
