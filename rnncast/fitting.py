@@ -99,9 +99,10 @@ def long_lookback(coll, s: Settings, horizon: int | None = None) -> Settings:
     highway (a least-squares linear map) over all of it, the cell over its last 96 steps; else `s` itself.
 
     Only where the user gave none of --seq-len, --highway, --cell-len (and no --segment over 96). On the ETT
-    protocol's validation windows (ETTh1 and ETTh2, 5 members, seeds 0 and 1; docs/accuracy.md) it beat the 96-step default at horizons 24
-    and 96 on both files by 4-12%, was even at 192 and lost ETTh2's 336 and 720 by 5-9%: hence horizons up to
-    the cell's 96 only. `horizon`: the one the plan will use (None: the frequency's default for this data).
+    protocol's validation windows (ETTh1 and ETTh2, 5 members, seeds 0 and 1; docs/accuracy.md) it beat the
+    96-step default at horizons 24 and 96 on both files by 4-12%, was even at 192 and lost ETTh2's 336 and 720
+    by 5-9%: hence horizons up to the cell's 96 only. `horizon`: the one the plan will use (None: the
+    frequency's default for this data).
     """
     n, w = s.network, s.windows
     if coll.layout.many or w.seq_len is not None or n.highway is not None or n.cell_len is not None:
