@@ -208,3 +208,5 @@ def _check_meta(meta: object, scaling: Scaling, context: np.ndarray) -> None:
     config = ModelConfig(**meta["model"])  # TypeError on unknown fields
     if config.cell not in CELLS or config.window_norm not in WINDOW_NORMS:
         raise ValueError(f"unknown cell {config.cell!r} or window_norm {config.window_norm!r}")
+    if not 0 <= config.cell_len <= meta["model_seq_len"] or not 0 <= config.highway <= meta["model_seq_len"]:
+        raise ValueError("cell_len or highway reads more steps than the window holds")

@@ -119,6 +119,19 @@ def long_lookback(coll, s: Settings, horizon: int | None = None) -> Settings:
     return replace(s, windows=replace(w, seq_len=LONG_WINDOW), network=replace(n, highway=LONG_WINDOW, cell_len=short))
 
 
+def unread_steps(cfg: ModelConfig, seq_len: int) -> list[str]:
+    """A note when the oldest steps of the window reach neither the cell (--cell-len) nor the highway: they only
+    move the window normalisation, so the window is longer than it needs to be."""
+    read = max(cfg.cell_len or seq_len, cfg.highway)
+    if read >= seq_len:
+        return []
+    return [
+        f"the cell reads the last {cfg.cell_len} and the highway the last {cfg.highway} of the {seq_len} steps "
+        f"of the window; the oldest {seq_len - read} are read by neither: add --highway {seq_len} or use "
+        f"--seq-len {read}"
+    ]
+
+
 def planned(coll, s: Settings, horizon: int | None = None) -> tuple[Plan, Settings]:
     """fit's plan for this data and the settings it was made with: `long_lookback`'s where it applies (its
     window then shown as chosen from the data). `horizon`: one decided beforehand (backtest's, on all the
@@ -227,7 +240,7 @@ def fit_plan(p: Plan, network: NetworkOptions, train_cfg: tr.TrainConfig, on_epo
         residuals.append(actual - pred)
         scales.append(intervals.window_scale(history))
     scores = (metrics.pooled(per_series) + per_series) if p.layout.many else per_series
-    notes = baseline_wins(scores, cfg.cell, p.layout.many)
+    notes = unread_steps(cfg, p.seq_len) + baseline_wins(scores, cfg.cell, p.layout.many)
     run = refitted = None
     if train_cfg.refit:
         model, run = refit(model, windows.every, result, train_cfg, device)

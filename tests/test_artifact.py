@@ -239,3 +239,15 @@ def test_a_model_file_made_before_loss_existed_is_shown_as_trained_on_mse(name):
     card = api.model_card(meta)
     assert card["loss"] == "mse" and card["best_val_mse"] == card["best_val_loss"] == meta["training"]["best_val_loss"]
     assert card["refit_epochs"] is None and card["refit_windows"] is None
+
+
+@pytest.mark.parametrize("field,value", [("highway", 37), ("cell_len", 40)])
+def test_a_file_whose_highway_or_cell_reads_past_its_window_is_refused(tmp_path, elec_model, field, value):
+    """A consistent checksum over a model whose highway or cell would read more steps than its saved window
+    (36) holds: refused on load as not an rnncast model, not sliced into a wrong forecast later."""
+    art = artifact.load(elec_model)
+    art.meta["model"][field] = value
+    path = tmp_path / "crafted.rnncast"
+    path.write_bytes(artifact.to_bytes(art))
+    with pytest.raises(DataError, match="not an rnncast model file"):
+        artifact.load(path)

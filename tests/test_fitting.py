@@ -383,3 +383,18 @@ def test_the_highway_is_on_by_default_for_one_monthly_or_weekly_series_only():
     given = settings(highway=12).network  # the user's value, whatever the frequency
     assert fitting.model_config(plan(collection.collect(macro, ReadOptions(targets=("cpi",)), Layout()),
                                      WindowConfig()), given).highway == 12  # fmt: skip
+
+
+def test_a_window_longer_than_both_cell_and_highway_read_gets_a_note(tmp_path):
+    """--seq-len 48 --cell-len 24 without a highway over the rest: the oldest 24 steps reach the forecast
+    through the window normalisation only; fit says so once, with the two fixes."""
+    model = tmp_path / "m.rnncast"
+    args = ["fit", str(ELEC), "--model", str(model), *TINY, "--seq-len", "48", "--cell-len", "24", "--highway", "0"]
+    fit = CliRunner().invoke(cli, args)
+    assert fit.exit_code == 0, fit.output
+    assert (
+        "Note: the cell reads the last 24 and the highway the last 0 of the 48 steps of the window; the oldest 24 "
+        "are read by neither: add --highway 48 or use --seq-len 24"
+    ) in fit.stderr
+    covered = CliRunner().invoke(cli, [*args[:-1], "48"])  # --highway 48 reads them all: no note
+    assert covered.exit_code == 0 and "read by neither" not in covered.stderr
