@@ -7,6 +7,8 @@ fit per fold) on rows the scoreboard never scores:
           its last 3 horizons (the scoreboard's backtest folds)
   m4one   16 evenly spaced M4 Weekly training series of at least 400 weeks, each fitted alone (horizon
           13); the M4 test file is never read
+  ettdaily  the 14 columns of ETTh1 and ETTh2 as daily means over the ETT protocol's training and
+          validation hours (480 days; its test hours are never read), horizon 14
 
 The number per series is the network's MASE over the better naive forecast's (naive or seasonal naive)
 on the same folds, averaged over seeds; below 1 the network wins. Per set: the geometric mean. Used to
@@ -59,6 +61,17 @@ def m4one(n: int = 16, min_weeks: int = 400) -> dict[str, tuple[str, ReadOptions
     return out
 
 
+def ettdaily() -> dict[str, tuple[str, ReadOptions, int]]:
+    """name: (one ETT column's daily means over the protocol's first 11,520 hours, read options, horizon 14)."""
+    out = {}
+    for name in ("ETTh1", "ETTh2"):
+        hourly = pd.read_csv(DATA / "ett" / f"{name}.csv", parse_dates=["date"]).iloc[:11520]
+        daily = hourly.set_index("date").resample("D").mean().reset_index()
+        for col in daily.columns[1:]:
+            out[f"{name} {col}"] = (daily[["date", col]].to_csv(index=False), ReadOptions(targets=(col,)), 14)
+    return out
+
+
 def ratio(text: str, read: ReadOptions, horizon: int, overrides: dict, seed: int) -> float:
     """The network's MASE over the better naive forecast's, over FOLDS backtest folds."""
     s = settings({**overrides, "train": {**overrides["train"], "seed": seed}}, read, horizon=horizon)
@@ -70,13 +83,13 @@ def ratio(text: str, read: ReadOptions, horizon: int, overrides: dict, seed: int
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sets", default="small,m4one", help="comma-separated: small, m4one")
+    parser.add_argument("--sets", default="small,m4one", help="comma-separated: small, m4one, ettdaily")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds; the ratio is averaged")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="as accuracy.py's --set")
     args = parser.parse_args()
     overrides = parse_overrides(args.set)
     seeds = [int(s) for s in args.seeds.split(",")]
-    makers = {"small": small, "m4one": m4one}
+    makers = {"small": small, "m4one": m4one, "ettdaily": ettdaily}
     label = " ".join(args.set) or "defaults"
     for name in args.sets.split(","):
         started, means = time.perf_counter(), []
