@@ -40,3 +40,20 @@ def test_heldout_sets_leave_out_the_scoreboards_backtest_folds():
     frame = pd.read_csv(io.StringIO(gdp))
     assert horizon == 8 and len(frame) == 203 - 24 and list(frame.columns) == ["year", "quarter", "realgdp"]
     assert read.targets == ("realgdp",) and set(sets) == {"elec_equip", *heldout.MACRO}
+
+
+def test_heldout_daily_ett_reads_only_the_protocols_training_and_validation_hours(shared_data):
+    """ettdaily: 480 daily means per column, the last one of hour 11,519; the ETT test hours are never read."""
+    import io
+    import sys
+
+    import pandas as pd
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import heldout
+
+    sets = heldout.ettdaily()
+    assert len(sets) == 14
+    text, read, horizon = sets["ETTh1 OT"]
+    frame = pd.read_csv(io.StringIO(text))
+    assert len(frame) == 480 and frame["date"].iloc[-1] == "2017-10-23" and read.targets == ("OT",) and horizon == 14
