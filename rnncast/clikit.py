@@ -158,12 +158,26 @@ def _silence_stdout() -> None:
     os.dup2(devnull, sys.stdout.fileno())
 
 
+class EnvOption(click.Option):
+    """An option whose bad value names its environment variable only when the value came from there:
+    `Invalid value for '--epochs'` from the command line, `... (env var: 'RNNCAST_EPOCHS')` from the
+    environment (click names the variable either way, pointing a user at a variable they never set)."""
+
+    def get_error_hint(self, ctx: click.Context | None) -> str:
+        from click.core import ParameterSource
+
+        if ctx is not None and ctx.get_parameter_source(self.name) is ParameterSource.ENVIRONMENT:
+            return super().get_error_hint(ctx)
+        return click.Parameter.get_error_hint(self, ctx)
+
+
 def option(*decls: str, **kw) -> Callable:
     """click.option whose value can also come from RNNCAST_<LONG_NAME>, shown in --help; an on/off pair
     ("--refit/--no-refit") is named by its first name: RNNCAST_REFIT=1 or 0."""
     long = next(d for d in decls if d.startswith("--")).split("/")[0]
     kw.setdefault("envvar", "RNNCAST_" + long[2:].upper().replace("-", "_"))
     kw.setdefault("show_envvar", True)
+    kw.setdefault("cls", EnvOption)
     return click.option(*decls, **kw)
 
 

@@ -27,8 +27,8 @@ from rnncast.settings import ReadOptions
 FAST = ["--epochs", "1", "--hidden-size", "4", "--quiet", "--format", "csv"]
 
 
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+def run(*args, env: dict[str, str] | None = None):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False, env=env)
 
 
 def daily(n: int = 60, value=lambda i: f"{50 + 10 * np.sin(i / 3):.3f}", date=lambda d: d.date(), sep=",") -> str:
@@ -363,10 +363,18 @@ def test_sizes_must_be_positive(workdir, option, value):
     before = (workdir / "model.rnncast").read_bytes()
     result = run("fit", "data.csv", option, value)
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"Error: Invalid value for '{option}' (env var: ")
-    assert f"): {value} is not in the range x>=1; see 'cli fit --help'" in result.stderr
+    assert result.stderr.startswith(f"Error: Invalid value for '{option}': {value} is not in the range x>=1; ")
+    assert "env var" not in result.stderr  # the value came from the command line, not RNNCAST_*
     assert len(result.stderr.strip().splitlines()) == 1
     assert (workdir / "model.rnncast").read_bytes() == before and not leftovers(workdir)
+
+
+def test_a_bad_value_from_the_environment_names_its_variable(workdir):
+    """RNNCAST_EPOCHS=0: the error names the variable the value came from (from the command line it does not)."""
+    (workdir / "data.csv").write_text(GOOD)
+    result = run("fit", "data.csv", env={"RNNCAST_EPOCHS": "0"})
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: Invalid value for '--epochs' (env var: 'RNNCAST_EPOCHS'): 0 is not")
 
 
 def test_cuda_without_a_gpu(workdir):

@@ -191,7 +191,7 @@ def test_cell_len_puts_a_long_highway_beside_a_short_cell_in_a_format_4_file(tmp
             ["--cell-len", "12", "--segment", "16"],
             "--segment 16 is longer than --cell-len (12); choose a --segment of at",
         ),
-        (["--cell-len", "0"], "'--cell-len' (env var: 'RNNCAST_CELL_LEN'): 0 is not in the range x>=1"),
+        (["--cell-len", "0"], "Invalid value for '--cell-len': 0 is not in the range x>=1"),
     ],
 )
 def test_a_cell_len_longer_than_the_window_or_shorter_than_a_segment_is_refused(tmp_path, args, message):
