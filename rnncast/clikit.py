@@ -256,7 +256,9 @@ read_options = _options(
 
 
 window_options = _options(
-    option("--seq-len", type=click.IntRange(min=1), help="Past steps per window. Default: from the frequency (hourly 96, monthly 36, ...)."),
+    option("--seq-len", type=click.IntRange(min=1),
+           help="Past steps per window. Default: from the frequency (hourly 96, monthly 36, ...); one long hourly "
+                "series forecast up to 96 steps ahead: 336 (see --cell-len)."),
     option("--horizon", type=click.IntRange(min=1), help="Steps to forecast. Default: from the frequency (hourly 24, monthly 12, ...)."),
     option("--val-frac", type=float, default=0.2, show_default=True, help="Share of the latest windows held out for validation."),
     option("--scaler", type=click.Choice(SCALERS), default="standard", show_default=True, help="scikit-learn scaler, fitted on training rows only."),
@@ -284,11 +286,14 @@ network_options = _options(
     option("--highway", type=click.IntRange(min=0), metavar="P",
            help="Autoregressive highway (LSTNet): a linear map from the last P window-normalised values straight to "
                 "the forecast, added to the network's; fitted by least squares on the training windows before the "
-                "network is trained around it. At most --seq-len. Default: 0, off."),
+                "network is trained around it. At most --seq-len. Default: the whole window for one monthly or weekly "
+                "series (and one long hourly series, see --cell-len), else 0, off."),
     option("--cell-len", type=click.IntRange(min=1), metavar="R",
            help="The recurrent cell reads only the window's last R steps (segments cut from them), while --highway "
                 "may read all --seq-len: a linear map over a long lookback beside a cell over a short one. "
-                "Default: the whole window."),
+                "Default: the whole window; one hourly series of over about 5,400 rows forecast at most 96 steps "
+                "ahead, with none of --seq-len, --highway, --cell-len given: a 336-step window, --highway 336, "
+                "--cell-len 96."),
     option("--ensemble", type=click.IntRange(min=1),
            help="Member networks trained together from different initial weights; the forecast is their median. "
                 "Default: 5 up to 5,000 training windows (one series: 10,000), else 1."),
