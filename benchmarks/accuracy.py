@@ -212,10 +212,10 @@ def ett(
     fit_csv = tmp / f"{name}-fit.csv"
     frame.iloc[:VAL_END].to_csv(fit_csv, index=False)
     published = PUBLISHED.get(name, {})
+    coll = collection.read_collection(fit_csv, ReadOptions(targets=("OT",)), Layout())
     for horizon in horizons:
         wc = WindowConfig(**{**overrides["windows"], "horizon": horizon})
         s = settings(overrides, ReadOptions(targets=("OT",)), horizon=horizon)
-        coll = collection.read_collection(fit_csv, s.read, s.layout)
         # the library's own window for these rows: fit's long hourly window where it applies, else the frequency's
         seq_len = long_lookback(coll, s).windows.seq_len or window_lengths("h", VAL_END, wc)[0]
         val_frac = (VAL_END - TRAIN_END - horizon + 1) / (VAL_END - seq_len - horizon + 1)  # windows: val / all

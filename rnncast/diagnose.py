@@ -119,15 +119,16 @@ def recurrent_spectra(model: nets.Forecaster) -> tuple[list[float], list[float]]
 def verdict(cell: str, memory: int, seq_len: int, segment: int, clip_rate: float | None, cell_len: int = 0) -> str:
     """One line for people: how much of the window the cell uses, and what to try. `cell_len` (--cell-len): the
     cell reads only the window's last cell_len steps, so its use is measured against those, not the window."""
-    reach, length = (cell_len, "--cell-len") if 0 < cell_len < seq_len else (seq_len, "--seq-len")
-    span = f"{seq_len} steps" if reach == seq_len else f"the last {reach} steps its cell reads with {length} {reach}"
+    if 0 < cell_len < seq_len:
+        reach, length, whole, most = cell_len, "--cell-len", "all of its part of the window", "them"
+        span = f"the last {cell_len} steps its cell reads with --cell-len {cell_len}"
+    else:
+        reach, length, whole, most = seq_len, "--seq-len", "the whole window", "the window"
+        span = f"{seq_len} steps"
     if memory >= 0.9 * reach:
-        whole = "the whole window" if reach == seq_len else "all of its part of the window"
         line = f"{cell} uses {whole} ({memory} of {span}); a longer {length} may help"
     elif memory >= reach / 2:
-        line = f"{cell} uses about the last {memory} of {span}, most of " + (
-            "the window" if reach == seq_len else "them"
-        )
+        line = f"{cell} uses about the last {memory} of {span}, most of {most}"
     else:
         tries = ["--cell gru"] if cell == "rnn" else []
         wider = 2 * segment if segment else max(2, reach // 4)  # fewer, longer steps over the same window

@@ -77,9 +77,7 @@ class NetworkOptions:
     guard: bool = True  # blend the forecast with the better naive forecast, weights fitted on validation windows
     non_negative: bool | None = None  # clip forecasts and bounds at 0; None: when every target value is >= 0
     highway: int | None = None  # past steps a Linear map reads straight into the output (LSTNet); 0: off; None: default
-    cell_len: int | None = (
-        None  # the cell reads only the window's last cell_len steps (the highway may read more); None: all
-    )
+    cell_len: int | None = None  # the cell reads only the window's last R steps (the highway may read all); None: all
 
 
 def _train_config():

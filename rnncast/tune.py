@@ -174,9 +174,8 @@ def tune(
         # Trials compare validation scores and never refit; with --refit only the model saved is fitted again
         if refitted or settings.train.refit:
             chosen = trial_settings(settings, space, best.user_attrs.get("params", best.params))
-            result = fit_plan(
-                plan(coll, chosen.windows, chosen.read.future_features), chosen.network, chosen.train, on_epoch
-            )
+            p, chosen = planned(coll, chosen)
+            result = fit_plan(p, chosen.network, chosen.train, on_epoch)
         else:
             result = kept[2]
         result.artifact.meta["tune"] = {"study": study_name, "trial": best.number, "params": row_of(best).params}
@@ -297,7 +296,7 @@ def run_trial(
         trial.set_user_attr("params", values)
         s = trial_settings(settings, space, values)
         s = replace(s, train=replace(s.train, refit=False))
-        p, s = planned(coll, s) if defaults else (plan(coll, s.windows, s.read.future_features), s)
+        p, s = planned(coll, s)  # as fit plans: only trial 0 leaves the window to the data (a drawn one is given)
         result = fit_plan(p, s.network, s.train, report)
         if defaults:
             trial.set_user_attr("params", resolved_params(result.artifact.meta, space))
