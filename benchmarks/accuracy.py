@@ -49,9 +49,9 @@ from rnncast import api, collection
 from rnncast import tune as tuning
 from rnncast.fitting import FitResult, long_lookback
 from rnncast.metrics import POOLED
-from rnncast.prepare import window_lengths
 from rnncast.settings import Layout, NetworkOptions, ReadOptions, Settings, WindowConfig
 from rnncast.train import TrainConfig
+from rnncast.windowing import window_lengths
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"

@@ -4,7 +4,7 @@ Validation MAE (fit's own validation windows, the guarded forecast as `fit` prin
 - promo: a synthetic daily series, weekly cycle plus trend plus a +40 spike on promotion days (12% of days,
   drawn at random, so the past cannot predict them). The promotion column as nothing, as --features
   (past window only) and as --future-features (read for the forecast steps too).
-- calendar: --calendar with the forecast steps' calendar read too (prepare.CALENDAR_AHEAD, the default)
+- calendar: --calendar with the forecast steps' calendar read too (windowing.CALENDAR_AHEAD, the default)
   against the past window only, on ETTh1 OT's first 4,000 hourly rows, monthly elec_equip, quarterly
   macrodata cpi and the daily promo series without its promotion column.
 
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rnncast import api, prepare
+from rnncast import api, windowing
 from rnncast.settings import ReadOptions, Settings, WindowConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,13 +70,13 @@ def main() -> None:
         calendar_data["ETTh1 OT 4k, --calendar"] = (ett, ReadOptions())
     for name, (source, read) in calendar_data.items():
         for ahead in (False, True):
-            prepare.CALENDAR_AHEAD = ahead
+            windowing.CALENDAR_AHEAD = ahead
             started = time.perf_counter()
             maes = [val_mae(source, Settings(read=read, windows=WindowConfig(calendar=True)), s) for s in seeds]
             label = "past and forecast steps" if ahead else "past window only"
             rows.append((f"{name} ({label})", maes))
             print(f"  {name} {label}: {time.perf_counter() - started:.0f} s", flush=True)
-        prepare.CALENDAR_AHEAD = True
+        windowing.CALENDAR_AHEAD = True
     width = max(len(n) for n, _ in rows)
     print(f"{'setting':<{width}}  " + "  ".join(f"seed {s:>3}" for s in seeds) + "      mean")
     for name, maes in rows:

@@ -3,8 +3,8 @@
 Both paths run train.fit's own loop for one epoch over the same number of training windows (a random
 subset: a full epoch over ~3.5 million windows takes hours on 2 cores), with the same network and
 batch size; windows/s = windows / seconds. The many-series windows are gathered through index
-tensors over one unfolded tensor (prepare.plan_windows), the single-series ones are contiguous views
-(prepare.make_windows).
+tensors over one unfolded tensor (windowing.plan_windows), the single-series ones are contiguous views
+(windowing.make_windows).
 
     .venv/bin/python benchmarks/panel_speed.py                 # the issue's case, ~1-2 min on 2 cores
     .venv/bin/python benchmarks/panel_speed.py --series 1000   # smaller
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rnncast import fitting, prepare
+from rnncast import fitting, windowing
 from rnncast import train as tr
 from rnncast.collection import Collection
 from rnncast.model import Forecaster, ModelConfig
@@ -41,7 +41,7 @@ def synthetic_panel(n_series: int, length: int, seed: int = 0) -> Collection:
     return Collection([f"s{k}" for k in range(n_series)], series, Layout(wide=True))
 
 
-def epoch_rate(model: torch.nn.Module, train: prepare.Windows, val: prepare.Windows, batch_size: int) -> float:
+def epoch_rate(model: torch.nn.Module, train: windowing.Windows, val: windowing.Windows, batch_size: int) -> float:
     """Windows per second of one train.fit epoch (its loop: gather, forward, backward, clip, step)."""
     result = tr.fit(model, train, val, tr.TrainConfig(epochs=1, batch_size=batch_size, patience=1))
     return len(train) / result.seconds
@@ -63,18 +63,18 @@ def main() -> None:
     started = time.perf_counter()
     pnl = synthetic_panel(args.series, args.length)
     made = time.perf_counter()
-    pp = prepare.plan(pnl, WindowConfig())
-    pw = prepare.plan_windows(pp, with_id=args.id_embedding > 0)
+    pp = windowing.plan(pnl, WindowConfig())
+    pw = windowing.plan_windows(pp, with_id=args.id_embedding > 0)
     planned = time.perf_counter()
     # fit's network defaults (hidden 64), window norm "last" like the single-series reference (ModelConfig())
     cfg = fitting.model_config(pp, NetworkOptions(window_norm="last", id_embedding=args.id_embedding))
     sub = pw.train.starts[torch.randperm(len(pw.train), generator=g)[: args.windows]]
-    many_train = prepare.Windows(pw.train.x, pw.train.y, sub)
-    many_val = prepare.Windows(pw.val.x, pw.val.y, pw.val.starts[:1024])
+    many_train = windowing.Windows(pw.train.x, pw.train.y, sub)
+    many_val = windowing.Windows(pw.val.x, pw.val.y, pw.val.starts[:1024])
     # the reference: one long series, plain contiguous windows (no index), as the single-series path took them
     one = torch.as_tensor(pp.members[0].scaling.transform(np.concatenate([s.values for s in pnl.series[:50]])),
                           dtype=torch.float32)  # fmt: skip
-    w = prepare.make_windows(one, pp.seq_len, pp.horizon, 1)
+    w = windowing.make_windows(one, pp.seq_len, pp.horizon, 1)
     single_cfg = ModelConfig(n_inputs=1, n_targets=1, horizon=pp.horizon)
     single = many = 0.0
     for _ in range(args.repeats):  # alternate, so that a busy moment of the machine hits both

@@ -3,7 +3,7 @@
 For S series x 500 hourly rows in long format (`id,date,value`), each way runs in a fresh process:
   pandas   `read_csv` + `to_datetime` of the date column + `groupby("id")` split into one frame per series
   rnncast  what `fit` does before its first epoch: `collection.read_collection` (read, validate, sort,
-           regularise, fill every series) + `prepare.plan` (splits, scalers) + `prepare.plan_windows`
+           regularise, fill every series) + `windowing.plan` (splits, scalers) + `windowing.plan_windows`
 The two alternate `--repeats` times; the fastest run of each is kept (other load only adds time), and
 peak memory is the process's peak RSS over its RSS after imports. Targets: time <= 3x, memory <= 2x.
 
@@ -50,7 +50,7 @@ def child(kind: str, path: str) -> None:
     """In a fresh process: seconds and peak RSS (over the RSS after imports) of one way of reading."""
     import torch  # noqa: F401  (fit has it imported before it reads: start-up is speed.py's row 3)
 
-    from rnncast import collection, prepare
+    from rnncast import collection, windowing
     from rnncast.settings import Layout, ReadOptions, WindowConfig
 
     base = _rss()
@@ -62,8 +62,8 @@ def child(kind: str, path: str) -> None:
         count = len(parts)
     else:
         coll = collection.read_collection(path, ReadOptions(), Layout(id_col="id"))
-        plan = prepare.plan(coll, WindowConfig())
-        windows = prepare.plan_windows(plan, with_id=False)
+        plan = windowing.plan(coll, WindowConfig())
+        windows = windowing.plan_windows(plan, with_id=False)
         count = len(plan.members)
         assert len(windows.train) > 0
     seconds = time.perf_counter() - start

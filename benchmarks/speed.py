@@ -35,7 +35,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from rnncast import api, collection, prepare, reading
+from rnncast import api, collection, reading, windowing
 from rnncast import train as tr
 from rnncast.model import Forecaster, ModelConfig
 from rnncast.settings import ONE, NetworkOptions, ReadOptions, Settings, WindowConfig
@@ -109,17 +109,17 @@ def bare_validate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int
     return total / y.numel()
 
 
-def plan_one(series: reading.Series, wc: WindowConfig) -> prepare.Member:
+def plan_one(series: reading.Series, wc: WindowConfig) -> windowing.Member:
     """fit's plan for one series (a collection of one): the series with its split and scaling."""
-    return prepare.plan(collection.Collection([ONE], [series]), wc).members[0]
+    return windowing.plan(collection.Collection([ONE], [series]), wc).members[0]
 
 
-def ett_windows(device: torch.device) -> tuple[prepare.Windows, prepare.Windows]:
+def ett_windows(device: torch.device) -> tuple[windowing.Windows, windowing.Windows]:
     """ETTh1 OT scaled on its training rows and cut into (views of) windows on `device`."""
     s = reading.read_series(ETTH1, ReadOptions(targets=("OT",)))
     m = plan_one(s, WindowConfig(seq_len=SEQ_LEN, horizon=HORIZON))
     scaled = torch.as_tensor(m.scaling.transform(s.values), dtype=torch.float32, device=device)  # (T, 1)
-    w = prepare.make_windows(scaled, SEQ_LEN, HORIZON, 1)
+    w = windowing.make_windows(scaled, SEQ_LEN, HORIZON, 1)
     return w.take(0, m.split.n_train), w.take(m.split.val_start, m.split.n_val)
 
 
@@ -238,7 +238,7 @@ def ordinary_fit(epochs: int, batch: int) -> tuple[float, float]:
 
     start = time.perf_counter()
     values = pd.read_csv(ETTH1)[["OT"]].to_numpy(np.float64)
-    split = prepare.plan_split(len(values), SEQ_LEN, HORIZON, 0.2)
+    split = windowing.plan_split(len(values), SEQ_LEN, HORIZON, 0.2)
     scaled = StandardScaler().fit(values[: split.cut]).transform(values).astype(np.float32)
     loader = DataLoader(WindowDataset(scaled, 0, split.n_train), batch_size=batch, shuffle=True)
     val = DataLoader(WindowDataset(scaled, split.val_start, split.n_val), batch_size=512)
@@ -438,7 +438,7 @@ def child_read(kind: str, path: str) -> None:
         series = reading.read_series(path, ReadOptions(targets=("y",), features=("f1", "f2")))
         m = plan_one(series, WindowConfig(seq_len=SEQ_LEN, horizon=24))
         scaled = torch.as_tensor(m.scaling.transform(series.values), dtype=torch.float32)  # (T, F)
-        w = prepare.make_windows(scaled, SEQ_LEN, 24, series.n_targets)
+        w = windowing.make_windows(scaled, SEQ_LEN, 24, series.n_targets)
         train_w = w.take(0, m.split.n_train)
         views = train_w.x.untyped_storage().data_ptr() == scaled.untyped_storage().data_ptr()
     elapsed = time.perf_counter() - start

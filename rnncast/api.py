@@ -25,7 +25,6 @@ from rnncast.choices import CELLS, LOSS_NAMES
 from rnncast.errors import DataError, RnncastError, UsageError
 from rnncast.fitting import FitResult, fit_plan, planned
 from rnncast.forecast import forecast_file  # the forecast needs no pandas: it lives beside the network's use
-from rnncast.prepare import Plan
 from rnncast.settings import (
     Layout,
     NetworkOptions,
@@ -35,6 +34,7 @@ from rnncast.settings import (
     validate,
     validate_levels,
 )
+from rnncast.windowing import Plan
 
 __all__ = ["Layout", "NetworkOptions", "ReadOptions", "Settings", "WindowConfig", "fit", "forecast_file",
            "backtest_file", "evaluate_file", "diagnose_file", "diagnose_model", "plot_file", "plot_curves", "model_card", "run_report"]  # fmt: skip

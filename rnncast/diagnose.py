@@ -36,8 +36,8 @@ from rnncast.artifact import Artifact
 from rnncast.collection import Collection
 from rnncast.errors import DataError
 from rnncast.fitting import fit_plan
-from rnncast.prepare import Plan, Windows, make_windows, plan_windows
 from rnncast.settings import NetworkOptions
+from rnncast.windowing import Plan, Windows, make_windows, plan_windows
 
 MEMORY_SHARE = 0.01  # a lag counts as remembered while its gradient norm is at least 1% of the largest
 SAVED_WINDOWS = 1000  # with --model: the latest windows of each series of the data

@@ -1,6 +1,6 @@
 """Values as the network reads them: each series' per-column scaling, and the inputs beside the values.
 
-Kept apart from prepare.py (which reads, splits and windows data with pandas and scikit-learn) so that a
+Kept apart from windowing.py (which reads, splits and windows data with pandas and scikit-learn) so that a
 forecast from a saved model runs without importing pandas: `rnncast forecast` starts in little more
 than `import torch` takes.
 """

@@ -22,9 +22,9 @@ from rnncast.artifact import Artifact
 from rnncast.collection import Collection
 from rnncast.errors import DataError
 from rnncast.fitting import fit_plan, planned
-from rnncast.prepare import Plan, left_pad, make_windows, original_windows, plan
 from rnncast.reading import Series
 from rnncast.settings import Layout, Settings
+from rnncast.windowing import Plan, left_pad, make_windows, original_windows, plan
 
 DEFAULT_LEVELS = (80.0, 95.0)
 

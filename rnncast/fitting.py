@@ -21,8 +21,8 @@ from rnncast.artifact import Artifact
 from rnncast.errors import UsageError
 from rnncast.metrics import Score
 from rnncast.model import ModelConfig
-from rnncast.prepare import Plan, Scaling, original_windows, plan, plan_windows
 from rnncast.settings import NetworkOptions, Settings
+from rnncast.windowing import Plan, Scaling, original_windows, plan, plan_windows
 
 
 @dataclass
@@ -111,7 +111,7 @@ def long_lookback(coll, s: Settings, horizon: int | None = None) -> Settings:
     if timeindex.freq_kind(series.freq) != "h" or series.freq[0].isdigit():  # hourly; 2h and such: not measured
         return s
     _, default_horizon, short = timeindex.freq_defaults(series.freq)
-    h = horizon or w.horizon or max(1, min(default_horizon, len(series) // 10))  # as prepare.window_lengths
+    h = horizon or w.horizon or max(1, min(default_horizon, len(series) // 10))  # as windowing.window_lengths
     if h > short or (len(series) - LONG_WINDOW - h + 1) * (1 - w.val_frac) < LONG_MIN_WINDOWS:
         return s
     if n.segment is not None and n.segment > short:  # segments the cell's 96 steps cannot hold: refused as

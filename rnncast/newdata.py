@@ -19,8 +19,8 @@ from rnncast.artifact import Artifact
 from rnncast.collection import Collection
 from rnncast.errors import DataError
 from rnncast.forecast import Context, series_id
-from rnncast.prepare import first_ids, fit_scaling, left_pad
 from rnncast.settings import Layout, ReadOptions
+from rnncast.windowing import first_ids, fit_scaling, left_pad
 
 
 def read_options_like(meta: dict) -> ReadOptions:

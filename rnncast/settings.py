@@ -3,7 +3,7 @@
 Every entry point (each CLI command, each `api` function) calls `validate` once, before any data is
 read; the code below it asserts instead of re-checking. What the data decides later (window lengths
 from the frequency, the network's input width, the base forecast of `--window-norm auto`) lives
-elsewhere: `prepare.Plan` and `model.ModelConfig`.
+elsewhere: `windowing.Plan` and `model.ModelConfig`.
 """
 
 from __future__ import annotations

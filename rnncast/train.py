@@ -23,7 +23,7 @@ from rnncast.errors import TrainingError, UsageError
 from rnncast.model import out_of_memory
 
 if TYPE_CHECKING:
-    from rnncast.prepare import Windows  # pandas: not imported by a forecast, which trains nothing
+    from rnncast.windowing import Windows  # pandas: not imported by a forecast, which trains nothing
 
 
 @dataclass

@@ -32,8 +32,8 @@ from rnncast import train as tr
 from rnncast.choices import CELLS, WINDOW_NORMS
 from rnncast.errors import OutputError, RnncastError, TrainingError, UsageError
 from rnncast.fitting import FitResult, data_digest, fit_plan, planned, resolved_loss
-from rnncast.prepare import Plan, plan
 from rnncast.settings import Settings, validate
+from rnncast.windowing import Plan, plan
 
 # The settings a trial may vary, in the order of the table's columns.
 SEARCHABLE = (

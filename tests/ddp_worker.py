@@ -15,12 +15,12 @@ import torch
 
 def sine_windows(n_train: int, seq_len: int = 24, horizon: int = 6):
     """Training windows (exactly n_train) and 40 validation windows of a sine with period 12."""
-    from rnncast import prepare
+    from rnncast import windowing
 
     n = n_train + horizon + 40 + seq_len + horizon
     t = np.arange(n)
     series = torch.tensor(np.sin(2 * np.pi * t / 12)[:, None] + 0.1 * np.cos(t)[:, None], dtype=torch.float32)
-    w = prepare.make_windows(series, seq_len, horizon, 1)
+    w = windowing.make_windows(series, seq_len, horizon, 1)
     return w.take(0, n_train), w.take(len(w) - 40, 40)
 
 

@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 from conftest import ELEC, settings
 
-from rnncast import api, collection, prepare, reading
+from rnncast import api, collection, reading, windowing
 from rnncast.settings import ReadOptions, WindowConfig
 
 
 def plan_of(series, wc=None):
     """The plan of one series read on its own."""
-    return prepare.plan(collection.Collection([""], [series]), wc or WindowConfig())
+    return windowing.plan(collection.Collection([""], [series]), wc or WindowConfig())
 
 
 def test_plan_fits_the_scaler_without_any_validation_value():
@@ -64,10 +64,10 @@ def test_auto_window_norm_starts_from_the_naive_forecast_that_wins_on_training_w
     seasonal = plan_of(reading.read_series(ELEC, ReadOptions()))
     assert seasonal.base == "season"  # monthly production: last year's month beats last month
     walk = np.cumsum(np.random.default_rng(0).normal(size=(400, 1)), axis=0)  # no cycle: repeat-last wins
-    member = prepare.Member("", None, prepare.Split(48, 12, 359, 300, 30), None)
+    member = windowing.Member("", None, windowing.Split(48, 12, 359, 300, 30), None)
     member.series = reading.Series(walk, np.arange(400), ["y"], [], None, None)
-    assert prepare.better_base([member], 48, 12, 24) == "last"
-    assert prepare.better_base([member], 12, 6, 24) == "last"  # season longer than the window: not usable
+    assert windowing.better_base([member], 48, 12, 24) == "last"
+    assert windowing.better_base([member], 12, 6, 24) == "last"  # season longer than the window: not usable
     result = api.fit(ELEC, settings(epochs=1), model_path=tmp_path / "m.rnncast")
     assert result.artifact.meta["model"]["window_norm"] == "season"
     assert result.artifact.meta["model"]["season"] == 12

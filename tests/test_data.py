@@ -6,7 +6,7 @@ import pytest
 import torch
 from conftest import ELEC, ETTH1, MACRO
 
-from rnncast import prepare, reading, timeindex
+from rnncast import reading, timeindex, windowing
 from rnncast.errors import DataError, InputError, UsageError
 from rnncast.settings import ReadOptions
 
@@ -99,7 +99,7 @@ def test_defaults_follow_the_frequency(freq, expected):
 
 def test_windows_are_views_with_the_right_contents():
     series = torch.arange(40, dtype=torch.float32).view(20, 2)  # (T=20, F=2)
-    w = prepare.make_windows(series, seq_len=5, horizon=3, n_targets=1)
+    w = windowing.make_windows(series, seq_len=5, horizon=3, n_targets=1)
     assert w.x.shape == (13, 5, 2) and w.y.shape == (13, 3, 1)
     assert w.x.untyped_storage().data_ptr() == series.untyped_storage().data_ptr()  # no copy
     for i in (0, 7, 12):
@@ -109,13 +109,13 @@ def test_windows_are_views_with_the_right_contents():
 
 def test_original_windows_match_torch_windows():
     values = np.arange(60, dtype=float).reshape(30, 2)
-    w = prepare.make_windows(torch.as_tensor(values), 6, 4, 2)
-    np.testing.assert_array_equal(prepare.original_windows(values, 6, 5, 4), w.y[:5].numpy())
-    np.testing.assert_array_equal(prepare.original_windows(values, 0, 5, 6), w.x[:5].numpy())
+    w = windowing.make_windows(torch.as_tensor(values), 6, 4, 2)
+    np.testing.assert_array_equal(windowing.original_windows(values, 6, 5, 4), w.y[:5].numpy())
+    np.testing.assert_array_equal(windowing.original_windows(values, 0, 5, 6), w.x[:5].numpy())
 
 
 def test_split_keeps_validation_targets_out_of_training():
-    split = prepare.plan_split(n_rows=100, seq_len=10, horizon=5, val_frac=0.2)
+    split = windowing.plan_split(n_rows=100, seq_len=10, horizon=5, val_frac=0.2)
     last_train_target_row = split.n_train - 1 + split.seq_len + split.horizon - 1
     first_val_target_row = split.val_start + split.seq_len
     assert first_val_target_row == split.cut
@@ -127,11 +127,11 @@ def test_split_keeps_validation_targets_out_of_training():
 def test_scaler_never_sees_validation_rows():
     rng = np.random.default_rng(0)
     values = rng.normal(size=(200, 2))
-    split = prepare.plan_split(len(values), 24, 12, 0.25)
-    before = prepare.fit_scaling(values[: split.cut])
+    split = windowing.plan_split(len(values), 24, 12, 0.25)
+    before = windowing.fit_scaling(values[: split.cut])
     poisoned = values.copy()
     poisoned[split.cut :] = 1e6  # validation targets: must not move the scaler
-    after = prepare.fit_scaling(poisoned[: split.cut])
+    after = windowing.fit_scaling(poisoned[: split.cut])
     np.testing.assert_array_equal(before.shift, after.shift)
     np.testing.assert_array_equal(before.scale, after.scale)
     assert before.shift == pytest.approx(values[: split.cut].mean(axis=0))
@@ -142,20 +142,20 @@ def test_scalings_round_trip_and_match_sklearn(kind):
     from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
     values = np.random.default_rng(1).gamma(2.0, size=(50, 3))
-    s = prepare.fit_scaling(values, kind)
+    s = windowing.fit_scaling(values, kind)
     ref = {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": RobustScaler}[kind]().fit(values)
     np.testing.assert_allclose(s.transform(values), ref.transform(values), atol=1e-12)
     np.testing.assert_allclose(s.inverse(s.transform(values)), values, atol=1e-12)
 
 
 def test_constant_column_scales_without_dividing_by_zero():
-    s = prepare.fit_scaling(np.full((10, 1), 7.0))
+    s = windowing.fit_scaling(np.full((10, 1), 7.0))
     assert s.transform(np.full((2, 1), 7.0)).tolist() == [[0.0], [0.0]]
 
 
 def test_too_short_series_says_the_minimum_and_the_option():
     with pytest.raises(DataError, match=r"needs at least 58.*lower --seq-len or --horizon"):
-        prepare.plan_split(40, 36, 11, 0.2)
+        windowing.plan_split(40, 36, 11, 0.2)
 
 
 def test_plain_number_check_looks_past_the_first_rows():
@@ -196,7 +196,7 @@ def test_numbers_as_text_thousands_and_decimal_commas():
 
 def test_scaling_to_float32_refuses_overflow_and_names_the_time():
     s = read("v\n1\n2\n1\n2\n1e30\n", time_col="none")
-    scaling = prepare.fit_scaling(s.values[:4])
+    scaling = windowing.fit_scaling(s.values[:4])
     with pytest.raises(DataError, match=r"column 'v' at 4 \(1e\+30\) is too far"):
         scaling.transform32(s)
     assert scaling.transform32(read("v\n1\n2\n", time_col="none")).dtype == np.float32
@@ -224,7 +224,7 @@ def test_scalers_fitted_together_equal_scikit_learns_bit_for_bit(kind):
     stacked = rng.normal(50, 20, (7 * 300, 3)) * rng.uniform(1e-3, 1e3, 3)
     blocks = [stacked[i * 300 : i * 300 + 290 - 40 * (i % 2)] for i in range(7)]  # views of two lengths
     blocks.append(np.full((290, 3), 7.0))  # constant columns
-    for rows, got in zip(blocks, prepare.fit_scalings(blocks, kind), strict=True):
+    for rows, got in zip(blocks, windowing.fit_scalings(blocks, kind), strict=True):
         if kind == "standard":
             s = StandardScaler().fit(rows)
             shift, scale = s.mean_, s.scale_

@@ -11,7 +11,7 @@ from conftest import ELEC
 from rnncast import artifact, diagnose
 from rnncast.cli import cli
 from rnncast.model import Forecaster, ModelConfig
-from rnncast.prepare import make_windows
+from rnncast.windowing import make_windows
 
 KEYS = {"cell", "grad_norm_by_lag", "effective_memory", "spectral_radius", "max_singular_value", "clip_rate",
         "grad_norm_p50", "grad_norm_p90", "grad_norm_p99", "grad_norm_max", "val_mse", "verdict"}  # fmt: skip

@@ -365,7 +365,7 @@ def test_fit_on_the_shipped_hourly_file_uses_the_long_window_and_says_so(tmp_pat
 def test_the_highway_is_on_by_default_for_one_monthly_or_weekly_series_only():
     """Where held-out years gained from it (monthly elec_equip, weekly M4 series one at a time), the highway
     reads the whole window; quarterly, hourly (short of the long window) and many series keep it off."""
-    from rnncast.prepare import plan
+    from rnncast.windowing import plan
 
     def highway(frame: pd.DataFrame, layout: Layout | None = None, **read) -> int:
         coll = collection.collect(frame, ReadOptions(**read), layout or Layout())

@@ -13,7 +13,7 @@ import torch
 from click.testing import CliRunner
 from conftest import ELEC, ETTH1, settings
 
-from rnncast import api, artifact, encoding, prepare
+from rnncast import api, artifact, encoding, windowing
 from rnncast.cli import cli
 from rnncast.errors import DataError, UsageError
 from rnncast.model import Forecaster, ModelConfig
@@ -245,7 +245,7 @@ def ETTH1_HEAD(rows: int) -> io.StringIO:  # noqa: N802
 @pytest.mark.parametrize("ahead", [False, True])
 def test_calendar_inputs_past_only_or_ahead_forecast_alike_from_every_path(tmp_path, ett, monkeypatch, ahead):
     """--calendar is past-only by default (measured); the ahead variant, kept for measurement, works end to end."""
-    monkeypatch.setattr(prepare, "CALENDAR_AHEAD", ahead)
+    monkeypatch.setattr(windowing, "CALENDAR_AHEAD", ahead)
     data, model = write(ett.iloc[:400][["date", "OT"]], tmp_path / "d.csv"), tmp_path / "m.rnncast"
     fitted = run("fit", data, "--calendar", "--seq-len", "48", "--horizon", "12", "--hidden-size", "8",
                  "--epochs", "2", "--ensemble", "1", "--model", model)  # fmt: skip

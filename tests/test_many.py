@@ -12,7 +12,7 @@ import torch
 from click.testing import CliRunner
 from conftest import ETTH1, settings
 
-from rnncast import api, artifact, collection, newdata, prepare, reading, timeindex
+from rnncast import api, artifact, collection, newdata, reading, timeindex, windowing
 from rnncast.cli import cli
 from rnncast.errors import DataError, UsageError
 from rnncast.metrics import POOLED
@@ -40,9 +40,9 @@ def csv(frame: pd.DataFrame, path) -> str:
     return str(path)
 
 
-def long_plan(frame: pd.DataFrame, wc: WindowConfig | None = None) -> prepare.Plan:
+def long_plan(frame: pd.DataFrame, wc: WindowConfig | None = None) -> windowing.Plan:
     coll = collection.collect(frame, ReadOptions(time_col="date", targets=("sales",)), Layout(id_col="store"))
-    return prepare.plan(coll, wc or WindowConfig(seq_len=24, horizon=6))
+    return windowing.plan(coll, wc or WindowConfig(seq_len=24, horizon=6))
 
 
 def test_long_format_gives_one_sorted_series_per_id_with_its_own_length_and_start():
@@ -98,7 +98,7 @@ def test_each_series_is_split_at_its_own_end_and_scaled_on_its_own_training_rows
 
 def test_no_window_crosses_from_one_series_into_another():
     p = long_plan(sines(5))
-    pw = prepare.plan_windows(p, with_id=True)
+    pw = windowing.plan_windows(p, with_id=True)
     span = p.seq_len + p.horizon
     for windows in (pw.train, pw.val):
         starts = windows.starts.numpy()
@@ -270,7 +270,7 @@ def test_wide_targets_pick_the_series_and_a_shared_note_is_said_once():
 
     p = collection.collect(pd.read_csv(MACRO), ReadOptions(targets=("realgdp", "cpi")), Layout(wide=True))
     assert p.ids == ["realgdp", "cpi"] and all(s.freq == "QS-JAN" and len(s) == 203 for s in p.series)
-    pp = prepare.plan(p, WindowConfig())
+    pp = windowing.plan(p, WindowConfig())
     assert pp.notes == ["time built from columns 'year' + 'quarter'"]
     assert (pp.seq_len, pp.horizon, pp.season) == (16, 8, 4)
 

@@ -238,7 +238,7 @@ def test_fit_highway_recovers_an_exact_linear_relation_and_freezes_it():
     """Targets that are exactly last value + V (window - last value) + c: the ridge least-squares fit finds V and
     c, every member gets them, and training cannot move them."""
     from rnncast.model import fit_highway
-    from rnncast.prepare import Windows
+    from rnncast.windowing import Windows
 
     torch.manual_seed(0)
     model = Forecaster(ModelConfig(n_inputs=1, horizon=2, hidden_size=4, window_norm="last", highway=3, ensemble=2))

@@ -6,7 +6,7 @@ import pytest
 import torch
 from conftest import ELEC
 
-from rnncast import prepare, train
+from rnncast import train, windowing
 from rnncast.errors import TrainingError, UsageError
 from rnncast.model import Forecaster, ModelConfig
 from rnncast.settings import validate_training
@@ -15,7 +15,7 @@ from rnncast.settings import validate_training
 def sine_windows(n=300, seq_len=24, horizon=6):
     t = np.arange(n)
     series = torch.tensor(np.sin(2 * np.pi * t / 12)[:, None], dtype=torch.float32)
-    w = prepare.make_windows(series, seq_len, horizon, 1)
+    w = windowing.make_windows(series, seq_len, horizon, 1)
     n_val = 40
     return w.take(0, len(w) - n_val - horizon), w.take(len(w) - n_val, n_val)
 
@@ -108,7 +108,7 @@ def test_clipping_bounds_the_gradient_norm(monkeypatch):
 
 def test_diverging_loss_stops_with_advice():
     tr_w, val_w = sine_windows()
-    bad = prepare.Windows(tr_w.x.clone(), tr_w.y.clone())
+    bad = windowing.Windows(tr_w.x.clone(), tr_w.y.clone())
     bad.y[0, 0, 0] = float("nan")
     model = Forecaster(ModelConfig(horizon=6, hidden_size=8))
     with pytest.raises(TrainingError, match=r"NaN at epoch 1; lower --lr"):
@@ -119,7 +119,7 @@ def test_an_infinite_loss_without_validation_is_called_infinite():
     """A run on every window (--refit) has no validation loss to blame: an overflowing training loss is
     'infinite', as it is with validation, not 'NaN'."""
     tr_w, val_w = sine_windows()
-    huge = prepare.Windows(tr_w.x.clone(), tr_w.y.clone())
+    huge = windowing.Windows(tr_w.x.clone(), tr_w.y.clone())
     huge.y[0, 0, 0] = 1e30  # its square overflows float32
     for val in (val_w, None):
         model = Forecaster(ModelConfig(horizon=6, hidden_size=8, window_norm="none"))
@@ -164,7 +164,7 @@ def test_omp_num_threads_sets_the_default(monkeypatch):
 
 def cuda_windows():
     tr_w, val_w = sine_windows()
-    return prepare.Windows(tr_w.x.cuda(), tr_w.y.cuda()), prepare.Windows(val_w.x.cuda(), val_w.y.cuda())
+    return windowing.Windows(tr_w.x.cuda(), tr_w.y.cuda()), windowing.Windows(val_w.x.cuda(), val_w.y.cuda())
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

@@ -279,7 +279,7 @@ def test_a_drawn_highway_reads_the_whole_window_of_its_trial():
 def test_a_pruned_trial_stops_at_the_epoch_its_pruner_says():
     import optuna
 
-    from rnncast.prepare import plan
+    from rnncast.windowing import plan
 
     class PruneFromEpoch2(optuna.pruners.BasePruner):
         def prune(self, study, trial) -> bool:
