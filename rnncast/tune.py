@@ -150,9 +150,10 @@ def tune(
     with atomic.model_lock(model_path) if model_path is not None else contextlib.nullcontext():
         coll = collection.read_collection(source, settings.read, settings.layout)
         base = plan(coll, settings.windows, settings.read.future_features)
-        space = search_space(base, settings, fixed)
+        first, _ = planned(coll, settings)  # trial 0's plan, fit's: a long hourly series gets the long window
+        space = search_space(base, settings, fixed, first.seq_len)
         if on_plan is not None:
-            on_plan(base, space)
+            on_plan(first, space)
         study = open_study(storage, study_name, study_key(settings, space, base), settings.train.seed)
 
         kept: tuple[float, int, FitResult] | None = None  # this run's best: (val MSE, trial number, fit)
@@ -193,11 +194,15 @@ def default_study_name(source: Source) -> str:
     return "rnncast"
 
 
-def search_space(base: Plan, settings: Settings, fixed: set[str] | frozenset[str]) -> Space:
+def search_space(
+    base: Plan, settings: Settings, fixed: set[str] | frozenset[str], fit_seq_len: int | None = None
+) -> Space:
     """The searched settings and their candidates, from the data's base plan and the fixed settings.
 
     seq_len: multiples of the one chosen from the frequency (rounded to multiples of 4), none so
-    long that a series the base plan kept would be skipped, nor longer than half the median series.
+    long that a series the base plan kept would be skipped, nor longer than half the median series;
+    and `fit_seq_len`, the window fit would train (trial 0's: `fitting.long_lookback`'s 336 steps on a
+    long hourly series), so that later trials may draw it too.
     """
     names = [n for n in SEARCHABLE if n not in fixed]
     cell_len = settings.network.cell_len or 0  # given: not searched, but it bounds the windows and segments
@@ -207,8 +212,9 @@ def search_space(base: Plan, settings: Settings, fixed: set[str] | frozenset[str
     if "seq_len" in names:
         lengths = [len(m.series) for m in base.members]
         room = [min(lengths) - 2 * base.horizon, (int(statistics.median(lengths)) - 2 * base.horizon) // 2]
-        longest = max(base.seq_len, min(room))
-        seq_lens = tuple(sorted({base.seq_len} | {_round4(base.seq_len * f) for f in SEQ_LEN_FACTORS} - {0}))
+        longest = max(base.seq_len, fit_seq_len or 0, min(room))
+        seq_lens = {base.seq_len, fit_seq_len or base.seq_len} | {_round4(base.seq_len * f) for f in SEQ_LEN_FACTORS}
+        seq_lens = tuple(sorted(seq_lens - {0}))
         seq_lens = tuple(n for n in seq_lens if n <= longest)
         seq_lens = tuple(n for n in seq_lens if n >= cell_len) or seq_lens  # a window holds the --cell-len given
     segments: tuple[int, ...] = ()

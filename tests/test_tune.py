@@ -102,13 +102,17 @@ def test_a_given_cell_len_bounds_the_searched_windows_and_segments_so_no_trial_f
 
 def test_trial_0_on_a_long_hourly_series_is_fits_long_window_and_the_saved_model_keeps_it(tmp_path):
     """On the shipped hourly file (horizon 24) fit's default is a 336-step window with the highway over it and
-    the cell over its last 96; trial 0 trains that, and with --refit the saved model is built again from the
+    the cell over its last 96; the plan line shows it, trial 0 trains it, and with --refit the saved model is built again from the
     trial's recorded values, --cell-len included though tune does not search it."""
     from conftest import ETTH1
 
     tuned = tmp_path / "tune.rnncast"
     quick = ["--target", "OT", "--hidden-size", "8", "--epochs", "1", "--layers", "1", "--ensemble", "1"]
-    frame = trials_of(run("tune", ETTH1, "--trials", "1", *quick, "--refit", "--model", tuned, "--format", "csv"))
+    result = run("tune", ETTH1, "--trials", "1", *quick, "--refit", "--model", tuned, "--format", "csv")
+    frame = trials_of(result)
+    # the plan line says what trial 0 trains, and later trials may draw that window too
+    assert "seq_len 336 (from data), horizon 24 (from data)" in result.stderr
+    assert "searching seq_len (48, 96, 144, 192, 288, 336), segment" in result.stderr
     first = frame.set_index("number").loc[0]
     assert (first["seq_len"], first["highway"], first["segment"], first["cell_len"]) == (336, 336, 12, 96)
     meta = artifact.load(tuned).meta
