@@ -140,9 +140,10 @@ _DIAGNOSIS_HEADERS = {"effective_memory": "memory", "spectral_radius": "radius",
 def plot(data, model_path, output, levels, sid, curves, quiet, verbose) -> None:
     """Draw the forecast after the training end, its intervals and the history before it.
 
-    With DATA (a CSV, or - for stdin, in the model's columns), the history comes from DATA and the
+    With DATA (a CSV, or - for stdin, in the model's columns), the history comes from DATA (from the
+    model when DATA holds only later rows; DATA ending before the training end is refused) and the
     actual values after the training end are drawn against the forecast. --curves draws the
-    per-epoch training and validation MSE kept in the model file instead. Without -o, on a
+    per-epoch training and validation loss kept in the model file instead. Without -o, on a
     terminal, the first target is drawn as text; off a terminal -o is required.
 
     \b
