@@ -1,5 +1,6 @@
 """rnncast tune: a few tiny trials on the monthly sample series, driven through the CLI."""
 
+import csv
 import io
 import itertools
 import json
@@ -378,3 +379,18 @@ def test_a_pruned_trial_of_many_series_names_the_loss_it_was_stopped_on(monkeypa
     one = run("tune", ELEC, "--trials", "6", *TINY, "--model", tmp_path / "one.rnncast", "--format", "csv")
     pruned_one = [line for line in one.stderr.splitlines() if " pruned at epoch " in line]
     assert pruned_one and all("(val MSE " in line for line in pruned_one)
+
+
+def test_an_integer_setting_some_trials_lack_stays_an_integer_in_csv_and_json(tmp_path):
+    """Trial 0 on the long hourly file trains --cell-len 96, trial 1 none: the blank must not turn 96 into 96.0,
+    which `int()` in a script refuses."""
+    from conftest import ETTH1
+
+    args = ["tune", ETTH1, "--target", "OT", "--trials", "2", "--epochs", "1", "--quiet"]
+    csv_run = run(*args, "--model", tmp_path / "a.rnncast", "--format", "csv")
+    assert csv_run.exit_code == 0, csv_run.stderr
+    rows = {r["number"]: r for r in csv.DictReader(io.StringIO(csv_run.stdout))}
+    assert (rows["0"]["cell_len"], rows["0"]["seq_len"], rows["1"]["cell_len"]) == ("96", "336", "")
+    json_run = run(*args, "--model", tmp_path / "b.rnncast", "--format", "json")
+    records = {r["number"]: r for r in json.loads(json_run.stdout)}
+    assert records[0]["cell_len"] == 96 and type(records[0]["cell_len"]) is int and records[1]["cell_len"] is None
