@@ -276,9 +276,25 @@ def tune(data, model_path, trials, time_budget, study_db, study_name, fmt, outpu
         r = result.fit.artifact.meta["training"]["refit"]
         err.print(f"refit: the best trial's settings trained again on all {r['windows']} windows for {r['epochs']} "
                   "epoch(s); that network is the one saved")  # fmt: skip
-    render.emit(
-        result.frame(), fmt, output, title=f"Study {result.study_name!r}: {len(result.trials)} trial(s), best first"
-    )
+    frame, title = result.frame(), f"Study {result.study_name!r}: {len(result.trials)} trial(s), best first"
+    if render.resolve_format(fmt, output) != "table":
+        render.emit(frame, fmt, output, title=title)
+        return
+    # 80 columns: the scores, then each trial's settings in the same order under short names (csv and json
+    # keep one row per trial with the full names); in one table, 15 columns were cut to `CO…`, `0…`
+    scores = ["number", "state", "val_mse", "seconds", "epochs"]
+    searched = frame[["number", *(c for c in frame.columns if c not in scores)]]
+    import textwrap
+
+    from rich.console import Group
+
+    legend = ", ".join(f"{short}: {name}" for name, short in _TRIAL_HEADERS.items() if name in searched.columns)
+    settings = render.to_table(searched, "Their settings, in the same order", _TRIAL_HEADERS)
+    render.emit(frame[scores], fmt, output, title=title, caption=Group(settings, textwrap.fill(legend, 80)))
+
+
+_TRIAL_HEADERS = {"number": "#", "seq_len": "seq", "segment": "seg", "hidden_size": "hid", "layers": "lay",
+                  "dropout": "drop", "window_norm": "norm", "ensemble": "ens", "highway": "hw", "cell_len": "clen"}  # fmt: skip
 
 
 def _trial_outcome(row, best: bool, loss: str) -> str:

@@ -203,12 +203,12 @@ def emit(
     output: str | Path | None = None,
     title: str | None = None,
     headers: dict[str, str] | None = None,
-    caption: str | None = None,
+    caption: object = None,
 ) -> None:
     """Write the table (Columns or a DataFrame) to stdout, or atomically to the file `output`, in the chosen format.
 
-    `headers` rename columns and `caption` (lines) follows, in the table only; csv and json keep the frame's
-    names and have no caption."""
+    `headers` rename columns and `caption` (lines, or a rich renderable such as a second table) follows, in the
+    table only; csv and json keep the frame's names and have no caption."""
     fmt = resolve_format(fmt, output)
     if output is not None and str(output) != "-":
         from rnncast.atomic import write_atomic

@@ -394,3 +394,20 @@ def test_an_integer_setting_some_trials_lack_stays_an_integer_in_csv_and_json(tm
     json_run = run(*args, "--model", tmp_path / "b.rnncast", "--format", "json")
     records = {r["number"]: r for r in json.loads(json_run.stdout)}
     assert records[0]["cell_len"] == 96 and type(records[0]["cell_len"]) is int and records[1]["cell_len"] is None
+
+
+def test_the_trials_table_fits_an_80_column_terminal_without_cutting_a_value(tmp_path):
+    """On a terminal (the default format there) 15 columns were squeezed to `CO…`, `0…`: val_mse unreadable."""
+    from test_pipelines import _on_a_terminal
+
+    args = [sys.executable, "-m", "rnncast", "tune", str(ELEC), "--trials", "2", "--epochs", "1", "--quiet"]
+    shown = _on_a_terminal([*args, "--model", "t.rnncast"], tmp_path, {"TERM": "dumb", "COLUMNS": "80"})
+    lines = shown.replace("\r", "").splitlines()
+    assert lines and all(len(line) <= 80 for line in lines) and "…" not in shown, shown
+    rows = [line.split() for line in lines]
+    scores = next(r for r in rows if r[:2] == ["0", "COMPLETE"])  # trial 0 ranks first: fit's own choice
+    settings = [r for r in rows if r[:1] == ["0"] and r != scores][0]
+    csv_run = run(*args[3:], "--model", tmp_path / "c.rnncast", "--format", "csv")  # the same trials, every digit
+    first = next(csv.DictReader(io.StringIO(csv_run.stdout)))
+    assert float(scores[2]) == pytest.approx(float(first["val_mse"]), rel=1e-3)
+    assert settings == ["0", "36", "4", "rnn", "64", "1", "-", "0.001000", "season", "5", "36"]
