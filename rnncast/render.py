@@ -148,7 +148,7 @@ def to_table(table: Columns | pd.DataFrame, title: str | None = None, headers: d
     for col in data:
         if str(col).startswith("coverage_"):  # backtest and evaluate: `cov 80`, like the bounds' `lo 80`
             headers.setdefault(col, "cov " + str(col)[len("coverage_") :])
-    out = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    out = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     places = {}
     for col, values in data.items():
         numeric = col in table.numeric
