@@ -58,6 +58,7 @@ def resolve_format(fmt: str | None, output: str | Path | None = None) -> str:
 
 
 SIGNIFICANT = 4  # digits a table shows of a column's typical value; csv and json keep full precision
+RECORD_WIDTHS = (40, 36)  # a record's table (info): field names and values shortened in the middle to fit 80 columns
 SHORT_TARGET = 24  # table cells of a `target` column longer than this are shortened in the middle
 
 
@@ -256,4 +257,7 @@ def emit_record(record: dict, fmt: str | None = None, output: str | Path | None 
             return ",".join(map(str, value))
         return "" if value is None else str(value)
 
-    emit(Columns({"field": list(record), "value": [cell(v) for v in record.values()]}), fmt, output, title)
+    fields, values = list(record), [cell(v) for v in record.values()]
+    if fmt == "table":  # 80 columns, both ends kept: `val_mase_<target>_rnn` and `..._naive` stay apart
+        fields, values = [short(f, RECORD_WIDTHS[0]) for f in fields], [short(v, RECORD_WIDTHS[1]) for v in values]
+    emit(Columns({"field": fields, "value": values}), fmt, output, title)

@@ -345,6 +345,23 @@ def test_a_many_series_score_table_fits_80_columns_without_cutting_a_number(shar
     assert shown.split()[5] == f"{mae:,.0f}"  # four digits of the column's largest value: whole numbers here
 
 
+def test_info_on_an_80_column_terminal_keeps_the_field_names_apart(elec_model, tmp_path):
+    """The value column's long hash and alpha list squeezed the field column to 29 characters, so the three
+    `val_mase_<target>_<model>` rows read alike; field names now keep both ends and the column keeps them."""
+    import re
+
+    from test_pipelines import _on_a_terminal
+
+    args = [sys.executable, "-m", "rnncast", "info", "--model", str(elec_model)]
+    shown = _on_a_terminal(args, tmp_path, {"TERM": "xterm-256color", "COLUMNS": "80"})
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", shown).replace("\r", "").splitlines()
+    assert all(len(line) <= 80 for line in lines), shown
+    fields = [line.split("  ")[0].strip() for line in lines if line.startswith(" val_mase_")]
+    assert fields == ["val_mase_STS.M.I7.W…OVT.NS0016.4.000_rnn", "val_mase_STS.M.I7.W…T.NS0016.4.000_naive",
+                      "val_mase_STS.M.I7.W…_seasonal naive (12)"]  # fmt: skip
+    assert any(line.split()[:2] == ["seq_len", "36"] for line in lines)
+
+
 def test_a_forecast_of_a_column_named_target_keeps_its_column_in_a_table(tmp_path):
     """Only the text `target` column of fit, backtest and evaluate is named once in the title: a data column
     called `target` holds forecasts, and one forecast step (or a flat forecast) must not become the title."""
