@@ -253,8 +253,16 @@ def forecast_picture(
         s = coll.series[coll.ids.index(sid)]
         end = timeindex.as_time(meta, ctx.last)
         before = s.index <= end
-        keep = max(seq_len, PLOT_TAIL * horizon)
-        history_index, history = s.index[before][-keep:], s.values[before][-keep:, :t]
+        if before.all() and s.index[-1] != end:  # its history would stand apart from the forecast drawn after it
+            zone = meta.get("zone")
+            raise DataError(
+                f"the data ends at {timeindex.stamp(_in_zone(s.index[-1], zone))}, before the model's training end "
+                f"{timeindex.stamp(_in_zone(ctx.last, zone))}; plot draws the forecast after the training end: "
+                "pass data that reaches it, or leave DATA out to draw the saved history"
+            )
+        if before.any():  # else DATA holds only rows after the training end: the saved history stays
+            keep = max(seq_len, PLOT_TAIL * horizon)
+            history_index, history = s.index[before][-keep:], s.values[before][-keep:, :t]
         actual_index, actual = s.index[~before][:horizon], s.values[~before][:horizon, :t]
     name = f"series {sid!r}: " if len(sm["ids"]) > 1 else ""
     picture = plot.ForecastPicture(

@@ -232,7 +232,8 @@ def _forecast_headers(targets: list[str], levels: list[float]) -> dict[str, str]
     "--predictions",
     type=click.Path(allow_dash=False),
     help="Also write the forecasts themselves to this file: a row per (series,) fold and step with cutoff, "
-    "actual, one column per model and the interval bounds; json for .json, else csv (or --format).",
+    "actual, one column per model and the interval bounds; json for .json, else csv (or --format). "
+    "'-': stdout, with the scores in -o FILE.",
 )
 @option("--plot", "plot_path", type=click.Path(dir_okay=False),
         help="Also draw each fold's forecast and intervals against the actual values to this .png, .svg or .pdf "
@@ -257,6 +258,11 @@ def backtest(
     """
     from rnncast import api, render
 
+    if predictions == "-" and output in (None, "-"):  # two documents in one stream parse as neither
+        raise click.UsageError(
+            "--predictions - and the score table would both go to stdout; write the scores to a file with -o FILE "
+            "(or the predictions with --predictions FILE)"
+        )
     run = _begin_run("backtest", history, data=data)
     err = render.console(stderr=True, quiet=quiet)
     settings = _settings(click.get_current_context().params)

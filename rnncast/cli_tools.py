@@ -140,9 +140,10 @@ _DIAGNOSIS_HEADERS = {"effective_memory": "memory", "spectral_radius": "radius",
 def plot(data, model_path, output, levels, sid, curves, quiet, verbose) -> None:
     """Draw the forecast after the training end, its intervals and the history before it.
 
-    With DATA (a CSV, or - for stdin, in the model's columns), the history comes from DATA and the
+    With DATA (a CSV, or - for stdin, in the model's columns), the history comes from DATA (from the
+    model when DATA holds only later rows; DATA ending before the training end is refused) and the
     actual values after the training end are drawn against the forecast. --curves draws the
-    per-epoch training and validation MSE kept in the model file instead. Without -o, on a
+    per-epoch training and validation loss kept in the model file instead. Without -o, on a
     terminal, the first target is drawn as text; off a terminal -o is required.
 
     \b
@@ -275,9 +276,25 @@ def tune(data, model_path, trials, time_budget, study_db, study_name, fmt, outpu
         r = result.fit.artifact.meta["training"]["refit"]
         err.print(f"refit: the best trial's settings trained again on all {r['windows']} windows for {r['epochs']} "
                   "epoch(s); that network is the one saved")  # fmt: skip
-    render.emit(
-        result.frame(), fmt, output, title=f"Study {result.study_name!r}: {len(result.trials)} trial(s), best first"
-    )
+    frame, title = result.frame(), f"Study {result.study_name!r}: {len(result.trials)} trial(s), best first"
+    if render.resolve_format(fmt, output) != "table":
+        render.emit(frame, fmt, output, title=title)
+        return
+    # 80 columns: the scores, then each trial's settings in the same order under short names (csv and json
+    # keep one row per trial with the full names); in one table, 15 columns were cut to `CO…`, `0…`
+    scores = ["number", "state", "val_mse", "seconds", "epochs"]
+    searched = frame[["number", *(c for c in frame.columns if c not in scores)]]
+    import textwrap
+
+    from rich.console import Group
+
+    legend = ", ".join(f"{short}: {name}" for name, short in _TRIAL_HEADERS.items() if name in searched.columns)
+    settings = render.to_table(searched, "Their settings, in the same order", _TRIAL_HEADERS)
+    render.emit(frame[scores], fmt, output, title=title, caption=Group(settings, textwrap.fill(legend, 80)))
+
+
+_TRIAL_HEADERS = {"number": "#", "seq_len": "seq", "segment": "seg", "hidden_size": "hid", "layers": "lay",
+                  "dropout": "drop", "window_norm": "norm", "ensemble": "ens", "highway": "hw", "cell_len": "clen"}  # fmt: skip
 
 
 def _trial_outcome(row, best: bool, loss: str) -> str:

@@ -58,6 +58,7 @@ def resolve_format(fmt: str | None, output: str | Path | None = None) -> str:
 
 
 SIGNIFICANT = 4  # digits a table shows of a column's typical value; csv and json keep full precision
+RECORD_WIDTHS = (40, 36)  # a record's table (info): field names and values shortened in the middle to fit 80 columns
 SHORT_TARGET = 24  # table cells of a `target` column longer than this are shortened in the middle
 
 
@@ -148,7 +149,7 @@ def to_table(table: Columns | pd.DataFrame, title: str | None = None, headers: d
     for col in data:
         if str(col).startswith("coverage_"):  # backtest and evaluate: `cov 80`, like the bounds' `lo 80`
             headers.setdefault(col, "cov " + str(col)[len("coverage_") :])
-    out = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    out = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     places = {}
     for col, values in data.items():
         numeric = col in table.numeric
@@ -203,12 +204,12 @@ def emit(
     output: str | Path | None = None,
     title: str | None = None,
     headers: dict[str, str] | None = None,
-    caption: str | None = None,
+    caption: object = None,
 ) -> None:
     """Write the table (Columns or a DataFrame) to stdout, or atomically to the file `output`, in the chosen format.
 
-    `headers` rename columns and `caption` (lines) follows, in the table only; csv and json keep the frame's
-    names and have no caption."""
+    `headers` rename columns and `caption` (lines, or a rich renderable such as a second table) follows, in the
+    table only; csv and json keep the frame's names and have no caption."""
     fmt = resolve_format(fmt, output)
     if output is not None and str(output) != "-":
         from rnncast.atomic import write_atomic
@@ -256,4 +257,7 @@ def emit_record(record: dict, fmt: str | None = None, output: str | Path | None 
             return ",".join(map(str, value))
         return "" if value is None else str(value)
 
-    emit(Columns({"field": list(record), "value": [cell(v) for v in record.values()]}), fmt, output, title)
+    fields, values = list(record), [cell(v) for v in record.values()]
+    if fmt == "table":  # 80 columns, both ends kept: `val_mase_<target>_rnn` and `..._naive` stay apart
+        fields, values = [short(f, RECORD_WIDTHS[0]) for f in fields], [short(v, RECORD_WIDTHS[1]) for v in values]
+    emit(Columns({"field": fields, "value": values}), fmt, output, title)

@@ -99,20 +99,23 @@ class TuneResult:
         # cell_len is not searched, but a trial may have trained with one (fit's long hourly window in trial 0,
         # or a --cell-len given): without the column that trial's row reads as a cell over the whole window
         names = [*self.space.names, *(["cell_len"] if any("cell_len" in r.params for r in rows) else [])]
-        return pd.DataFrame(
-            [
-                {
-                    "number": r.number,
-                    "state": r.state,
-                    "val_mse": r.val_mse,
-                    "seconds": round(r.seconds, 3),
-                    "epochs": r.epochs,
-                    **{name: r.params.get(name) for name in names},
-                }
-                for r in rows
-            ],  # fmt: skip
-            columns=["number", "state", "val_mse", "seconds", "epochs", *names],
-        )
+        records = [
+            {
+                "number": r.number,
+                "state": r.state,
+                "val_mse": r.val_mse,
+                "seconds": round(r.seconds, 3),
+                "epochs": r.epochs,
+                **{name: r.params.get(name) for name in names},
+            }
+            for r in rows
+        ]
+        frame = pd.DataFrame(records, columns=["number", "state", "val_mse", "seconds", "epochs", *names])
+        for name in names:  # a blank (a trial without the setting) would make an integer column float: 96.0
+            given = [rec[name] for rec in records if rec[name] is not None]
+            if given and all(isinstance(v, int) and not isinstance(v, bool) for v in given):
+                frame[name] = pd.array([rec[name] for rec in records], dtype="Int64")
+        return frame
 
 
 def tune(

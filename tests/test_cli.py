@@ -311,6 +311,57 @@ def test_tables_fit_80_columns_with_one_target_named_once():
     assert render.short(ELEC_COL, 20) == "STS.M.I7.…0016.4.000" and render.short("OT", 20) == "OT"
 
 
+def test_a_many_series_score_table_fits_80_columns_without_cutting_a_number(shared_data, tmp_path):
+    """M4 Weekly's first five series, fitted on their training values and evaluated on the 13 test weeks: with
+    an id column, `seasonal naive (52)` and four-digit errors the table was cut to `(mea…`, `1,0…` at 80
+    columns."""
+    from rich.console import Console
+
+    from rnncast import api, render
+
+    train = pd.read_csv(shared_data / "m4" / "Weekly-train.csv").head(5)
+    test = pd.read_csv(shared_data / "m4" / "Weekly-test.csv").head(5)
+    rows = []
+    for (_, tr), (_, te) in zip(train.iterrows(), test.iterrows(), strict=True):
+        values = [*tr.iloc[1:].dropna(), *te.iloc[1:].dropna()]
+        dates = pd.date_range(end="2020-04-05", periods=len(values), freq="W-SUN")
+        rows += [(tr["V1"], d.date(), v) for d, v in zip(dates, values, strict=True)]
+    whole = pd.DataFrame(rows, columns=["id", "date", "value"])
+    data, old = tmp_path / "m4.csv", tmp_path / "m4_train.csv"
+    whole.to_csv(data, index=False)
+    whole.groupby("id").head(-13).to_csv(old, index=False)
+    model = tmp_path / "m4.rnncast"
+    assert run("fit", old, "--id-col", "id", "--model", model, *TINY, "--quiet").exit_code == 0
+    frame = api.evaluate_file(model, data).frame()
+    out = io.StringIO()
+    Console(file=out, width=80, color_system=None).print(render.to_table(frame, "Evaluation"))
+    text = out.getvalue()
+    assert "…" not in text and all(len(line) <= 80 for line in text.splitlines()), text
+    mean = frame[(frame["id"] == "(mean)") & (frame["model"] == "seasonal naive (52)") & (frame["step"] == "all")]
+    mae = float(mean["MAE"].iloc[0])
+    shown = next(
+        line for line in text.splitlines() if line.split()[:5] == ["(mean)", "all", "seasonal", "naive", "(52)"]
+    )
+    assert shown.split()[5] == f"{mae:,.0f}"  # four digits of the column's largest value: whole numbers here
+
+
+def test_info_on_an_80_column_terminal_keeps_the_field_names_apart(elec_model, tmp_path):
+    """The value column's long hash and alpha list squeezed the field column to 29 characters, so the three
+    `val_mase_<target>_<model>` rows read alike; field names now keep both ends and the column keeps them."""
+    import re
+
+    from test_pipelines import _on_a_terminal
+
+    args = [sys.executable, "-m", "rnncast", "info", "--model", str(elec_model)]
+    shown = _on_a_terminal(args, tmp_path, {"TERM": "xterm-256color", "COLUMNS": "80"})
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", shown).replace("\r", "").splitlines()
+    assert all(len(line) <= 80 for line in lines), shown
+    fields = [line.split("  ")[0].strip() for line in lines if line.startswith(" val_mase_")]
+    assert fields == ["val_mase_STS.M.I7.W…OVT.NS0016.4.000_rnn", "val_mase_STS.M.I7.W…T.NS0016.4.000_naive",
+                      "val_mase_STS.M.I7.W…_seasonal naive (12)"]  # fmt: skip
+    assert any(line.split()[:2] == ["seq_len", "36"] for line in lines)
+
+
 def test_a_forecast_of_a_column_named_target_keeps_its_column_in_a_table(tmp_path):
     """Only the text `target` column of fit, backtest and evaluate is named once in the title: a data column
     called `target` holds forecasts, and one forecast step (or a flat forecast) must not become the title."""

@@ -196,6 +196,23 @@ def test_backtest_predictions_of_many_series_name_the_id_column_and_follow_the_e
     assert [r["actual"] for r in b] == pytest.approx([2 * r["actual"] for r in a])
 
 
+def test_backtest_predictions_to_stdout_need_the_scores_in_a_file(short, tmp_path):
+    """`--predictions -` beside the score table on stdout would give two documents in one stream."""
+    args = ["backtest", short, "--horizon", "6", "--folds", "2", "--level", "80", *FAST]
+    refused = run(*args, "--predictions", "-", "--format", "json", prog_name="rnncast")
+    assert refused.exit_code == 2 and refused.stdout == ""
+    assert refused.stderr == (
+        "Error: --predictions - and the score table would both go to stdout; write the scores to a file with "
+        "-o FILE (or the predictions with --predictions FILE); see 'rnncast backtest --help'\n"
+    )
+    scores = tmp_path / "scores.csv"
+    done = run(*args, "--predictions", "-", "-o", scores, "--format", "csv")
+    assert done.exit_code == 0, done.stderr
+    pred = pd.read_csv(io.StringIO(done.stdout))  # stdout holds the predictions alone
+    assert list(pred.columns)[:3] == ["cutoff", "DATE", "actual"] and len(pred) == 2 * 6
+    assert pd.read_csv(scores).columns[0] == "target"
+
+
 def test_evaluate_scores_the_steps_that_exist_when_fewer_than_the_horizon(short, short_model, tmp_path):
     more = tmp_path / "more.csv"
     lines = ELEC.read_text().splitlines()

@@ -137,3 +137,33 @@ def test_a_default_level_the_model_cannot_support_is_left_out_not_a_refusal(tmp_
     assert (tmp_path / "p.png").read_bytes()[:8] == PNG
     asked = run("plot", "--model", model, "--level", "80", "-o", tmp_path / "q.png")
     assert asked.exit_code == 2 and "--level 80 needs at least" in asked.output  # asked for: still refused
+
+
+def test_plot_of_data_holding_only_rows_after_the_training_end_draws_the_saved_history(older_model, tmp_path):
+    """A cron job's file of just the new actual values: the history comes from the model, the actuals from DATA."""
+    lines = ELEC.read_text().splitlines()
+    new = tmp_path / "new.csv"
+    new.write_text("\n".join([lines[0], *lines[-24:]]) + "\n")  # the 24 months after the training end
+    png = tmp_path / "new.png"
+    result = run("plot", new, "--model", older_model, "-o", png)
+    assert result.exit_code == 0, result.stderr
+    assert png.read_bytes()[:8] == PNG
+    with_data, _ = api.forecast_picture(older_model, new)
+    saved, _ = api.forecast_picture(older_model)
+    assert list(with_data.history_index) == list(saved.history_index)  # the model's last 36 months
+    assert with_data.history[-1, 0] == float(lines[-25].split(",")[1])  # up to the training end, 2014-05
+    assert with_data.actual[:, 0].tolist() == [float(line.split(",")[1]) for line in lines[-24:-12]]
+
+
+def test_plot_of_data_ending_before_the_training_end_is_refused(older_model, tmp_path):
+    """Its history would be drawn years before a forecast that does not follow from it."""
+    lines = ELEC.read_text().splitlines()
+    early = tmp_path / "early.csv"
+    early.write_text("\n".join(lines[:101]) + "\n")  # 1995-01 .. 2003-04; the model was trained to 2014-05
+    result = run("plot", early, "--model", older_model, "-o", tmp_path / "early.png")
+    assert result.exit_code == 65
+    assert result.stderr == (
+        "Error: the data ends at 2003-04-01, before the model's training end 2014-05-01; plot draws the forecast "
+        "after the training end: pass data that reaches it, or leave DATA out to draw the saved history\n"
+    )
+    assert not (tmp_path / "early.png").exists()

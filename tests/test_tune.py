@@ -1,5 +1,6 @@
 """rnncast tune: a few tiny trials on the monthly sample series, driven through the CLI."""
 
+import csv
 import io
 import itertools
 import json
@@ -378,3 +379,35 @@ def test_a_pruned_trial_of_many_series_names_the_loss_it_was_stopped_on(monkeypa
     one = run("tune", ELEC, "--trials", "6", *TINY, "--model", tmp_path / "one.rnncast", "--format", "csv")
     pruned_one = [line for line in one.stderr.splitlines() if " pruned at epoch " in line]
     assert pruned_one and all("(val MSE " in line for line in pruned_one)
+
+
+def test_an_integer_setting_some_trials_lack_stays_an_integer_in_csv_and_json(tmp_path):
+    """Trial 0 on the long hourly file trains --cell-len 96, trial 1 none: the blank must not turn 96 into 96.0,
+    which `int()` in a script refuses."""
+    from conftest import ETTH1
+
+    args = ["tune", ETTH1, "--target", "OT", "--trials", "2", "--epochs", "1", "--quiet"]
+    csv_run = run(*args, "--model", tmp_path / "a.rnncast", "--format", "csv")
+    assert csv_run.exit_code == 0, csv_run.stderr
+    rows = {r["number"]: r for r in csv.DictReader(io.StringIO(csv_run.stdout))}
+    assert (rows["0"]["cell_len"], rows["0"]["seq_len"], rows["1"]["cell_len"]) == ("96", "336", "")
+    json_run = run(*args, "--model", tmp_path / "b.rnncast", "--format", "json")
+    records = {r["number"]: r for r in json.loads(json_run.stdout)}
+    assert records[0]["cell_len"] == 96 and type(records[0]["cell_len"]) is int and records[1]["cell_len"] is None
+
+
+def test_the_trials_table_fits_an_80_column_terminal_without_cutting_a_value(tmp_path):
+    """On a terminal (the default format there) 15 columns were squeezed to `CO…`, `0…`: val_mse unreadable."""
+    from test_pipelines import _on_a_terminal
+
+    args = [sys.executable, "-m", "rnncast", "tune", str(ELEC), "--trials", "2", "--epochs", "1", "--quiet"]
+    shown = _on_a_terminal([*args, "--model", "t.rnncast"], tmp_path, {"TERM": "dumb", "COLUMNS": "80"})
+    lines = shown.replace("\r", "").splitlines()
+    assert lines and all(len(line) <= 80 for line in lines) and "…" not in shown, shown
+    rows = [line.split() for line in lines]
+    scores = next(r for r in rows if r[:2] == ["0", "COMPLETE"])  # trial 0 ranks first: fit's own choice
+    settings = [r for r in rows if r[:1] == ["0"] and r != scores][0]
+    csv_run = run(*args[3:], "--model", tmp_path / "c.rnncast", "--format", "csv")  # the same trials, every digit
+    first = next(csv.DictReader(io.StringIO(csv_run.stdout)))
+    assert float(scores[2]) == pytest.approx(float(first["val_mse"]), rel=1e-3)
+    assert settings == ["0", "36", "4", "rnn", "64", "1", "-", "0.001000", "season", "5", "36"]
