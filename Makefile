@@ -2,9 +2,11 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# torch is pinned here so set-up takes the CPU wheel this machine has on disk (seconds, not a
-# multi-GB CUDA download). Elsewhere:  make demo TORCH=torch   (pyproject accepts torch>=2.2).
+# torch is pinned here so set-up takes the CPU wheel the development machine has on disk (seconds, not a
+# multi-GB CUDA download). Elsewhere:  make demo TORCH=torch   (pyproject accepts torch>=2.2); from PyPI,
+# Linux gets the CUDA build: TORCH_INDEX=https://download.pytorch.org/whl/cpu takes PyTorch's CPU-only one.
 TORCH ?= torch==2.13.0
+TORCH_INDEX ?=
 
 .PHONY: install demo test lint format bench bench-accuracy clean
 
@@ -12,7 +14,7 @@ install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip install -q "$(TORCH)" $(if $(TORCH_INDEX),--index-url "$(TORCH_INDEX)")
 	$(BIN)/python -m pip install -q -e ".[test]"
 	touch $@
 
