@@ -115,6 +115,11 @@ def plan_split(n_rows: int, seq_len: int, horizon: int, val_frac: float) -> Spli
     """Split windows chronologically: the last `val_frac` of them validate."""
     assert 0 < val_frac < 1 and seq_len >= 1 and horizon >= 1  # settings.validate refused the rest
     need = min_rows(seq_len, horizon)
+    if n_rows < 3:  # no --seq-len or --horizon helps: saying "lower them" would send the user astray
+        raise DataError(
+            f"series has {n_rows} row{'s' if n_rows != 1 else ''}, too few to train on: one training and one "
+            "validation window need at least 3 rows; give a longer history"
+        )
     if n_rows < need:
         raise DataError(
             f"series has {n_rows} rows, too short for --seq-len {seq_len} and --horizon {horizon} "

@@ -282,9 +282,12 @@ def with_time(values, stamps) -> str:
         (replace_line(GOOD, 5, "soon,1"), ["--time-col", "date"], "--time-col 'date' has a value that is not a date: 'soon'"),
         (GOOD, ["--seq-len", "50"], "series has 60 rows, too short for --seq-len 50 and --horizon 6 (needs at least 62); lower --seq-len or --horizon"),
         (daily(n=3), [], "series has 3 rows, too short for --seq-len 2 and --horizon 1 (needs at least 4)"),
+        # no --seq-len or --horizon fits 2 rows: the message must not send the user to lower them
+        (daily(n=2), [], "series has 2 rows, too few to train on: one training and one validation window need at least 3 rows; give a longer history"),
+        (daily(n=1), [], "series has 1 row, too few to train on"),
     ],
     ids=["not-a-date", "duplicate", "mixed-formats", "blank-time", "naive-and-zoned", "explicit-col", "too-short",
-         "tiny"],
+         "tiny", "two-rows", "one-row"],
 )  # fmt: skip
 def test_bad_time(workdir, content, args, message):
     fit_refused(workdir, content, args, 65, message)
