@@ -57,7 +57,9 @@ def cli() -> None:
 @click.argument("data", type=click.Path(allow_dash=True, dir_okay=True))
 @training_options
 @model_option
-@option("--report", type=click.Path(dir_okay=False), help="Write a JSON run report (metrics, timings, device, epochs).")
+@option("--report", type=click.Path(dir_okay=False, allow_dash=True),
+        help="Write a JSON run report (metrics, timings, device, epochs) to this file; '-': stdout, with the "
+             "metrics table in -o FILE.")  # fmt: skip
 @history_option
 @format_options
 @output_options
@@ -78,6 +80,11 @@ def fit(data, model_path, report, history, fmt, output, quiet, verbose, **traini
     from rnncast import api, render
     from rnncast.distributed import env_rank
 
+    if report == "-" and output in (None, "-"):  # two documents in one stream parse as neither
+        raise click.UsageError(
+            "--report - and the metrics table would both go to stdout; write the metrics to a file with -o FILE "
+            "(or the report with --report FILE)"
+        )
     main = env_rank() == 0
     if not main:  # under torchrun rank 0 alone prints, reports and records the run
         quiet, report, history = True, None, None
@@ -145,8 +152,11 @@ def _write_report(path: str, result, model_path: str, seconds: float) -> None:
     from rnncast import api
     from rnncast.atomic import write_atomic
 
-    report = api.run_report(result, model_path, seconds)
-    write_atomic(Path(path), (json.dumps(report, indent=2) + "\n").encode())
+    report = json.dumps(api.run_report(result, model_path, seconds), indent=2) + "\n"
+    if path == "-":
+        click.echo(report, nl=False)
+    else:
+        write_atomic(Path(path), report.encode())
 
 
 @cli.command(epilog=USE_EPILOG)

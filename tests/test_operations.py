@@ -2,6 +2,7 @@
 
 import io
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -211,6 +212,25 @@ def test_backtest_predictions_to_stdout_need_the_scores_in_a_file(short, tmp_pat
     pred = pd.read_csv(io.StringIO(done.stdout))  # stdout holds the predictions alone
     assert list(pred.columns)[:3] == ["cutoff", "DATE", "actual"] and len(pred) == 2 * 6
     assert pd.read_csv(scores).columns[0] == "target"
+
+
+def test_fit_report_to_stdout_needs_the_metrics_in_a_file(short, tmp_path):
+    """`--report -` meant a file named '-'; now stdout, refused beside the metrics table there (two documents)."""
+    model = tmp_path / "m.rnncast"
+    args = ["fit", short, "--horizon", "6", *FAST, "--model", model]
+    refused = run(*args, "--report", "-", prog_name="rnncast")
+    assert refused.exit_code == 2 and refused.stdout == "" and not model.exists()
+    assert refused.stderr == (
+        "Error: --report - and the metrics table would both go to stdout; write the metrics to a file with "
+        "-o FILE (or the report with --report FILE); see 'rnncast fit --help'\n"
+    )
+    metrics = tmp_path / "metrics.csv"
+    done = run(*args, "--report", "-", "-o", metrics, "--format", "csv")
+    assert done.exit_code == 0, done.stderr
+    report = json.loads(done.stdout)  # stdout holds the report alone
+    assert report["model"] == str(model) and report["epochs_run"] == 2 and report["horizon"] == 6
+    assert not (tmp_path / "-").exists() and not Path("-").exists()
+    assert pd.read_csv(metrics).columns[0] == "target"
 
 
 def test_evaluate_scores_the_steps_that_exist_when_fewer_than_the_horizon(short, short_model, tmp_path):
