@@ -18,10 +18,9 @@ from rnncast import __version__, intervals, metrics, timeindex
 from rnncast import model as nets
 from rnncast import train as tr
 from rnncast.artifact import Artifact
-from rnncast.errors import UsageError
 from rnncast.metrics import Score
 from rnncast.model import ModelConfig
-from rnncast.settings import NetworkOptions, Settings
+from rnncast.settings import NetworkOptions, Settings, check_window_parts
 from rnncast.windowing import Plan, Scaling, original_windows, plan, plan_windows
 
 
@@ -152,26 +151,9 @@ def model_config(p: Plan, network: NetworkOptions) -> ModelConfig:
     The guard stays "none" here: its base and weights are fitted after training (`fit_guard`).
     """
     cell_len = p.seq_len if network.cell_len is None else network.cell_len
-    if cell_len > p.seq_len:
-        raise UsageError(
-            f"--cell-len {cell_len} is longer than the window (seq_len {p.seq_len}); "
-            f"choose a --cell-len of at most {p.seq_len} or a longer --seq-len"
-        )
     segment = default_segment(cell_len) if network.segment is None else network.segment
-    if segment > cell_len:
-        what, longer = (
-            ("the window (seq_len ", "--seq-len") if cell_len == p.seq_len else ("--cell-len (", "--cell-len")
-        )
-        raise UsageError(
-            f"--segment {segment} is longer than {what}{cell_len}); "
-            f"choose a --segment of at most {cell_len} or a longer {longer}"
-        )
     highway = default_highway(p) if network.highway is None else network.highway
-    if highway > p.seq_len:
-        raise UsageError(
-            f"--highway {highway} reads more steps than the window holds (seq_len {p.seq_len}); "
-            f"choose a --highway of at most {p.seq_len} or a longer --seq-len"
-        )
+    check_window_parts(p.seq_len, cell_len, segment, highway)
     emb = network.id_embedding
     n_calendar = 2 * len(p.calendar)
     inputs = p.inputs(emb > 0)

@@ -130,9 +130,32 @@ def validate(s: Settings) -> None:
     if w.season is not None and w.season < 1:
         raise UsageError("--season must be at least 1")
     validate_network(n)
+    if w.seq_len is not None:  # given: what the window cannot hold is refused now, before the data is read
+        check_window_parts(w.seq_len, n.cell_len, n.segment, n.highway)
     if n.id_embedding and not lay.many:
         raise UsageError("--id-embedding is for many series; add --id-col COLUMN or --wide")
     validate_training(t)
+
+
+def check_window_parts(seq_len: int, cell_len: int | None, segment: int | None, highway: int | None) -> None:
+    """Refuse a --cell-len, --segment or --highway that a window of seq_len steps cannot hold (None: the cell
+    reads the whole window; segment and highway not checked)."""
+    cell = seq_len if cell_len is None else cell_len
+    if cell > seq_len:
+        raise UsageError(
+            f"--cell-len {cell} is longer than the window (seq_len {seq_len}); "
+            f"choose a --cell-len of at most {seq_len} or a longer --seq-len"
+        )
+    if segment is not None and segment > cell:
+        what, longer = ("the window (seq_len ", "--seq-len") if cell == seq_len else ("--cell-len (", "--cell-len")
+        raise UsageError(
+            f"--segment {segment} is longer than {what}{cell}); choose a --segment of at most {cell} or a longer {longer}"
+        )
+    if highway is not None and highway > seq_len:
+        raise UsageError(
+            f"--highway {highway} reads more steps than the window holds (seq_len {seq_len}); "
+            f"choose a --highway of at most {seq_len} or a longer --seq-len"
+        )
 
 
 def validate_time(r: ReadOptions) -> None:

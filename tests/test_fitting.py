@@ -198,6 +198,17 @@ def test_a_cell_len_longer_than_the_window_or_shorter_than_a_segment_is_refused(
     model = tmp_path / "cl.rnncast"
     out = CliRunner().invoke(cli, ["fit", str(ELEC), "--model", str(model), *TINY, "--seq-len", "36", *args])
     assert out.exit_code == 2 and message in out.output and not model.exists(), out.output
+    assert len(out.stderr.splitlines()) == 1  # with --seq-len given, refused before the data's summary lines
+
+
+def test_with_the_window_not_given_the_parts_are_checked_against_the_one_the_data_decides(tmp_path):
+    """elec_equip's window is 36 from its frequency: --highway 40 can only be refused once the data is read."""
+    out = CliRunner().invoke(cli, ["fit", str(ELEC), "--model", str(tmp_path / "m.rnncast"), *TINY, "--highway", "40"])
+    assert out.exit_code == 2 and "seq_len 36 (from data)" in out.stderr
+    assert out.stderr.splitlines()[-1] == (
+        "Error: --highway 40 reads more steps than the window holds (seq_len 36); choose a --highway of at most 36 "
+        "or a longer --seq-len"
+    )
 
 
 def test_refit_trains_the_same_network_again_on_every_window_for_the_epochs_chosen(tmp_path):
