@@ -350,7 +350,8 @@ def evaluate(art: Artifact, coll: Collection, levels: tuple[float, ...] | None =
     if many:
         summary = f"scored {total} window(s) of {len(spans)} series"
     else:
-        summary = f"scored {total} window(s) with targets from {spans[0][2]} to {spans[0][3]}"
+        first, last = (timeindex.stamp(t) for t in spans[0][2:])  # as fit and the outputs write stamps
+        summary = f"scored {total} window(s) with targets from {first} to {last}"
     layout = Layout(sm["id_col"], sm["wide"])
     result = scored.evaluation(list(meta["targets"]), [sid for sid, *_ in spans], layout, art.meta["model"]["cell"],
                                steps, meta["season"], notes=notes, summary=summary,

@@ -221,7 +221,7 @@ def test_backtest_on_real_data_in_every_format(shared_data):
     naive = [abs(ot[17408 + h] - ot[17407]) for h in range(6)] + [abs(ot[17414 + h] - ot[17413]) for h in range(6)]
     overall = frame[(frame.step == "all") & (frame.model == "naive")].iloc[0]
     assert overall.MAE == pytest.approx(sum(naive) / 12)
-    assert "fold 2/2: origin 2018-06-26 14:00:00" in result.stderr
+    assert "fold 2/2: origin 2018-06-26T14:00:00" in result.stderr
     assert "80% interval:" in result.stderr
 
     records = json.loads(run(*args, "--epochs", "1", "--format", "json", "--level", "90").stdout)

@@ -215,7 +215,7 @@ def test_a_tz_model_forecasts_backtests_and_evaluates_with_offsets(tmp_path):
         "evaluate", full, "--model", model, "--format", "csv"
     )  # 02:00 twice in it: read with the model's zone
     assert evaluated.exit_code == 0, evaluated.stderr
-    assert "with targets from 2024-10-27 02:00:00+02:00 to 2024-10-28 12:00:00+01:00" in evaluated.stderr
+    assert "with targets from 2024-10-27T02:00:00+02:00 to 2024-10-28T12:00:00+01:00" in evaluated.stderr
     scored = run("backtest", data, "--tz", "Europe/Berlin", "--seq-len", "24", "--horizon", "6", "--folds", "1",
                  "--predictions", tmp_path / "p.csv", *TINY)  # fmt: skip
     assert scored.exit_code == 0, scored.stderr
