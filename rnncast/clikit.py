@@ -424,7 +424,6 @@ def _describe_plan(err, p, source: str, first_fold: bool = False) -> None:
     from rnncast import timeindex
 
     s, many = p.first, p.layout.many
-    _warn(err, p.notes, strict=False)
     past = s.features[: len(s.features) - len(p.future)]
     if many:
         lengths = [m.own_rows for m in p.members]
@@ -447,6 +446,7 @@ def _describe_plan(err, p, source: str, first_fold: bool = False) -> None:
     )
     if p.shrunk:
         err.print(p.shrunk)
+    _warn(err, p.notes, strict=False)  # after the lines that say what the data is: a warning reads against them
 
 
 class _progress:
