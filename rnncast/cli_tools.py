@@ -364,8 +364,14 @@ def history_command(path, model_path, command_name, last, check, tolerance, fmt,
                   "nothing to check")  # fmt: skip
     import pandas as pd
 
-    render.emit(pd.DataFrame(result.rows, columns=["model", "target", "evaluated", "val_MASE", "MASE", "change_pct",
-                                                   "status"]), fmt, output, title=f"Accuracy check ({tolerance:g}%)")  # fmt: skip
+    frame = pd.DataFrame(result.rows, columns=["model", "target", "evaluated", "val_MASE", "MASE", "change_pct", "status"])
+    headers = None
+    if render.resolve_format(fmt, output) == "table":  # 80 columns: paths and names shortened in the middle, the
+        frame["model"] = frame["model"].map(lambda m: render.short(str(m), 24))  # evaluation time to the minute;
+        frame["target"] = frame["target"].map(lambda t: render.short(str(t), 20))  # csv and json keep them whole
+        frame["evaluated"] = frame["evaluated"].map(lambda t: str(t)[:16])
+        headers = {"change_pct": "change %"}
+    render.emit(frame, fmt, output, title=f"Accuracy check ({tolerance:g}%)", headers=headers)
     for r in result.rows:
         if r["status"] == "degraded":
             err.print(f"degraded: {r['model']} {r['target']}: MASE {r['MASE']:.4g} against {r['val_MASE']:.4g} at "

@@ -102,6 +102,24 @@ def test_check_compares_each_models_latest_evaluate_with_its_validation_mase(tmp
     assert run("history", "--history", db, "--check", "--model", "/m/a.rnncast").exit_code == 0
 
 
+def test_check_table_fits_an_80_column_terminal_and_csv_keeps_every_value_whole(tmp_path):
+    """A cron user reads --check on a terminal: the model path and the evaluation time were cut to `…`."""
+    from test_pipelines import _on_a_terminal
+
+    db = tmp_path / "runs.db"
+    model = "/srv/forecast/models/shop-weekly-forecast-model.rnncast"
+    add(db, model, 1.1, 1.0)
+    shown = _on_a_terminal(
+        [*RNNCAST, "history", "--history", str(db), "--check"], tmp_path, {"TERM": "dumb", "COLUMNS": "80"}
+    )
+    lines = shown.replace("\r", "").splitlines()
+    assert all(len(line) <= 80 for line in lines), shown
+    row = next(line.split() for line in lines if "rnncast" in line and "ok" in line)
+    assert row == ["/srv/foreca…odel.rnncast", "2026-01-01T00:00", "1.000", "1.100", "10.00", "ok"]  # all readable
+    whole = pd.read_csv(io.StringIO(run("history", "--history", db, "--check", "--format", "csv").stdout))
+    assert whole.loc[0, "model"] == model and whole.loc[0, "evaluated"] == "2026-01-01T00:00:00+00:00"
+
+
 def test_check_with_nothing_evaluated_warns_and_a_missing_history_is_a_missing_input(tmp_path):
     db = tmp_path / "runs.db"
     add(db, "/m/a.rnncast", 0, 0, command="fit")
