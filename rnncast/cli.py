@@ -23,6 +23,7 @@ from rnncast.clikit import (
     _describe_plan,
     _given_levels,
     _network,
+    _one_stdout_document,
     _progress,
     _report_coverage,
     _settings,
@@ -80,11 +81,7 @@ def fit(data, model_path, report, history, fmt, output, quiet, verbose, **traini
     from rnncast import api, render
     from rnncast.distributed import env_rank
 
-    if report == "-" and output in (None, "-"):  # two documents in one stream parse as neither
-        raise click.UsageError(
-            "--report - and the metrics table would both go to stdout; write the metrics to a file with -o FILE "
-            "(or the report with --report FILE)"
-        )
+    _one_stdout_document("--report", report, output, "report", "metrics", "metrics")
     main = env_rank() == 0
     if not main:  # under torchrun rank 0 alone prints, reports and records the run
         quiet, report, history = True, None, None
@@ -268,11 +265,7 @@ def backtest(
     """
     from rnncast import api, render
 
-    if predictions == "-" and output in (None, "-"):  # two documents in one stream parse as neither
-        raise click.UsageError(
-            "--predictions - and the score table would both go to stdout; write the scores to a file with -o FILE "
-            "(or the predictions with --predictions FILE)"
-        )
+    _one_stdout_document("--predictions", predictions, output, "predictions", "score", "scores")
     run = _begin_run("backtest", history, data=data)
     err = render.console(stderr=True, quiet=quiet)
     settings = _settings(click.get_current_context().params)

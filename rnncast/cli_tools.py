@@ -364,12 +364,13 @@ def history_command(path, model_path, command_name, last, check, tolerance, fmt,
                   "nothing to check")  # fmt: skip
     import pandas as pd
 
-    frame = pd.DataFrame(result.rows, columns=["model", "target", "evaluated", "val_MASE", "MASE", "change_pct", "status"])
+    frame = pd.DataFrame(
+        result.rows, columns=["model", "target", "evaluated", "val_MASE", "MASE", "change_pct", "status"]
+    )
     headers = None
-    if render.resolve_format(fmt, output) == "table":  # 80 columns: paths and names shortened in the middle, the
-        frame["model"] = frame["model"].map(lambda m: render.short(str(m), 24))  # evaluation time to the minute;
-        frame["target"] = frame["target"].map(lambda t: render.short(str(t), 20))  # csv and json keep them whole
-        frame["evaluated"] = frame["evaluated"].map(lambda t: str(t)[:16])
+    if render.resolve_format(fmt, output) == "table":  # 80 columns: the path shortened in the middle (targets are
+        frame["model"] = frame["model"].map(lambda m: render.short(str(m), 24))  # by to_table), the evaluation time
+        frame["evaluated"] = frame["evaluated"].map(lambda t: str(t)[:16])  # to the minute; csv and json: whole
         headers = {"change_pct": "change %"}
     render.emit(frame, fmt, output, title=f"Accuracy check ({tolerance:g}%)", headers=headers)
     for r in result.rows:

@@ -140,6 +140,16 @@ def _run_record(run: dict, code: int):
     )  # fmt: skip
 
 
+def _one_stdout_document(option: str, value: str | None, output: str | None, what: str, table: str, tables: str):
+    """Refuse `option -` (`what` to stdout) while the command's table goes there too: two documents in one
+    stream parse as neither. With -o FILE taking the table, stdout holds `what` alone."""
+    if value == "-" and output in (None, "-"):
+        raise click.UsageError(
+            f"{option} - and the {table} table would both go to stdout; write the {tables} to a file with -o FILE "
+            f"(or the {what} with {option} FILE)"
+        )
+
+
 def _begin_run(command: str, history: str | None, **facts) -> dict:
     """Start timing a run for --history; the command adds facts (metrics) to the dict returned as it goes."""
     ctx = click.get_current_context()

@@ -152,8 +152,8 @@ def tune(
     storage = open_storage(study_db)  # a bad path fails now, before the data is read
     with atomic.model_lock(model_path) if model_path is not None else contextlib.nullcontext():
         coll = collection.read_collection(source, settings.read, settings.layout)
-        base = plan(coll, settings.windows, settings.read.future_features)
-        first, _ = planned(coll, settings)  # trial 0's plan, fit's: a long hourly series gets the long window
+        first, chosen = planned(coll, settings)  # trial 0's plan, fit's: a long hourly series gets the long window
+        base = first if chosen is settings else plan(coll, settings.windows, settings.read.future_features)
         space = search_space(base, settings, fixed, first.seq_len)
         if on_plan is not None:
             on_plan(first, space)

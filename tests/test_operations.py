@@ -197,40 +197,43 @@ def test_backtest_predictions_of_many_series_name_the_id_column_and_follow_the_e
     assert [r["actual"] for r in b] == pytest.approx([2 * r["actual"] for r in a])
 
 
+def stdout_alone(args: list, option: str, message: str, table_file, fmt: list, unwritten=None) -> str:
+    """`option -` beside the command's table on stdout is refused (exit 2, nothing written, `message`, no file
+    `unwritten`); with the table in -o `table_file`, the run succeeds and stdout holds the option's document
+    alone, returned."""
+    refused = run(*args, option, "-", *fmt, prog_name="rnncast")
+    assert refused.exit_code == 2 and refused.stdout == ""
+    assert unwritten is None or not unwritten.exists()
+    assert refused.stderr == f"Error: {message}; see 'rnncast {args[0]} --help'\n"
+    done = run(*args, option, "-", "-o", table_file, "--format", "csv")
+    assert done.exit_code == 0, done.stderr
+    assert pd.read_csv(table_file).columns[0] == "target"
+    return done.stdout
+
+
 def test_backtest_predictions_to_stdout_need_the_scores_in_a_file(short, tmp_path):
     """`--predictions -` beside the score table on stdout would give two documents in one stream."""
     args = ["backtest", short, "--horizon", "6", "--folds", "2", "--level", "80", *FAST]
-    refused = run(*args, "--predictions", "-", "--format", "json", prog_name="rnncast")
-    assert refused.exit_code == 2 and refused.stdout == ""
-    assert refused.stderr == (
-        "Error: --predictions - and the score table would both go to stdout; write the scores to a file with "
-        "-o FILE (or the predictions with --predictions FILE); see 'rnncast backtest --help'\n"
+    message = (
+        "--predictions - and the score table would both go to stdout; write the scores to a file with "
+        "-o FILE (or the predictions with --predictions FILE)"
     )
-    scores = tmp_path / "scores.csv"
-    done = run(*args, "--predictions", "-", "-o", scores, "--format", "csv")
-    assert done.exit_code == 0, done.stderr
-    pred = pd.read_csv(io.StringIO(done.stdout))  # stdout holds the predictions alone
+    out = stdout_alone(args, "--predictions", message, tmp_path / "scores.csv", ["--format", "json"])
+    pred = pd.read_csv(io.StringIO(out))  # stdout holds the predictions alone
     assert list(pred.columns)[:3] == ["cutoff", "DATE", "actual"] and len(pred) == 2 * 6
-    assert pd.read_csv(scores).columns[0] == "target"
 
 
 def test_fit_report_to_stdout_needs_the_metrics_in_a_file(short, tmp_path):
     """`--report -` meant a file named '-'; now stdout, refused beside the metrics table there (two documents)."""
     model = tmp_path / "m.rnncast"
     args = ["fit", short, "--horizon", "6", *FAST, "--model", model]
-    refused = run(*args, "--report", "-", prog_name="rnncast")
-    assert refused.exit_code == 2 and refused.stdout == "" and not model.exists()
-    assert refused.stderr == (
-        "Error: --report - and the metrics table would both go to stdout; write the metrics to a file with "
-        "-o FILE (or the report with --report FILE); see 'rnncast fit --help'\n"
+    message = (
+        "--report - and the metrics table would both go to stdout; write the metrics to a file with "
+        "-o FILE (or the report with --report FILE)"
     )
-    metrics = tmp_path / "metrics.csv"
-    done = run(*args, "--report", "-", "-o", metrics, "--format", "csv")
-    assert done.exit_code == 0, done.stderr
-    report = json.loads(done.stdout)  # stdout holds the report alone
+    report = json.loads(stdout_alone(args, "--report", message, tmp_path / "metrics.csv", [], unwritten=model))
     assert report["model"] == str(model) and report["epochs_run"] == 2 and report["horizon"] == 6
     assert not (tmp_path / "-").exists() and not Path("-").exists()
-    assert pd.read_csv(metrics).columns[0] == "target"
 
 
 def test_evaluate_scores_the_steps_that_exist_when_fewer_than_the_horizon(short, short_model, tmp_path):
