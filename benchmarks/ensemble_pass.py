@@ -1,13 +1,14 @@
 """Ensemble members: separate modules (what `--ensemble K` runs) against two ways of one batched pass.
 
-Training steps (Adam, MSE) of K SegRNN-shaped Elman members on random data, one thread, on the CPU:
+Training steps (Adam, MSE) of K SegRNN-shaped Elman members on random data, one thread, on the CPU
+(or on a CUDA GPU with --device cuda):
 - separate: K modules, each a segment embedding, nn.RNN and Linear head (as rnncast's `Network`);
 - masked:   the K as one nn.RNN of K·hidden units whose weights are masked block-diagonal;
 - bmm:      the K as one hand-written Elman recurrence, batched matmuls over the member axis.
 Prints seconds per 100 steps and each ratio to one member. Not part of `make test`; see
 docs/performance.md ("Ensemble members").
 
-    .venv/bin/python benchmarks/ensemble_pass.py [--members 5]
+    .venv/bin/python benchmarks/ensemble_pass.py [--members 5] [--device cuda] [--batch 1024]
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class Masked(nn.Module):
         segments = torch.relu(self.embed(x.reshape(x.shape[0], L // W, W * F)))
         r = self.rnn
         weights = [r.weight_ih_l0 * self.mask, r.weight_hh_l0 * self.mask, r.bias_ih_l0, r.bias_hh_l0]
-        h0 = torch.zeros(1, x.shape[0], self.k * H)
+        h0 = x.new_zeros(1, x.shape[0], self.k * H)
         out, _ = torch._VF.rnn_tanh(segments, h0, weights, True, 1, 0.0, True, False, True)
         last = out[:, -1].view(x.shape[0], self.k, H)
         return torch.einsum("bkh,kho->bko", last, self.head_w) + self.head_b
@@ -73,14 +74,16 @@ class Batched(nn.Module):
         segments = x.reshape(1, b * (L // W), W * F).expand(self.k, -1, -1)
         embedded = torch.relu(torch.baddbmm(self.embed_b, segments, self.embed_w)).view(self.k, b, L // W, H)
         inputs = torch.matmul(embedded, self.w_ih[:, None]) + self.b[:, None]  # (K, B, L/W, H)
-        h = torch.zeros(self.k, b, H)
+        h = x.new_zeros(self.k, b, H)
         for t in range(L // W):  # h_t = tanh(W_xh x_t + W_hh h_{t-1} + b), every member at once
             h = torch.tanh(inputs[:, :, t] + torch.bmm(h, self.w_hh))
         return torch.baddbmm(self.head_b, h, self.head_w).transpose(0, 1)  # (B, K, OUT)
 
 
 def seconds(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    model.to(x.device)
     opt = torch.optim.Adam(model.parameters())
+    sync = torch.cuda.synchronize if x.device.type == "cuda" else (lambda: None)
 
     def step():
         opt.zero_grad()
@@ -90,21 +93,27 @@ def seconds(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 
     for _ in range(5):  # warm-up
         step()
+    sync()
     start = time.perf_counter()
     for _ in range(STEPS):
         step()
+    sync()
     return time.perf_counter() - start
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--members", type=int, default=5)
-    k = ap.parse_args().members
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
+    ap.add_argument("--batch", type=int, default=B)
+    args = ap.parse_args()
+    k, device = args.members, torch.device(args.device)
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    x, y = torch.randn(B, L, F), torch.randn(B, OUT)
+    x, y = torch.randn(args.batch, L, F, device=device), torch.randn(args.batch, OUT, device=device)
     one = seconds(Member(), x, y)
-    print(f"{STEPS} steps, batch {B}, window {L} in {W}-point segments, hidden {H}, horizon {OUT}, 1 thread")
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else "1 thread"
+    print(f"{STEPS} steps, batch {args.batch}, window {L} in {W}-point segments, hidden {H}, horizon {OUT}, {where}")
     print(f"one member: {one:.3f} s")
     for name, model in (("separate", Separate(k)), ("masked", Masked(k)), ("bmm", Batched(k))):
         s = seconds(model, x, y)

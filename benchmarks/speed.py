@@ -7,7 +7,7 @@ Rows (a markdown table on stdout, progress on stderr):
      (Dataset + DataLoader, batch 32, fixed epochs), to the validation MSE that way ends with
   3  start-up: `rnncast --help` and `rnncast forecast` vs `python -c "import torch"` (the floor)
   4  a 1,000,000-row CSV: read + validate + window vs `pandas.read_csv` alone: time and peak RSS
-  5  many series: needs the global model (issue 7); reported as not measured
+  5  many series: measured by `make bench-panel` (benchmarks/panel_speed.py), named here
   G  GPU rows (CUDA only): epoch vs a bare cuDNN loop at batch 64 and 1024
 
 Timings on a shared machine are noisy: reference and rnncast are interleaved and repeated, and
@@ -555,9 +555,7 @@ def main() -> None:
         rows += row_startup(7)
     if "4" in only:
         rows += row_big_csv(2)
-    rows.append(
-        Row("5", "many series: windows per second", "—", "—", "—", "—", "not measured: needs issue 7 (global model)")
-    )
+    rows.append(Row("5", "many series: windows per second", "—", "—", "—", "—", "see `make bench-panel`"))
     if "G" in only:
         rows += rows_gpu(args.repeats)
     print(f"rnncast benchmarks, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {machine()}")

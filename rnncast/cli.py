@@ -7,6 +7,7 @@ commands that look into a model (diagnose, plot, tune, history) are in cli_tools
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 
@@ -360,11 +361,20 @@ def info(model_path, fmt, output, quiet, verbose) -> None:
     render.emit_record(api.model_card(artifact.load(model_path).meta), fmt, output, title=str(model_path))
 
 
+def quiet_peers() -> None:
+    """Under torchrun, before torch loads: when one rank ends, the others' c10d logs C++ warnings with dozens of
+    stack frames (the store's connection closed); rank 0 says what failed in one line. Errors still print, and a
+    user's own TORCH_CPP_LOG_LEVEL stands."""
+    if os.environ.get("WORLD_SIZE", "").strip() not in ("", "0", "1"):
+        os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")
+
+
 for _command in (cli_tools.diagnose, cli_tools.plot, cli_tools.tune, cli_tools.history_command):
     cli.add_command(_command)
 
 
 def main() -> None:
+    quiet_peers()
     try:
         cli(prog_name="rnncast")
     finally:

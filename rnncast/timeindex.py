@@ -140,15 +140,25 @@ def _localised(values: pd.Series, name: str, tz: str) -> pd.Series:
         )
     try:
         local = pd.DatetimeIndex(values).tz_localize(tz, ambiguous="infer")
-    except (ValueError, pd.errors.OutOfBoundsDatetime) as exc:  # pytz/zoneinfo Ambiguous/NonExistentTimeError
+    except (ValueError, pd.errors.OutOfBoundsDatetime, *_pytz_errors()) as exc:  # Ambiguous/NonExistentTimeError
         hour = re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", str(exc))
         what = f"{hour[0]} in {tz}" if hour else f"a time stamp in {tz}"
+        missing = "nonexistent" in f"{type(exc).__name__} {exc}".lower()
         raise DataError(
             f"time column {name!r}: {what} cannot be placed at the daylight-saving change "
-            f"({'it does not exist' if 'nonexistent' in str(exc) else 'it is ambiguous'}); "
+            f"({'it does not exist' if missing else 'it is ambiguous'}); "
             "fix or remove that row, or write the stamps with their UTC offset (2024-10-27T02:00:00+01:00)"
         ) from None
     return pd.Series(local.tz_convert("UTC").tz_localize(None), index=values.index)
+
+
+def _pytz_errors() -> tuple[type[Exception], ...]:
+    """pandas 2 raises pytz's Ambiguous/NonExistentTimeError (not ValueErrors); pandas 3 has no pytz."""
+    try:
+        from pytz.exceptions import InvalidTimeError
+    except ImportError:
+        return ()
+    return (InvalidTimeError,)
 
 
 def _to_datetime(text: pd.Series, **kw) -> pd.Series:
@@ -194,7 +204,8 @@ def _parse_dates(
     if ordered is not None:
         return ordered._replace(values=ordered.values.reindex(col.index))
     parsed = _to_datetime(text)  # the common case, vectorised: one format guessed from the first value
-    if parsed.notna().all():
+    # (pandas 2 gives objects, not dates, for stamps of several offsets: those take the path below)
+    if parsed.notna().all() and pd.api.types.is_datetime64_any_dtype(parsed):
         zone = None
         if getattr(parsed.dt, "tz", None) is not None:  # one zone throughout (a mix fails to parse here)
             parsed, zone = parsed.dt.tz_convert("UTC").dt.tz_localize(None), _offset_of(text.iloc[-1])
@@ -469,9 +480,14 @@ def offset(freq: str, weekmask: str | None = None) -> pd.DateOffset:
                 f"--weekmask {weekmask!r} is not a week mask; name the open days, e.g. 'Mon Tue Wed Thu Fri Sat'"
             ) from None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return to_offset(freq)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            result = to_offset(freq)
+        for warning in seen:  # pandas 2 still takes the aliases pandas 3 refuses ('H'), with a FutureWarning
+            renamed = re.search(r"please use '([^']+)' instead", str(warning.message))
+            if renamed:
+                raise ValueError(f"Did you mean {renamed[1]}?")
+        return result
     except ValueError as exc:
         hint = re.search(r"Did you mean (\S+)\?", str(exc))
         raise UsageError(

@@ -264,10 +264,12 @@ def _fit(model, train, val, cfg, on_epoch, stop: int) -> TrainResult:
         from torch.nn.parallel import DistributedDataParallel
 
         net = DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
+    # On a GPU, one fused kernel updates every parameter: small networks' steps are bound by kernel launches
+    fused = {"fused": True} if device.type == "cuda" else {}
     if cfg.weight_decay > 0:
-        optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, **fused)
     else:
-        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, **fused)
     steps = math.ceil(len(train) / cfg.batch_size)
     scheduler = schedule(cfg, optimizer, steps)
     n = len(train)

@@ -104,6 +104,17 @@ def test_rank_0_failing_before_training_stops_rank_1_quietly(tmp_path):
     assert rank1.stderr == ""
 
 
+def test_ranks_quiet_torchs_cpp_warnings_unless_the_user_set_a_level():
+    """On the 16-core CUDA test machine rank 1 printed 40 lines of c10d stack frames ("recvValue failed ...
+    Connection was likely closed") after rank 0's one-line error; the level is set before torch loads."""
+    code = "import os; from rnncast.cli import quiet_peers; quiet_peers(); print(os.environ.get('TORCH_CPP_LOG_LEVEL'))"
+    for world, mine, expected in (("2", None, "ERROR"), ("2", "INFO", "INFO"), ("1", None, "None"), ("", None, "None")):
+        env = {k: v for k, v in os.environ.items() if k != "TORCH_CPP_LOG_LEVEL"}
+        env.update(WORLD_SIZE=world, PYTHONPATH=str(ROOT), **({"TORCH_CPP_LOG_LEVEL": mine} if mine else {}))
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        assert out.stdout.strip() == expected, (world, mine)
+
+
 def test_torchrun_fits_one_model_with_two_processes(tmp_path):
     """End to end: torchrun starts 2 ranks of `rnncast fit`; rank 0 writes the model, report and output once."""
     torchrun = Path(sys.executable).with_name("torchrun")

@@ -89,7 +89,8 @@ def test_parquet_keeps_its_types_a_zoned_time_column_becomes_utc(tmp_path):
     as_csv = tmp_path / "zoned.csv"
     frame.to_csv(as_csv, index=False)  # the same stamps written with their offsets
     t = reading.read_series(as_csv, ReadOptions(targets=("count",), features=("temp",)))
-    assert t.index.equals(s.index) and np.array_equal(t.values, s.values)
+    assert t.index.equals(s.index)  # values to the last bit but one: pandas 3.0's csv parser is off in the last
+    np.testing.assert_allclose(t.values, s.values, rtol=1e-15, atol=1e-15)
 
 
 def test_a_parquet_index_of_dates_is_read_as_the_time_column(tmp_path):

@@ -1,9 +1,7 @@
-import io
-
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ELEC, MACRO, settings
+from conftest import ELEC, MACRO, read_csv_exact, settings
 
 from rnncast import api, artifact
 from rnncast import forecast as fc
@@ -117,7 +115,7 @@ def test_forecast_from_the_saved_contexts_imports_no_pandas_and_writes_what_pand
         assert out == render.to_text(frame, fmt)
         assert out == render.to_text(result.columns(), fmt)
     if fmt == "csv":
-        back = pd.read_csv(io.StringIO(out))
+        back = read_csv_exact(out)
         np.testing.assert_array_equal(back.iloc[:, 1], result.values[0, :, 0])  # full precision in csv
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from click.testing import CliRunner
 from conftest import ELEC, ETTH1, MACRO
 
@@ -26,13 +27,25 @@ CASES = {
 }  # fmt: skip
 
 
+# Trained numbers agree to 1e-6 on the torch build the files were recorded with. Another build or CPU rounds
+# float32 kernels differently and training carries it on: torch 2.11.0+cu130 on an Intel Xeon (the CUDA test
+# machine, training on its CPU) ended the ett case's 2 epochs 6.3e-4 apart (MAE), relatively, and an interval
+# bound, an order statistic of the residuals, 0.010 apart where the column's standard deviation is 2.9. There, numbers are
+# held to 5e-3 relatively or 1% of their column's standard deviation.
+RECORDING_BUILD = torch.__version__ == "2.13.0+cpu"
+
+
 def same_table(text: str, golden: Path) -> None:
     got, expected = pd.read_csv(io.StringIO(text)), pd.read_csv(golden)
     assert list(got.columns) == list(expected.columns)
     assert len(got) == len(expected)
     for col in expected.columns:
         if expected[col].dtype.kind == "f":
-            np.testing.assert_allclose(got[col], expected[col], rtol=1e-6, err_msg=col)
+            if RECORDING_BUILD:
+                np.testing.assert_allclose(got[col], expected[col], rtol=1e-6, err_msg=col)
+            else:
+                spread = expected[col].std() if len(expected) > 1 else 0.0
+                np.testing.assert_allclose(got[col], expected[col], rtol=5e-3, atol=0.01 * spread, err_msg=col)
         else:
             assert got[col].astype(str).tolist() == expected[col].astype(str).tolist(), col
 

@@ -178,6 +178,29 @@ def test_cuda_trains_with_the_data_on_the_device():
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("weight_decay", [0.0, 1e-4])
+def test_on_cuda_one_fused_kernel_updates_the_weights(monkeypatch, weight_decay):
+    """Small networks' steps on a GPU are bound by kernel launches; Adam's fused kernel is one launch a step."""
+    made = []
+    for name in ("Adam", "AdamW"):
+        real = getattr(torch.optim, name)
+        monkeypatch.setattr(torch.optim, name, lambda *a, real=real, **k: made.append(k) or real(*a, **k))
+    tr_w, val_w = cuda_windows()
+    model = Forecaster(ModelConfig(horizon=6, hidden_size=16)).cuda()
+    train.fit(model, tr_w, val_w, train.TrainConfig(epochs=2, batch_size=32, weight_decay=weight_decay))
+    assert len(made) == 1 and made[0]["fused"] is True and made[0].get("weight_decay", 0.0) == weight_decay
+
+
+def test_on_the_cpu_adam_is_torchs_default_not_fused(monkeypatch):
+    made = []
+    real = torch.optim.Adam
+    monkeypatch.setattr(torch.optim, "Adam", lambda *a, **k: made.append(k) or real(*a, **k))
+    tr_w, val_w = sine_windows()
+    train.fit(Forecaster(ModelConfig(horizon=6, hidden_size=8)), tr_w, val_w, train.TrainConfig(epochs=1))
+    assert made == [{"lr": 1e-3}]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 @pytest.mark.parametrize("options", [dict(), dict(segment=4, ensemble=3), dict(cell="lstm")])
 def test_same_seed_gives_bit_identical_weights_on_cuda(options):
     """Seeded reruns on one GPU: the shuffle comes from a CUDA generator, cuDNN's RNN kernels are deterministic."""

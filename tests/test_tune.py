@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import ELEC, ROOT, settings
+from conftest import ELEC, ROOT, read_csv_exact, settings
 
 from rnncast import artifact, collection
 from rnncast import tune as tuning
@@ -29,7 +29,7 @@ def run(*args, **kw):
 
 def trials_of(result) -> pd.DataFrame:
     assert result.exit_code == 0, result.output
-    return pd.read_csv(io.StringIO(result.stdout))
+    return read_csv_exact(result.stdout)
 
 
 def test_tune_saves_the_best_trial_and_prints_every_trial_best_first(tmp_path):
