@@ -174,7 +174,9 @@ def forecast(data, model_path, horizon, levels, ids, strict, future, history, fm
     """Forecast the steps after the saved data, or after the tail of DATA (a CSV or Parquet file, or - for stdin).
 
     DATA must have the columns the model was trained on, at the same frequency; only its
-    last seq_len rows are used. csv columns: the time column, then one per target; each
+    last seq_len rows are used. DATA may hold only the rows since the training end: the
+    window's earlier rows are then the training data's last, saved in the model (a note).
+    csv columns: the time column, then one per target; each
     --level adds TARGET_lower_PCT and TARGET_upper_PCT: split-conformal bounds from the
     model's validation errors at that step. A many-series model (fit --id-col/--wide) prints
     its id column first (named as the --id-col it was fitted with; `series` for --wide data) and
@@ -185,6 +187,7 @@ def forecast(data, model_path, horizon, levels, ids, strict, future, history, fm
     Examples:
       rnncast forecast
       rnncast forecast latest.csv --level 80 --level 95 --format csv > next.csv
+      rnncast forecast rows_since_fit.csv --format csv
       (head -1 history.csv; tail -n 500 history.csv) | rnncast forecast - --format json
       rnncast forecast sales.csv --future promotions_next_weeks.csv
     """
@@ -197,6 +200,8 @@ def forecast(data, model_path, horizon, levels, ids, strict, future, history, fm
         model_path, data, horizon, levels=tuple(levels), ids=_split_commas(ids), future=future
     )
     _warn(err, warnings, strict)
+    for note in result.notes:
+        err.print(f"Note: {note}")
     headers = _forecast_headers(result.targets, list(result.bounds))
     shortened = [t for t in result.targets if headers[t] != t]
     title = "Forecast" + (f" of {', '.join(result.targets)}" if shortened else "")  # the full names, once

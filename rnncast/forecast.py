@@ -43,6 +43,7 @@ class Forecast:
     time_name: str  # header of the time column in outputs
     bounds: dict[float, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # level % → (lower, upper)
     zone: str | None = None  # the time zone the stamps are shown in
+    notes: list[str] = field(default_factory=list)  # what it read besides DATA (stderr; not warnings)
 
     def columns(self) -> Columns:
         """[id,] time, then per target its forecast and `{target}_lower_{level}`, `{target}_upper_{level}`: the
@@ -304,11 +305,14 @@ def forecast_file(
     check_future(art, future)
     if source is not None or future is not None:
         from rnncast import newdata  # pandas: only to read new data, not for the saved contexts
+    notes: list[str] = []  # what the forecast read besides DATA: said on stderr, not warnings (--strict takes them)
     if source is None:
         contexts, warnings = saved_contexts(art), []
     else:
-        contexts, warnings = newdata.contexts_from(art, newdata.read_like_model(art, source, read, ids), unseen=True)
+        coll = newdata.read_like_model(art, source, read, ids)
+        contexts, warnings = newdata.contexts_from(art, coll, unseen=True, saved_rows=notes)
     if future is not None:
         newdata.future_rows(art, [c for c in contexts if not ids or series_id(art, c) in ids], future)
     result, more = forecast(art, contexts, horizon, levels, ids)
+    result.notes = notes
     return result, warnings + more

@@ -113,11 +113,17 @@ def same_grids(art: Artifact, coll: Collection) -> None:
             same_grid(art.meta["data"], s.freq, where)
 
 
-def contexts_from(art: Artifact, coll: Collection, unseen: bool = False) -> tuple[list[Context], list[str]]:
+def contexts_from(
+    art: Artifact, coll: Collection, unseen: bool = False, saved_rows: list[str] | None = None
+) -> tuple[list[Context], list[str]]:
     """Each known series' last seq_len rows of new data, checked against the model. Returns (contexts, warnings).
 
     `unseen`: a series the model was not fitted on is forecast from its own last rows, scaled by a scaler
     fitted on them (and, with an id embedding, the mean of the learned embeddings), with a warning.
+    `saved_rows` (a list, for notes): a known series with fewer rows than the window that continues its
+    training data is read behind the training rows the model file keeps (`behind_saved_rows`), and a note
+    saying so goes to `saved_rows` (not a warning: --strict accepts it); else it is padded (many series) or
+    refused (one).
     """
     meta, sm = art.meta["data"], art.meta["series"]
     seq_len, known, many = art.meta["model_seq_len"], sm["ids"], coll.layout.many
@@ -129,9 +135,20 @@ def contexts_from(art: Artifact, coll: Collection, unseen: bool = False) -> tupl
             warnings.append(f"series {sid!r} is not in the model; skipped")
             continue
         own = s.values[-seq_len:]  # an unseen series is scaled on these, never on padding (as fit's scalers)
-        if len(s) < seq_len:
+        joined = behind_saved_rows(art, known.index(sid), s) if saved_rows is not None and sid in known else None
+        if len(s) < seq_len and joined is not None:
+            saved_rows.append(
+                f"{where}data has {len(s)} row(s), from {shown_stamp(meta, s.index[0])}; the {seq_len - len(s)} "
+                "rows before them are the training data's last, saved in the model"
+            )
+            s = joined
+        elif len(s) < seq_len:
             if not many:
-                raise DataError(f"data has {len(s)} rows; the model needs the last {seq_len}; give a longer history")
+                follows = f", or rows that continue the training data{next_step(meta, sm['ends'][0])}"
+                raise DataError(
+                    f"data has {len(s)} rows; the model needs the last {seq_len}; give a longer history"
+                    + (follows if saved_rows is not None else "")
+                )
             padded.append(sid)
             if s.freq is None and len(s) < 3 and meta.get("freq"):  # too few rows to infer one: the model's grid
                 s = replace(s, freq=meta["freq"])
@@ -156,6 +173,42 @@ def contexts_from(art: Artifact, coll: Collection, unseen: bool = False) -> tupl
             "padded at the start with their first value, as fit pads short series"
         )
     return contexts, warnings
+
+
+def behind_saved_rows(art: Artifact, number: int, s: reading.Series) -> reading.Series | None:
+    """`s` behind the training rows the model file keeps for series `number` (its saved context), up to the
+    step before `s` begins; new rows replace saved ones at the same stamps. None where `s` does not continue
+    them (it begins more than one step after the training end, or its rows are off the model's grid) or
+    where the series was shorter than the window in training (its saved rows begin with fit's padding)."""
+    meta, sm, seq_len = art.meta["data"], art.meta["series"], art.meta["model_seq_len"]
+    freq = meta.get("freq")
+    if meta.get("time_kind") != "datetime" or not freq or s.freq not in (None, freq) or not len(s):
+        return None
+    if sm.get("rows", [seq_len] * len(sm["ids"]))[number] < seq_len:
+        return None  # fit padded this series' saved rows: nothing real to add (many series pad it as fit did)
+    end = pd.Timestamp(sm["ends"][number])
+    weekmask, zone = meta.get("time_read", {}).get("weekmask"), meta.get("zone")
+    saved = timeindex.context_index(freq, end, seq_len, weekmask, zone)
+    if not (s.index[0] in saved or s.index[0] == timeindex.future_index(meta, end, 1)[0]):
+        return None
+    keep = saved < s.index[0]
+    index = saved[keep].append(s.index).rename(s.index.name)
+    if not index.equals(timeindex.context_index(freq, s.index[-1], len(index), weekmask, zone)):
+        return None  # a gap or a step off the grid among the new rows
+    values = np.concatenate([art.context[number][keep], s.values])
+    return replace(s, values=values, index=index, freq=freq)
+
+
+def shown_stamp(meta: dict, stamp: pd.Timestamp) -> str:
+    """A naive-UTC stamp as outputs show it: in the data's zone, midnight dates as dates."""
+    return timeindex.stamp(timeindex.shown(pd.DatetimeIndex([stamp]), meta.get("zone"))[0])
+
+
+def next_step(meta: dict, end: object) -> str:
+    """` (from 2016-06-01 on)`: the step after a single-series model's training end; '' without dates."""
+    if meta.get("time_kind") != "datetime" or not meta.get("freq"):
+        return ""
+    return f" (from {shown_stamp(meta, timeindex.future_index(meta, pd.Timestamp(end), 1)[0])} on)"
 
 
 def future_rows(art: Artifact, contexts: list[Context], source: str | Path | IO[str]) -> None:

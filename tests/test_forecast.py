@@ -215,3 +215,83 @@ def test_past_the_cap_no_stamps_are_saved_and_the_forecast_computes_the_same(tmp
         f"2024-01-03T{h}:00:00" for h in (10, 11, 12, 13)
     ]
     np.testing.assert_array_equal(computed.values, with_saved.values)
+
+
+def test_a_few_rows_after_the_training_end_are_read_behind_the_rows_saved_in_the_model(elec_model, tmp_path):
+    """A cron job passes only the rows that arrived since `fit`: the window's other rows are the training
+    data's last, which the model file keeps. The same forecast as from the whole history with those rows."""
+    history = pd.read_csv(ELEC)
+    date, value = history.columns
+    new = pd.DataFrame({date: ["Jun-1-2016", "Jul-1-2016"], value: [95.1, 99.3]})
+    new.to_csv(tmp_path / "new.csv", index=False)
+    pd.concat([history, new]).to_csv(tmp_path / "whole.csv", index=False)
+    short, warnings = api.forecast_file(elec_model, tmp_path / "new.csv")
+    whole, _ = api.forecast_file(elec_model, tmp_path / "whole.csv")
+    np.testing.assert_array_equal(short.values, whole.values)
+    assert short.frame()["DATE"].iloc[0] == pd.Timestamp("2016-08-01") and warnings == [] and whole.notes == []
+    assert short.notes == [
+        "data has 2 row(s), from 2016-06-01; the 34 rows before them are the training data's last, saved in the model"
+    ]
+    # rows that overlap the training end replace the saved ones at their stamps
+    changed = pd.concat([history.tail(3).assign(**{value: [1.0, 2.0, 3.0]}), new])
+    changed.to_csv(tmp_path / "overlap.csv", index=False)
+    pd.concat([history.iloc[:-3], changed]).to_csv(tmp_path / "whole_changed.csv", index=False)
+    overlap, _ = api.forecast_file(elec_model, tmp_path / "overlap.csv")
+    np.testing.assert_array_equal(
+        overlap.values, api.forecast_file(elec_model, tmp_path / "whole_changed.csv")[0].values
+    )
+    assert overlap.notes[0].startswith("data has 5 row(s), from 2016-03-01; the 31 rows before them")
+    assert not np.array_equal(overlap.values, short.values)
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [["Aug-1-2016"], ["Jun-15-2016", "Jul-15-2016"], ["Jan-1-2010", "Feb-1-2010"]],
+    ids=["a-gap-after-the-end", "off-the-monthly-grid", "long-before-the-end"],
+)
+def test_a_few_rows_that_do_not_continue_the_training_data_are_refused(elec_model, tmp_path, dates):
+    date, value = pd.read_csv(ELEC).columns
+    pd.DataFrame({date: dates, value: 100.0}).to_csv(tmp_path / "new.csv", index=False)
+    with pytest.raises(DataError) as refused:
+        api.forecast_file(elec_model, tmp_path / "new.csv")
+    assert str(refused.value) == (
+        f"data has {len(dates)} rows; the model needs the last 36; give a longer history, "
+        "or rows that continue the training data (from 2016-06-01 on)"
+    )
+
+
+def test_a_cron_job_under_strict_forecasts_from_the_rows_since_fit_with_a_note(elec_model, tmp_path):
+    """--strict refuses stale or gappy data, not the saved rows the window is meant to take: a note, exit 0."""
+    import subprocess
+    import sys
+
+    history = pd.read_csv(ELEC)
+    date, value = history.columns
+    pd.DataFrame({date: ["Jun-1-2016"], value: [95.1]}).to_csv(tmp_path / "new.csv", index=False)
+    pd.concat([history, pd.read_csv(tmp_path / "new.csv")]).to_csv(tmp_path / "whole.csv", index=False)
+    runs = [
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "rnncast",
+                "forecast",
+                str(tmp_path / name),
+                "--model",
+                str(elec_model),
+                "--strict",
+                "--format",
+                "csv",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )  # fmt: skip
+        for name in ("new.csv", "whole.csv")
+    ]
+    assert [r.returncode for r in runs] == [0, 0] and runs[0].stdout == runs[1].stdout
+    assert runs[0].stderr == (
+        "Note: data has 1 row(s), from 2016-06-01; the 35 rows before them are the training data's last, saved "
+        "in the model\n"
+    )
+    assert runs[1].stderr == "" and runs[0].stdout.splitlines()[1].startswith("2016-07-01,")

@@ -556,16 +556,24 @@ def test_plot_draws_a_padded_series_history_without_its_padding(tmp_path):
     assert len(whole.history) == 24
 
 
-def test_forecast_pads_a_series_of_one_row_on_the_models_grid(tmp_path):
+def test_forecast_of_a_series_of_one_row_stays_on_the_models_grid(tmp_path):
+    """A known series' one row (its training end) is read behind its saved rows, an unseen one's is padded:
+    either way the forecast steps are on the model's hourly grid though one row has no frequency."""
     frame = sines(2)
     _, model, _, fitted = fit_stores(frame, tmp_path, epochs=1)
     assert fitted.exit_code == 0
+    saved = pd.read_csv(io.StringIO(run("forecast", "--model", model, "--format", "csv").stdout))
     last = frame[frame["store"] == "s1"].sort_values("date").tail(1)  # a frequency needs 3 rows: this one has none
     for one in (last, last.assign(store="new")):  # a known series and one the model never saw
         newer = csv(pd.concat([frame[frame["store"] == "s0"], one]), tmp_path / "newer.csv")
         out = run("forecast", newer, "--model", model, "--format", "csv")
         assert out.exit_code == 0, out.output
-        assert f"series ('{one['store'].item()}') have fewer than the 24 rows" in out.stderr
+        if one["store"].item() == "s1":
+            assert "Note: series 's1': data has 1 row(s), from 2024-01-07; the 23 rows before them" in out.stderr
+            known = pd.read_csv(io.StringIO(out.stdout))
+            assert known.equals(saved)  # the saved rows end where this row is: the saved contexts' forecast
+        else:
+            assert "series ('new') have fewer than the 24 rows" in out.stderr
         got = pd.read_csv(io.StringIO(out.stdout))
         got = got[got["store"] == one["store"].item()]
         assert pd.to_datetime(got["date"]).tolist() == list(pd.date_range(one["date"].item(), periods=5, freq="h")[1:])
@@ -605,3 +613,25 @@ def test_many_series_train_on_absolute_errors_by_default_and_one_series_on_squar
     losses["one"] = artifact.load(tmp_path / "one.rnncast").meta["train"]["loss"]
     assert losses == {"many": "mae", "given": "mse", "one": "mse"}
     assert "(validation MAE " in run("fit", data, "--model", tmp_path / "m.rnncast", "--id-col", "store", *tiny).stderr
+
+
+def test_rows_that_arrived_since_fit_are_read_behind_each_series_saved_rows_not_padded(tmp_path):
+    """Each known series' few new rows continue its own training end (the series end at different hours);
+    a series whose rows do not continue it is still padded, with the note."""
+    frame = sines(3)
+    whole = sines(3, base=124)  # the same series, each 4 hours longer (the noise draws differ: new values)
+    ends = frame.groupby("store")["date"].max()
+    new = whole[whole["date"] > whole["store"].map(ends)]  # 4 rows of each series, after its own end
+    _, model, _, fitted = fit_stores(frame, tmp_path, epochs=1)
+    assert fitted.exit_code == 0 and len(new) == 12
+    few = run("forecast", csv(new, tmp_path / "new.csv"), "--model", model, "--format", "csv")
+    assert few.exit_code == 0, few.output
+    longer = pd.concat([frame, new])
+    everything = run("forecast", csv(longer, tmp_path / "all.csv"), "--model", model, "--format", "csv")
+    assert few.stdout == everything.stdout
+    assert "series 's2': data has 4 row(s), from 2024-01-08T02:00:00; the 20 rows before them" in few.stderr
+    assert "padded" not in few.stderr
+    s0 = new[new["store"] == "s0"].sort_values("date")
+    late = pd.concat([new[new["store"] != "s0"], s0.tail(1)])  # s0: its one row 3 hours after the step after its end
+    padded = run("forecast", csv(late, tmp_path / "late.csv"), "--model", model, "--format", "csv")
+    assert padded.exit_code == 0 and "1 series ('s0') have fewer than the 24 rows the model reads" in padded.stderr
