@@ -199,6 +199,18 @@ def behind_saved_rows(art: Artifact, number: int, s: reading.Series) -> reading.
     return replace(s, values=values, index=index, freq=freq)
 
 
+def behind_saved(art: Artifact, coll: Collection) -> tuple[Collection, int]:
+    """Every known series of `coll` that continues its training data read behind the rows the model saved
+    (`behind_saved_rows`): what `evaluate` scores when DATA holds only rows since the training end.
+    Returns (the collection, how many series took saved rows)."""
+    known, series, joined = art.meta["series"]["ids"], [], 0
+    for sid, s in zip(coll.ids, coll.series, strict=True):
+        longer = behind_saved_rows(art, known.index(sid), s) if sid in known else None
+        joined += longer is not None and len(longer) > len(s)
+        series.append(s if longer is None else longer)
+    return replace(coll, series=series), joined
+
+
 def shown_stamp(meta: dict, stamp: pd.Timestamp) -> str:
     """A naive-UTC stamp as outputs show it: in the data's zone, midnight dates as dates."""
     return timeindex.stamp(timeindex.shown(pd.DatetimeIndex([stamp]), meta.get("zone"))[0])

@@ -92,3 +92,15 @@ def test_evaluate_scores_only_windows_after_the_training_end(tmp_path):
     assert every.windows == 257 - 36 - 6 + 1
     with pytest.raises(DataError, match="no actual value to score"):
         api.evaluate_file(model, train_csv)
+    # only the 20 rows since fit: the first windows' inputs are the training rows saved in the model
+    new_csv = tmp_path / "new.csv"
+    new_csv.write_text("\n".join(lines[:1] + lines[-20:]) + "\n")
+    only_new = api.evaluate_file(model, new_csv, levels=(80,))
+    assert only_new.windows == result.windows and only_new.predictions().equals(result.predictions())
+    np.testing.assert_array_equal(only_new.scale, result.scale)
+    for name in result.forecasts:
+        np.testing.assert_array_equal(only_new.forecasts[name], result.forecasts[name])
+    assert result.summary == "scored 15 window(s) with targets from 2014-10-01 to 2016-05-01"
+    assert only_new.summary == result.summary + (
+        "; the inputs before the data's first row include the training rows saved in the model"
+    )

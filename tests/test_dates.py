@@ -216,6 +216,15 @@ def test_a_tz_model_forecasts_backtests_and_evaluates_with_offsets(tmp_path):
     )  # 02:00 twice in it: read with the model's zone
     assert evaluated.exit_code == 0, evaluated.stderr
     assert "with targets from 2024-10-27T02:00:00+02:00 to 2024-10-28T12:00:00+01:00" in evaluated.stderr
+    # only the rows since fit, 02:00 twice among them: read behind the saved rows on the local clock
+    lines = full.read_text().splitlines()
+    since = tmp_path / "since.csv"
+    since.write_text("\n".join([lines[0], *(line for line in lines[1:] if line >= "2024-10-27 02:00")]) + "\n")
+    again = run("evaluate", since, "--model", model, "--format", "csv")
+    assert again.exit_code == 0 and again.stdout == evaluated.stdout, again.stderr
+    assert "the inputs before the data's first row include the training rows saved in the model" in again.stderr
+    ahead = [run("forecast", source, "--model", model, "--format", "csv") for source in (since, full)]
+    assert ahead[0].stdout == ahead[1].stdout and "2024-10-28T13:00:00+01:00" in ahead[0].stdout
     scored = run("backtest", data, "--tz", "Europe/Berlin", "--seq-len", "24", "--horizon", "6", "--folds", "1",
                  "--predictions", tmp_path / "p.csv", *TINY)  # fmt: skip
     assert scored.exit_code == 0, scored.stderr
