@@ -178,8 +178,9 @@ def contexts_from(
 def behind_saved_rows(art: Artifact, number: int, s: reading.Series) -> reading.Series | None:
     """`s` behind the training rows the model file keeps for series `number` (its saved context), up to the
     step before `s` begins; new rows replace saved ones at the same stamps. None where `s` does not continue
-    them (it begins more than one step after the training end, or its rows are off the model's grid) or
-    where the series was shorter than the window in training (its saved rows begin with fit's padding)."""
+    them (it begins more than one step after the training end, ends before it, or its rows are off the
+    model's grid) or where the series was shorter than the window in training (its saved rows begin with
+    fit's padding)."""
     meta, sm, seq_len = art.meta["data"], art.meta["series"], art.meta["model_seq_len"]
     freq = meta.get("freq")
     if meta.get("time_kind") != "datetime" or not freq or s.freq not in (None, freq) or not len(s):
@@ -187,6 +188,8 @@ def behind_saved_rows(art: Artifact, number: int, s: reading.Series) -> reading.
     if sm.get("rows", [seq_len] * len(sm["ids"]))[number] < seq_len:
         return None  # fit padded this series' saved rows: nothing real to add (many series pad it as fit did)
     end = pd.Timestamp(sm["ends"][number])
+    if s.index[-1] < end:
+        return None  # the saved rows after it would be dropped: a window shorter than seq_len
     weekmask, zone = meta.get("time_read", {}).get("weekmask"), meta.get("zone")
     saved = timeindex.context_index(freq, end, seq_len, weekmask, zone)
     if not (s.index[0] in saved or s.index[0] == timeindex.future_index(meta, end, 1)[0]):
@@ -199,14 +202,15 @@ def behind_saved_rows(art: Artifact, number: int, s: reading.Series) -> reading.
     return replace(s, values=values, index=index, freq=freq)
 
 
-def behind_saved(art: Artifact, coll: Collection) -> tuple[Collection, int]:
+def behind_saved(art: Artifact, coll: Collection) -> tuple[Collection, set[str]]:
     """Every known series of `coll` that continues its training data read behind the rows the model saved
     (`behind_saved_rows`): what `evaluate` scores when DATA holds only rows since the training end.
-    Returns (the collection, how many series took saved rows)."""
-    known, series, joined = art.meta["series"]["ids"], [], 0
+    Returns (the collection, the ids of the series that took saved rows)."""
+    known, series, joined = art.meta["series"]["ids"], [], set()
     for sid, s in zip(coll.ids, coll.series, strict=True):
         longer = behind_saved_rows(art, known.index(sid), s) if sid in known else None
-        joined += longer is not None and len(longer) > len(s)
+        if longer is not None and len(longer) > len(s):
+            joined.add(sid)
         series.append(s if longer is None else longer)
     return replace(coll, series=series), joined
 

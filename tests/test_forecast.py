@@ -246,8 +246,8 @@ def test_a_few_rows_after_the_training_end_are_read_behind_the_rows_saved_in_the
 
 @pytest.mark.parametrize(
     "dates",
-    [["Aug-1-2016"], ["Jun-15-2016", "Jul-15-2016"], ["Jan-1-2010", "Feb-1-2010"]],
-    ids=["a-gap-after-the-end", "off-the-monthly-grid", "long-before-the-end"],
+    [["Aug-1-2016"], ["Jun-15-2016", "Jul-15-2016"], ["Jan-1-2010", "Feb-1-2010"], ["Jan-1-2016", "Feb-1-2016"]],
+    ids=["a-gap-after-the-end", "off-the-monthly-grid", "long-before-the-end", "ending-before-the-end"],
 )
 def test_a_few_rows_that_do_not_continue_the_training_data_are_refused(elec_model, tmp_path, dates):
     date, value = pd.read_csv(ELEC).columns
