@@ -128,7 +128,7 @@ def contexts_from(
     meta, sm = art.meta["data"], art.meta["series"]
     seq_len, known, many = art.meta["model_seq_len"], sm["ids"], coll.layout.many
     warnings = collection.collection_notes(coll)
-    contexts, padded = [], []
+    contexts, padded, behind = [], [], []
     for sid, s in zip(coll.ids, coll.series, strict=True):
         where = f"series {sid!r}: " if many else ""
         if sid not in known and not unseen:
@@ -137,7 +137,8 @@ def contexts_from(
         own = s.values[-seq_len:]  # an unseen series is scaled on these, never on padding (as fit's scalers)
         joined = behind_saved_rows(art, known.index(sid), s) if saved_rows is not None and sid in known else None
         if len(s) < seq_len and joined is not None:
-            saved_rows.append(
+            behind.append(sid)
+            said = (
                 f"{where}data has {len(s)} row(s), from {shown_stamp(meta, s.index[0])}; the {seq_len - len(s)} "
                 "rows before them are the training data's last, saved in the model"
             )
@@ -167,6 +168,13 @@ def contexts_from(
             context.number = known.index(sid)
             warnings += [f"{where}{n}" for n in staleness(meta, s.index[-1], sm["ends"][context.number])]
         contexts.append(context)
+    if len(behind) > 1:  # one line, as for the padded series: a cron job's log, not one line per series
+        said = (
+            f"{len(behind)} series ({first_ids(behind)}) have fewer than the {seq_len} rows the model reads and "
+            "continue their training data: the rows before them are the training data's last, saved in the model"
+        )
+    if behind:
+        saved_rows.append(said)
     if padded:
         warnings.append(
             f"{len(padded)} series ({first_ids(padded)}) have fewer than the {seq_len} rows the model reads; "

@@ -629,12 +629,18 @@ def test_rows_that_arrived_since_fit_are_read_behind_each_series_saved_rows_not_
     longer = pd.concat([frame, new])
     everything = run("forecast", csv(longer, tmp_path / "all.csv"), "--model", model, "--format", "csv")
     assert few.stdout == everything.stdout
-    assert "series 's2': data has 4 row(s), from 2024-01-08T02:00:00; the 20 rows before them" in few.stderr
+    assert few.stderr.splitlines()[-1] == (
+        "Note: 3 series ('s0', 's1', 's2') have fewer than the 24 rows the model reads and continue their training "
+        "data: the rows before them are the training data's last, saved in the model"
+    )  # one line however many series, as for padded ones
     assert "padded" not in few.stderr
     s0 = new[new["store"] == "s0"].sort_values("date")
     late = pd.concat([new[new["store"] != "s0"], s0.tail(1)])  # s0: its one row 3 hours after the step after its end
     padded = run("forecast", csv(late, tmp_path / "late.csv"), "--model", model, "--format", "csv")
     assert padded.exit_code == 0 and "1 series ('s0') have fewer than the 24 rows the model reads" in padded.stderr
+    assert "Note: 2 series ('s1', 's2') have fewer than the 24 rows the model reads and continue" in padded.stderr
+    alone = run("forecast", csv(s0, tmp_path / "s0.csv"), "--model", model, "--format", "csv")
+    assert "Note: series 's0': data has 4 row(s), from 2024-01-06; the 20 rows before" in alone.stderr
 
 
 def test_evaluate_counts_only_the_scored_series_among_those_read_behind_their_saved_rows(tmp_path):
