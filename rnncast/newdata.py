@@ -145,10 +145,10 @@ def contexts_from(
             s = joined
         elif len(s) < seq_len:
             if not many:
-                follows = f", or rows that continue the training data{next_step(meta, sm['ends'][0])}"
+                step = next_step(meta, sm["ends"][0]) if saved_rows is not None else ""  # none: rows cannot follow
                 raise DataError(
                     f"data has {len(s)} rows; the model needs the last {seq_len}; give a longer history"
-                    + (follows if saved_rows is not None else "")
+                    + (f", or rows that continue the training data{step}" if step else "")
                 )
             padded.append(sid)
             if s.freq is None and len(s) < 3 and meta.get("freq"):  # too few rows to infer one: the model's grid
