@@ -299,8 +299,9 @@ def evaluate(art: Artifact, coll: Collection, levels: tuple[float, ...] | None =
     joined: set[str] = set()
     if not every:  # DATA may hold only rows since the training end: the inputs before them are the saved rows
         coll, joined = newdata.behind_saved(art, coll)
-    # same columns and frequency, at least seq_len rows (or, refused, where new rows must start)
-    _, notes = newdata.contexts_from(art, coll, saved_rows=None if every else [])
+    # same columns and frequency, at least seq_len rows (or, refused, where new rows must start); a shorter
+    # one of many series is not padded but skipped below, with a note
+    _, notes = newdata.contexts_from(art, coll, saved_rows=None if every else [], pad=False)
     notes += skipped
     sm, meta = art.meta["series"], art.meta["data"]
     if meta.get("time_col") is None and not every:

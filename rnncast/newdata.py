@@ -114,7 +114,7 @@ def same_grids(art: Artifact, coll: Collection) -> None:
 
 
 def contexts_from(
-    art: Artifact, coll: Collection, unseen: bool = False, saved_rows: list[str] | None = None
+    art: Artifact, coll: Collection, unseen: bool = False, saved_rows: list[str] | None = None, pad: bool = True
 ) -> tuple[list[Context], list[str]]:
     """Each known series' last seq_len rows of new data, checked against the model. Returns (contexts, warnings).
 
@@ -122,8 +122,8 @@ def contexts_from(
     fitted on them (and, with an id embedding, the mean of the learned embeddings), with a warning.
     `saved_rows` (a list, for notes): a known series with fewer rows than the window that continues its
     training data is read behind the training rows the model file keeps (`behind_saved_rows`), and a note
-    saying so goes to `saved_rows` (not a warning: --strict accepts it); else it is padded (many series) or
-    refused (one).
+    saying so goes to `saved_rows` (not a warning: --strict accepts it); else it is padded (many series;
+    left out instead where not `pad`: a caller that skips it) or refused (one).
     """
     meta, sm = art.meta["data"], art.meta["series"]
     seq_len, known, many = art.meta["model_seq_len"], sm["ids"], coll.layout.many
@@ -150,6 +150,8 @@ def contexts_from(
                     f"data has {len(s)} rows; the model needs the last {seq_len}; give a longer history"
                     + (f", or rows that continue the training data{step}" if step else "")
                 )
+            if not pad:
+                continue
             padded.append(sid)
             if s.freq is None and len(s) < 3 and meta.get("freq"):  # too few rows to infer one: the model's grid
                 s = replace(s, freq=meta["freq"])

@@ -644,17 +644,21 @@ def test_rows_that_arrived_since_fit_are_read_behind_each_series_saved_rows_not_
 
 
 def test_evaluate_counts_only_the_scored_series_among_those_read_behind_their_saved_rows(tmp_path):
-    """s1 and s2 continue their training end with too few rows for the horizon that s0's rows fill: they are
-    skipped, so the summary names the one scored series as the one whose inputs include saved rows."""
+    """s1 continues its training end with too few rows for the horizon that s0's rows fill, s2's rows begin an
+    hour late: both are skipped (not padded: evaluate scores no padding), so the summary names the one scored
+    series as the one whose inputs include saved rows."""
     frame = sines(3)
     whole = sines(3, base=126)  # each series 6 hours longer
-    new = whole[whole["date"] > whole["store"].map(frame.groupby("store")["date"].max())]
-    new = pd.concat([new[new["store"] == "s0"], new[new["store"] != "s0"].sort_values("date").groupby("store").head(2)])
+    new = whole[whole["date"] > whole["store"].map(frame.groupby("store")["date"].max())].sort_values("date")
+    s1, s2 = (new[new["store"] == sid] for sid in ("s1", "s2"))
+    new = pd.concat([new[new["store"] == "s0"], s1.head(2), s2.iloc[1:3]])
     _, model, _, fitted = fit_stores(frame, tmp_path, epochs=1)
     assert fitted.exit_code == 0 and len(new) == 6 + 2 + 2
     scored = run("evaluate", csv(new, tmp_path / "new.csv"), "--model", model, "--format", "csv")
     assert scored.exit_code == 0, scored.output
-    assert "series 's1' has no complete window after the model's training end; skipped" in scored.stderr
+    for sid in ("s1", "s2"):
+        assert f"series {sid!r} has no complete window after the model's training end; skipped" in scored.stderr
+    assert "padded" not in scored.stderr
     assert (
         "scored 3 window(s) of 1 series; the inputs of 1 series before the data's first row include the training "
         "rows saved in the model"
