@@ -135,15 +135,16 @@ def contexts_from(
             warnings.append(f"series {sid!r} is not in the model; skipped")
             continue
         own = s.values[-seq_len:]  # an unseen series is scaled on these, never on padding (as fit's scalers)
-        joined = behind_saved_rows(art, known.index(sid), s) if saved_rows is not None and sid in known else None
-        if len(s) < seq_len and joined is not None:
+        short = len(s) < seq_len and saved_rows is not None and sid in known
+        joined = behind_saved_rows(art, known.index(sid), s) if short else None
+        if joined is not None:
             behind.append(sid)
             said = (
-                f"{where}data has {len(s)} row(s), from {shown_stamp(meta, s.index[0])}; the {seq_len - len(s)} "
+                f"{where}data has {len(s)} row(s), from {shown_stamp(meta, s.index[0])}; the {min(len(joined), seq_len) - len(s)} "
                 "rows before them are the training data's last, saved in the model"
             )
-            s = joined
-        elif len(s) < seq_len:
+            s = joined  # still short where the series was in training: padded below, as the whole history would be
+        if len(s) < seq_len:
             if not many:
                 step = next_step(meta, sm["ends"][0]) if saved_rows is not None else ""  # none: rows cannot follow
                 raise DataError(
@@ -189,26 +190,25 @@ def behind_saved_rows(art: Artifact, number: int, s: reading.Series) -> reading.
     """`s` behind the training rows the model file keeps for series `number` (its saved context), up to the
     step before `s` begins; new rows replace saved ones at the same stamps. None where `s` does not continue
     them (it begins more than one step after the training end, ends before it, or its rows are off the
-    model's grid) or where the series was shorter than the window in training (its saved rows begin with
-    fit's padding)."""
+    model's grid). A series shorter than the window in training gives only its real rows, not fit's padding
+    before them: the result may be shorter than seq_len, to be padded as the whole history would be."""
     meta, sm, seq_len = art.meta["data"], art.meta["series"], art.meta["model_seq_len"]
     freq = meta.get("freq")
     if meta.get("time_kind") != "datetime" or not freq or s.freq not in (None, freq) or not len(s):
         return None
-    if sm.get("rows", [seq_len] * len(sm["ids"]))[number] < seq_len:
-        return None  # fit padded this series' saved rows: nothing real to add (many series pad it as fit did)
+    real = min(seq_len, sm.get("rows", [seq_len] * len(sm["ids"]))[number])  # fewer: fit padded the rest
     end = pd.Timestamp(sm["ends"][number])
     if s.index[-1] < end:
         return None  # the saved rows after it would be dropped: a window shorter than seq_len
     weekmask, zone = meta.get("time_read", {}).get("weekmask"), meta.get("zone")
-    saved = timeindex.context_index(freq, end, seq_len, weekmask, zone)
+    saved = timeindex.context_index(freq, end, real, weekmask, zone)
     if not (s.index[0] in saved or s.index[0] == timeindex.future_index(meta, end, 1)[0]):
         return None
     keep = saved < s.index[0]
     index = saved[keep].append(s.index).rename(s.index.name)
     if not index.equals(timeindex.context_index(freq, s.index[-1], len(index), weekmask, zone)):
         return None  # a gap or a step off the grid among the new rows
-    values = np.concatenate([art.context[number][keep], s.values])
+    values = np.concatenate([art.context[number][seq_len - real :][keep], s.values])
     return replace(s, values=values, index=index, freq=freq)
 
 

@@ -663,3 +663,27 @@ def test_evaluate_counts_only_the_scored_series_among_those_read_behind_their_sa
         "scored 3 window(s) of 1 series; the inputs of 1 series before the data's first row include the training "
         "rows saved in the model"
     ) in scored.stderr
+
+
+def test_a_series_short_in_training_continues_from_its_saved_rows_not_from_padding_of_the_new_ones(tmp_path):
+    """s1 had 18 rows at fit (the model saved them behind fit's padding): its rows since fit follow those 18,
+    padded only where the whole history would still be short, so the forecast is the whole history's."""
+    frame = sines(3)
+    frame = frame[(frame["store"] != "s1") | (frame["date"] < pd.Timestamp("2024-01-01 23:00"))]  # s1: 18 rows
+    model = tmp_path / "m.rnncast"
+    fit = run("fit", csv(frame, tmp_path / "long.csv"), "--id-col", "store", "--target", "sales", "--model", model,
+              *SHORT_FIT, "--epochs", "2", "--no-guard", "--window-norm", "none")  # fmt: skip
+    assert fit.exit_code == 0, fit.output
+    whole = sines(3, base=130)
+    new = whole[whole["date"] > whole["store"].map(frame.groupby("store")["date"].max())].sort_values("date")
+    for s1_rows, padded in ((10, False), (3, True)):  # s1: 28 rows in all, then 21 (fewer than the 24 read)
+        since = pd.concat([new[new["store"] != "s1"].groupby("store").head(5), new[new["store"] == "s1"].head(s1_rows)])
+        few = run("forecast", csv(since, tmp_path / "new.csv"), "--model", model, "--format", "csv")
+        everything = run("forecast", csv(pd.concat([frame, since]), tmp_path / "all.csv"), "--model", model,
+                         "--format", "csv")  # fmt: skip
+        assert few.exit_code == 0 and everything.exit_code == 0, few.output
+        assert few.stdout == everything.stdout
+        assert ("1 series ('s1') have fewer than the 24 rows the model reads; padded" in few.stderr) is padded
+        assert (
+            "Note: 3 series ('s0', 's1', 's2') have fewer than the 24 rows the model reads and continue" in few.stderr
+        )
