@@ -194,8 +194,8 @@ def behind_saved_rows(art: Artifact, number: int, s: reading.Series) -> reading.
     before them: the result may be shorter than seq_len, to be padded as the whole history would be."""
     meta, sm, seq_len = art.meta["data"], art.meta["series"], art.meta["model_seq_len"]
     freq = meta.get("freq")
-    if meta.get("time_kind") != "datetime" or not freq or s.freq not in (None, freq) or not len(s):
-        return None
+    if meta.get("time_kind") != "datetime" or not freq or not len(s):
+        return None  # a few rows may infer another frequency (Mon-Wed: D, not B): the grid is checked below
     real = min(seq_len, sm.get("rows", [seq_len] * len(sm["ids"]))[number])  # fewer: fit padded the rest
     end = pd.Timestamp(sm["ends"][number])
     if s.index[-1] < end:
