@@ -296,10 +296,12 @@ def evaluate(art: Artifact, coll: Collection, levels: tuple[float, ...] | None =
     each skipped with a note where the model has too few validation windows for it.
     """
     levels, skipped = intervals.supported(levels, len(art.val_residuals), DEFAULT_LEVELS)
-    joined = 0
+    joined: set[str] = set()
     if not every:  # DATA may hold only rows since the training end: the inputs before them are the saved rows
         coll, joined = newdata.behind_saved(art, coll)
-    _, notes = newdata.contexts_from(art, coll)  # same columns and frequency, at least seq_len rows
+    # same columns and frequency, at least seq_len rows (or, refused, where new rows must start); a shorter
+    # one of many series is not padded but skipped below, with a note
+    _, notes = newdata.contexts_from(art, coll, saved_rows=None if every else [], pad=False)
     notes += skipped
     sm, meta = art.meta["series"], art.meta["data"]
     if meta.get("time_col") is None and not every:
@@ -355,8 +357,8 @@ def evaluate(art: Artifact, coll: Collection, levels: tuple[float, ...] | None =
     else:
         first, last = (timeindex.stamp(t) for t in spans[0][2:])  # as fit and the outputs write stamps
         summary = f"scored {total} window(s) with targets from {first} to {last}"
-    if joined:
-        whose = f"of {joined} series " if many else ""
+    if took := sum(sid in joined for sid, *_ in spans):  # the series scored, not those skipped
+        whose = f"of {took} series " if many else ""
         summary += f"; the inputs {whose}before the data's first row include the training rows saved in the model"
     layout = Layout(sm["id_col"], sm["wide"])
     result = scored.evaluation(list(meta["targets"]), [sid for sid, *_ in spans], layout, art.meta["model"]["cell"],

@@ -114,7 +114,7 @@ def same_grids(art: Artifact, coll: Collection) -> None:
 
 
 def contexts_from(
-    art: Artifact, coll: Collection, unseen: bool = False, saved_rows: list[str] | None = None
+    art: Artifact, coll: Collection, unseen: bool = False, saved_rows: list[str] | None = None, pad: bool = True
 ) -> tuple[list[Context], list[str]]:
     """Each known series' last seq_len rows of new data, checked against the model. Returns (contexts, warnings).
 
@@ -122,33 +122,37 @@ def contexts_from(
     fitted on them (and, with an id embedding, the mean of the learned embeddings), with a warning.
     `saved_rows` (a list, for notes): a known series with fewer rows than the window that continues its
     training data is read behind the training rows the model file keeps (`behind_saved_rows`), and a note
-    saying so goes to `saved_rows` (not a warning: --strict accepts it); else it is padded (many series) or
-    refused (one).
+    saying so goes to `saved_rows` (not a warning: --strict accepts it); else it is padded (many series;
+    left out instead where not `pad`: a caller that skips it) or refused (one).
     """
     meta, sm = art.meta["data"], art.meta["series"]
     seq_len, known, many = art.meta["model_seq_len"], sm["ids"], coll.layout.many
     warnings = collection.collection_notes(coll)
-    contexts, padded = [], []
+    contexts, padded, behind = [], [], []
     for sid, s in zip(coll.ids, coll.series, strict=True):
         where = f"series {sid!r}: " if many else ""
         if sid not in known and not unseen:
             warnings.append(f"series {sid!r} is not in the model; skipped")
             continue
         own = s.values[-seq_len:]  # an unseen series is scaled on these, never on padding (as fit's scalers)
-        joined = behind_saved_rows(art, known.index(sid), s) if saved_rows is not None and sid in known else None
-        if len(s) < seq_len and joined is not None:
-            saved_rows.append(
-                f"{where}data has {len(s)} row(s), from {shown_stamp(meta, s.index[0])}; the {seq_len - len(s)} "
+        short = len(s) < seq_len and saved_rows is not None and sid in known
+        joined = behind_saved_rows(art, known.index(sid), s) if short else None
+        if joined is not None:
+            behind.append(sid)
+            said = (
+                f"{where}data has {len(s)} row(s), from {shown_stamp(meta, s.index[0])}; the {min(len(joined), seq_len) - len(s)} "
                 "rows before them are the training data's last, saved in the model"
             )
-            s = joined
-        elif len(s) < seq_len:
+            s = joined  # still short where the series was in training: padded below, as the whole history would be
+        if len(s) < seq_len:
             if not many:
-                follows = f", or rows that continue the training data{next_step(meta, sm['ends'][0])}"
+                step = next_step(meta, sm["ends"][0]) if saved_rows is not None else ""  # none: rows cannot follow
                 raise DataError(
                     f"data has {len(s)} rows; the model needs the last {seq_len}; give a longer history"
-                    + (follows if saved_rows is not None else "")
+                    + (f", or rows that continue the training data{step}" if step else "")
                 )
+            if not pad:
+                continue
             padded.append(sid)
             if s.freq is None and len(s) < 3 and meta.get("freq"):  # too few rows to infer one: the model's grid
                 s = replace(s, freq=meta["freq"])
@@ -167,6 +171,13 @@ def contexts_from(
             context.number = known.index(sid)
             warnings += [f"{where}{n}" for n in staleness(meta, s.index[-1], sm["ends"][context.number])]
         contexts.append(context)
+    if len(behind) > 1:  # one line, as for the padded series: a cron job's log, not one line per series
+        said = (
+            f"{len(behind)} series ({first_ids(behind)}) have fewer than the {seq_len} rows the model reads and "
+            "continue their training data: the rows before them are the training data's last, saved in the model"
+        )
+    if behind:
+        saved_rows.append(said)
     if padded:
         warnings.append(
             f"{len(padded)} series ({first_ids(padded)}) have fewer than the {seq_len} rows the model reads; "
@@ -178,35 +189,38 @@ def contexts_from(
 def behind_saved_rows(art: Artifact, number: int, s: reading.Series) -> reading.Series | None:
     """`s` behind the training rows the model file keeps for series `number` (its saved context), up to the
     step before `s` begins; new rows replace saved ones at the same stamps. None where `s` does not continue
-    them (it begins more than one step after the training end, or its rows are off the model's grid) or
-    where the series was shorter than the window in training (its saved rows begin with fit's padding)."""
+    them (it begins more than one step after the training end, ends before it, or its rows are off the
+    model's grid). A series shorter than the window in training gives only its real rows, not fit's padding
+    before them: the result may be shorter than seq_len, to be padded as the whole history would be."""
     meta, sm, seq_len = art.meta["data"], art.meta["series"], art.meta["model_seq_len"]
     freq = meta.get("freq")
-    if meta.get("time_kind") != "datetime" or not freq or s.freq not in (None, freq) or not len(s):
-        return None
-    if sm.get("rows", [seq_len] * len(sm["ids"]))[number] < seq_len:
-        return None  # fit padded this series' saved rows: nothing real to add (many series pad it as fit did)
+    if meta.get("time_kind") != "datetime" or not freq or not len(s):
+        return None  # a few rows may infer another frequency (Mon-Wed: D, not B): the grid is checked below
+    real = min(seq_len, sm.get("rows", [seq_len] * len(sm["ids"]))[number])  # fewer: fit padded the rest
     end = pd.Timestamp(sm["ends"][number])
+    if s.index[-1] < end:
+        return None  # the saved rows after it would be dropped: a window shorter than seq_len
     weekmask, zone = meta.get("time_read", {}).get("weekmask"), meta.get("zone")
-    saved = timeindex.context_index(freq, end, seq_len, weekmask, zone)
+    saved = timeindex.context_index(freq, end, real, weekmask, zone)
     if not (s.index[0] in saved or s.index[0] == timeindex.future_index(meta, end, 1)[0]):
         return None
     keep = saved < s.index[0]
     index = saved[keep].append(s.index).rename(s.index.name)
     if not index.equals(timeindex.context_index(freq, s.index[-1], len(index), weekmask, zone)):
         return None  # a gap or a step off the grid among the new rows
-    values = np.concatenate([art.context[number][keep], s.values])
+    values = np.concatenate([art.context[number][seq_len - real :][keep], s.values])
     return replace(s, values=values, index=index, freq=freq)
 
 
-def behind_saved(art: Artifact, coll: Collection) -> tuple[Collection, int]:
+def behind_saved(art: Artifact, coll: Collection) -> tuple[Collection, set[str]]:
     """Every known series of `coll` that continues its training data read behind the rows the model saved
     (`behind_saved_rows`): what `evaluate` scores when DATA holds only rows since the training end.
-    Returns (the collection, how many series took saved rows)."""
-    known, series, joined = art.meta["series"]["ids"], [], 0
+    Returns (the collection, the ids of the series that took saved rows)."""
+    known, series, joined = art.meta["series"]["ids"], [], set()
     for sid, s in zip(coll.ids, coll.series, strict=True):
         longer = behind_saved_rows(art, known.index(sid), s) if sid in known else None
-        joined += longer is not None and len(longer) > len(s)
+        if longer is not None and len(longer) > len(s):
+            joined.add(sid)
         series.append(s if longer is None else longer)
     return replace(coll, series=series), joined
 

@@ -104,3 +104,23 @@ def test_evaluate_scores_only_windows_after_the_training_end(tmp_path):
     assert only_new.summary == result.summary + (
         "; the inputs before the data's first row include the training rows saved in the model"
     )
+
+
+@pytest.mark.parametrize("rows", [slice(-19, None), slice(-30, -22)], ids=["a-gap-after-the-end", "ending-before-it"])
+def test_evaluate_refuses_rows_that_do_not_continue_the_training_data_saying_where_they_must_start(tmp_path, rows):
+    """Fewer rows than the window that do not continue the training end (a gap after it, or stale rows that end
+    before it): counted as given, with the step that rows since fit must start from; --all-windows reads none."""
+    lines = ELEC.read_text().splitlines()
+    train_csv, new_csv, model = tmp_path / "train.csv", tmp_path / "new.csv", tmp_path / "m.rnncast"
+    train_csv.write_text("\n".join(lines[:-20]) + "\n")  # to 2014-09-01
+    new_csv.write_text("\n".join(lines[:1] + lines[rows]) + "\n")
+    api.fit(train_csv, tiny(horizon=6), model_path=model)
+    count, needs = len(lines[rows]), "the model needs the last 36; give a longer history"
+    with pytest.raises(DataError) as refused:
+        api.evaluate_file(model, new_csv, levels=(80,))
+    assert str(refused.value) == (
+        f"data has {count} rows; {needs}, or rows that continue the training data (from 2014-10-01 on)"
+    )
+    with pytest.raises(DataError) as every:
+        api.evaluate_file(model, new_csv, levels=(80,), every=True)
+    assert str(every.value) == f"data has {count} rows; {needs}"

@@ -394,3 +394,29 @@ def test_saved_context_stamps_of_a_daily_zoned_model_keep_the_local_clock(tmp_pa
     expected = local[-42:].tz_convert("UTC").tz_localize(None)
     assert list(context.index) == list(expected)
     assert {t.hour for t in context.index} == {7, 8}
+
+
+def test_rows_since_fit_within_one_week_continue_a_business_day_model(tmp_path):
+    """Mon-Wed alone read as daily: the model's business-day grid decides whether they continue the training
+    data (a Friday), not the frequency three rows infer; the forecast is the whole history's."""
+    from conftest import ETTH1
+
+    days = pd.read_csv(ETTH1, parse_dates=["date"]).set_index("date")["OT"].resample("D").mean()
+    days = days[days.index.day_of_week < 5].iloc[:160].round(3)  # business days: fit infers B
+    friday = int(np.flatnonzero(days.index.day_of_week == 4)[-2])  # a week before the end
+    train, since = days.iloc[: friday + 1], days.iloc[friday + 1 : friday + 4]
+    assert list(since.index.day_name()) == ["Monday", "Tuesday", "Wednesday"]
+    train.to_csv(tmp_path / "train.csv")
+    since.to_csv(tmp_path / "since.csv")
+    pd.concat([train, since]).to_csv(tmp_path / "all.csv")
+    model = tmp_path / "m.rnncast"
+    fitted = run("fit", tmp_path / "train.csv", "--model", model, "--seq-len", "10", "--horizon", "5", *TINY)
+    assert fitted.exit_code == 0, fitted.output
+    few, whole = (
+        run("forecast", tmp_path / name, "--model", model, "--format", "csv") for name in ("since.csv", "all.csv")
+    )
+    assert few.exit_code == 0, few.output
+    assert few.stdout == whole.stdout and few.stdout.splitlines()[1].startswith(
+        str(since.index[-1].date() + pd.Timedelta(days=1))
+    )
+    assert "Note: data has 3 row(s)" in few.stderr and "the 7 rows before them" in few.stderr

@@ -246,8 +246,8 @@ def test_a_few_rows_after_the_training_end_are_read_behind_the_rows_saved_in_the
 
 @pytest.mark.parametrize(
     "dates",
-    [["Aug-1-2016"], ["Jun-15-2016", "Jul-15-2016"], ["Jan-1-2010", "Feb-1-2010"]],
-    ids=["a-gap-after-the-end", "off-the-monthly-grid", "long-before-the-end"],
+    [["Aug-1-2016"], ["Jun-15-2016", "Jul-15-2016"], ["Jan-1-2010", "Feb-1-2010"], ["Jan-1-2016", "Feb-1-2016"]],
+    ids=["a-gap-after-the-end", "off-the-monthly-grid", "long-before-the-end", "ending-before-the-end"],
 )
 def test_a_few_rows_that_do_not_continue_the_training_data_are_refused(elec_model, tmp_path, dates):
     date, value = pd.read_csv(ELEC).columns
@@ -295,3 +295,20 @@ def test_a_cron_job_under_strict_forecasts_from_the_rows_since_fit_with_a_note(e
         "in the model\n"
     )
     assert runs[1].stderr == "" and runs[0].stdout.splitlines()[1].startswith("2016-07-01,")
+
+
+@pytest.mark.parametrize("time_col", ["none", "t"], ids=["no-time-column", "step-numbers"])
+def test_a_model_without_dates_asks_only_for_a_longer_history(tmp_path, time_col):
+    """Without dates on a grid new rows cannot be placed after the saved ones: the refusal offers no rows
+    that continue the training data, which it could not read."""
+    values = pd.read_csv(ELEC).iloc[:, 1]
+    frame = pd.DataFrame({"t": np.arange(len(values)), "y": values})
+    frame.iloc[:-6].to_csv(tmp_path / "train.csv", index=False)
+    frame.iloc[-6:].to_csv(tmp_path / "new.csv", index=False)
+    model = tmp_path / "m.rnncast"
+    read = ReadOptions(time_col=time_col, targets=("y",))
+    api.fit(tmp_path / "train.csv", settings(read, hidden_size=8, epochs=1), model_path=model)
+    with pytest.raises(DataError) as refused:
+        api.forecast_file(model, tmp_path / "new.csv")
+    seq_len = artifact.load(model).meta["model_seq_len"]
+    assert str(refused.value) == f"data has 6 rows; the model needs the last {seq_len}; give a longer history"

@@ -629,9 +629,61 @@ def test_rows_that_arrived_since_fit_are_read_behind_each_series_saved_rows_not_
     longer = pd.concat([frame, new])
     everything = run("forecast", csv(longer, tmp_path / "all.csv"), "--model", model, "--format", "csv")
     assert few.stdout == everything.stdout
-    assert "series 's2': data has 4 row(s), from 2024-01-08T02:00:00; the 20 rows before them" in few.stderr
+    assert few.stderr.splitlines()[-1] == (
+        "Note: 3 series ('s0', 's1', 's2') have fewer than the 24 rows the model reads and continue their training "
+        "data: the rows before them are the training data's last, saved in the model"
+    )  # one line however many series, as for padded ones
     assert "padded" not in few.stderr
     s0 = new[new["store"] == "s0"].sort_values("date")
     late = pd.concat([new[new["store"] != "s0"], s0.tail(1)])  # s0: its one row 3 hours after the step after its end
     padded = run("forecast", csv(late, tmp_path / "late.csv"), "--model", model, "--format", "csv")
     assert padded.exit_code == 0 and "1 series ('s0') have fewer than the 24 rows the model reads" in padded.stderr
+    assert "Note: 2 series ('s1', 's2') have fewer than the 24 rows the model reads and continue" in padded.stderr
+    alone = run("forecast", csv(s0, tmp_path / "s0.csv"), "--model", model, "--format", "csv")
+    assert "Note: series 's0': data has 4 row(s), from 2024-01-06; the 20 rows before" in alone.stderr
+
+
+def test_evaluate_counts_only_the_scored_series_among_those_read_behind_their_saved_rows(tmp_path):
+    """s1 continues its training end with too few rows for the horizon that s0's rows fill, s2's rows begin an
+    hour late: both are skipped (not padded: evaluate scores no padding), so the summary names the one scored
+    series as the one whose inputs include saved rows."""
+    frame = sines(3)
+    whole = sines(3, base=126)  # each series 6 hours longer
+    new = whole[whole["date"] > whole["store"].map(frame.groupby("store")["date"].max())].sort_values("date")
+    s1, s2 = (new[new["store"] == sid] for sid in ("s1", "s2"))
+    new = pd.concat([new[new["store"] == "s0"], s1.head(2), s2.iloc[1:3]])
+    _, model, _, fitted = fit_stores(frame, tmp_path, epochs=1)
+    assert fitted.exit_code == 0 and len(new) == 6 + 2 + 2
+    scored = run("evaluate", csv(new, tmp_path / "new.csv"), "--model", model, "--format", "csv")
+    assert scored.exit_code == 0, scored.output
+    for sid in ("s1", "s2"):
+        assert f"series {sid!r} has no complete window after the model's training end; skipped" in scored.stderr
+    assert "padded" not in scored.stderr
+    assert (
+        "scored 3 window(s) of 1 series; the inputs of 1 series before the data's first row include the training "
+        "rows saved in the model"
+    ) in scored.stderr
+
+
+def test_a_series_short_in_training_continues_from_its_saved_rows_not_from_padding_of_the_new_ones(tmp_path):
+    """s1 had 18 rows at fit (the model saved them behind fit's padding): its rows since fit follow those 18,
+    padded only where the whole history would still be short, so the forecast is the whole history's."""
+    frame = sines(3)
+    frame = frame[(frame["store"] != "s1") | (frame["date"] < pd.Timestamp("2024-01-01 23:00"))]  # s1: 18 rows
+    model = tmp_path / "m.rnncast"
+    fit = run("fit", csv(frame, tmp_path / "long.csv"), "--id-col", "store", "--target", "sales", "--model", model,
+              *SHORT_FIT, "--epochs", "2", "--no-guard", "--window-norm", "none")  # fmt: skip
+    assert fit.exit_code == 0, fit.output
+    whole = sines(3, base=130)
+    new = whole[whole["date"] > whole["store"].map(frame.groupby("store")["date"].max())].sort_values("date")
+    for s1_rows, padded in ((10, False), (3, True)):  # s1: 28 rows in all, then 21 (fewer than the 24 read)
+        since = pd.concat([new[new["store"] != "s1"].groupby("store").head(5), new[new["store"] == "s1"].head(s1_rows)])
+        few = run("forecast", csv(since, tmp_path / "new.csv"), "--model", model, "--format", "csv")
+        everything = run("forecast", csv(pd.concat([frame, since]), tmp_path / "all.csv"), "--model", model,
+                         "--format", "csv")  # fmt: skip
+        assert few.exit_code == 0 and everything.exit_code == 0, few.output
+        assert few.stdout == everything.stdout
+        assert ("1 series ('s1') have fewer than the 24 rows the model reads; padded" in few.stderr) is padded
+        assert (
+            "Note: 3 series ('s0', 's1', 's2') have fewer than the 24 rows the model reads and continue" in few.stderr
+        )
