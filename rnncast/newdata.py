@@ -24,10 +24,11 @@ from rnncast.windowing import first_ids, fit_scaling, left_pad
 
 
 def read_options_like(meta: dict) -> ReadOptions:
-    """How to read new data so that its time column is found the way training found it."""
+    """How to read new data so that its time column is found, and its blanks filled, the way training did
+    (files written before --fill was saved: interpolate, the default)."""
     calendar = len(meta.get("time_parts", [])) > 1  # e.g. year + quarter: detect them again
     read = ReadOptions(time_col=None if calendar else meta["time_col"] or "none")
-    return replace(read, **meta.get("time_read", {}))  # the date format, --freq, --weekmask and --tz of fit
+    return replace(read, **meta.get("time_read", {}))  # fit's date format, --freq, --weekmask, --tz and --fill
 
 
 def read_like_model(
@@ -51,7 +52,17 @@ def read_like_model(
             f"the data lacks column(s) {', '.join(map(repr, missing))} the model was trained on; "
             f"its columns are: {', '.join(frame.columns)}; pass data with the training columns"
         )
-    return collection.collect(frame, read, layout)
+    try:
+        return collection.collect(frame, read, layout)
+    except reading.FillRefused as exc:  # no --fill here: fit's, saved in the model
+        if read.fill == "error":
+            raise DataError(
+                f"{exc.what}; fill it: the model was fitted with --fill error, which refuses blanks"
+            ) from None
+        raise DataError(
+            f"{exc.what}; clean the data: new data's blanks are filled as fit's were (--fill {read.fill}), "
+            f"up to {reading.MAX_MISSING_FRAC:.0%} of a column"
+        ) from None
 
 
 def wide_series(art: Artifact, frame: pd.DataFrame, ids: tuple[str, ...] = ()) -> tuple[str, ...]:

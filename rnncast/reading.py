@@ -41,7 +41,9 @@ class Series:
     time_parts: list[str] = field(default_factory=list)  # CSV columns the time came from
     notes: list[str] = field(default_factory=list)  # warnings for the user (stderr)
     zone: str | None = None  # the zone time stamps are shown in (the index holds naive UTC)
-    time_read: dict = field(default_factory=dict)  # how the time was read, for new data (ReadOptions fields)
+    time_read: dict = field(
+        default_factory=dict
+    )  # how the time was read and blanks filled, for new data (ReadOptions fields)
 
     @property
     def columns(self) -> list[str]:
@@ -254,8 +256,9 @@ class Table:
     date_format: str | None = None  # the format the dates were read with, when given or decided
 
     def time_read(self, options: ReadOptions) -> dict:
-        """How the time was read, for new data (ReadOptions fields): `Series.time_read`."""
-        return {"date_format": self.date_format, "freq": options.freq, "weekmask": options.weekmask, "tz": options.tz}
+        """How the time was read and the blanks filled, for new data (ReadOptions fields): `Series.time_read`."""
+        return {"date_format": self.date_format, "freq": options.freq, "weekmask": options.weekmask, "tz": options.tz,
+                "fill": options.fill}  # fmt: skip
 
 
 def parse_table(frame: pd.DataFrame, options: ReadOptions) -> Table:
@@ -409,6 +412,17 @@ def _sorted_unique(
     return numbers
 
 
+class FillRefused(DataError):
+    """Blanks the --fill policy refuses: `what` is wrong, `fix` names --fill (commands that read data for a saved
+    model have no --fill: they fill as fit did, and say so instead)."""
+
+    def __init__(self, what: str, fix: str | None = None):
+        if fix is None:  # the whole message again, as `collection` re-raises it with the series' id before it
+            what, _, fix = what.rpartition("; ")
+        super().__init__(f"{what}; {fix}")
+        self.what = what
+
+
 def fill_missing(numbers: pd.DataFrame, policy: str, notes: list[str]) -> pd.DataFrame:
     missing = numbers.isna().sum()
     if not missing.any():
@@ -416,7 +430,7 @@ def fill_missing(numbers: pd.DataFrame, policy: str, notes: list[str]) -> pd.Dat
     worst = missing.idxmax()
     if policy == "error":
         row = numbers.index[numbers[worst].isna()][0]
-        raise DataError(f"column {worst!r} is blank at {row}; fill it or use --fill interpolate|ffill|drop")
+        raise FillRefused(f"column {worst!r} is blank at {row}", "fill it or use --fill interpolate|ffill|drop")
     if policy == "zero":  # blanks and missing periods mean nothing happened (a shop closed, no sales)
         notes.append(f"filled {int(missing.sum())} blank value(s) with 0 (--fill zero)")
         return numbers.fillna(0.0)
@@ -425,7 +439,9 @@ def fill_missing(numbers: pd.DataFrame, policy: str, notes: list[str]) -> pd.Dat
         return numbers.dropna()
     frac = missing[worst] / len(numbers)
     if frac > MAX_MISSING_FRAC:
-        raise DataError(f"column {worst!r} is {frac:.0%} blank, too much to fill; clean the data or use --fill drop")
+        raise FillRefused(
+            f"column {worst!r} is {frac:.0%} blank, too much to fill", "clean the data or use --fill drop"
+        )
     filled = numbers.interpolate(limit_direction="both") if policy == "interpolate" else numbers.ffill().bfill()
     notes.append(f"filled {int(missing.sum())} blank value(s) by {policy}")
     return filled

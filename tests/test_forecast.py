@@ -312,3 +312,34 @@ def test_a_model_without_dates_asks_only_for_a_longer_history(tmp_path, time_col
         api.forecast_file(model, tmp_path / "new.csv")
     seq_len = artifact.load(model).meta["model_seq_len"]
     assert str(refused.value) == f"data has 6 rows; the model needs the last {seq_len}; give a longer history"
+
+
+def test_blank_new_data_is_filled_as_fit_filled_and_refused_naming_fits_fill(elec_model, tmp_path):
+    """forecast and evaluate have no --fill: new data's blanks are filled by fit's --fill, saved in the model
+    (a --fill zero model read new blanks as interpolated before), and a refusal names it, not an option
+    these commands lack."""
+    from rnncast.settings import ReadOptions
+
+    history = pd.read_csv(ELEC)
+    date, value = history.columns
+    blank = pd.DataFrame({date: ["Jun-1-2016", "Jul-1-2016", "Aug-1-2016", "Sep-1-2016"], value: [95.1, None, 96, 97]})
+    blank.to_csv(tmp_path / "blank.csv", index=False)
+    with pytest.raises(DataError) as refused:
+        api.forecast_file(elec_model, tmp_path / "blank.csv")
+    assert str(refused.value) == (
+        f"column {value!r} is 25% blank, too much to fill; clean the data: new data's blanks are filled as fit's "
+        "were (--fill interpolate), up to 20% of a column"
+    )
+    strict = tmp_path / "strict.rnncast"
+    api.fit(ELEC, settings(read=ReadOptions(fill="error"), hidden_size=4, epochs=1), model_path=strict)
+    with pytest.raises(DataError) as refused:
+        api.evaluate_file(strict, tmp_path / "blank.csv")
+    assert str(refused.value) == (
+        f"column {value!r} is blank at 2016-07-01 00:00:00; fill it: the model was fitted with --fill error, "
+        "which refuses blanks"
+    )
+    zero = tmp_path / "zero.rnncast"  # count data: a blank is a period with nothing sold
+    api.fit(ELEC, settings(read=ReadOptions(fill="zero"), hidden_size=4, epochs=1), model_path=zero)
+    filled, _ = api.forecast_file(zero, tmp_path / "blank.csv")
+    blank.fillna(0.0).to_csv(tmp_path / "zeros.csv", index=False)
+    np.testing.assert_array_equal(filled.values, api.forecast_file(zero, tmp_path / "zeros.csv")[0].values)

@@ -687,3 +687,17 @@ def test_a_series_short_in_training_continues_from_its_saved_rows_not_from_paddi
         assert (
             "Note: 3 series ('s0', 's1', 's2') have fewer than the 24 rows the model reads and continue" in few.stderr
         )
+
+
+def test_blank_rows_of_one_series_in_new_data_are_refused_naming_the_series_and_fits_fill(tmp_path):
+    frame = sines(2)
+    _, model, _, fitted = fit_stores(frame, tmp_path, epochs=1)
+    assert fitted.exit_code == 0
+    holes = frame.copy()
+    s1 = holes.index[holes["store"] == "s1"]
+    holes.loc[s1[: len(s1) // 3], "sales"] = np.nan  # a third of s1 blank
+    out = run("forecast", csv(holes, tmp_path / "holes.csv"), "--model", model)
+    assert out.exit_code == 65 and out.stderr.strip().splitlines()[-1] == (
+        "Error: series 's1': column 'sales' is 33% blank, too much to fill; clean the data: new data's blanks are "
+        "filled as fit's were (--fill interpolate), up to 20% of a column"
+    )
