@@ -298,13 +298,14 @@ def test_forecast_from_new_data_forecasts_an_unseen_series_from_its_own_rows(tmp
     # the known series are forecast as before: the unseen one changes nothing for them
     alone = run("forecast", data, "--model", model, "--format", "csv")
     assert out[out["store"] != "new"].reset_index(drop=True).equals(pd.read_csv(io.StringIO(alone.stdout)))
-    refused = run("forecast", "--model", model, "--id", "new")  # no data: the model's own series only
-    assert refused.exit_code == 2 and "--id 'new' is not a series of this model" in refused.output
-    single = tmp_path / "one.rnncast"
-    assert run("fit", csv(frame[frame["store"] == "s0"][["date", "sales"]], tmp_path / "one.csv"),
-               "--model", single, *tiny).exit_code == 0  # fmt: skip
-    refused = run("forecast", "--model", single, "--id", "s0")
-    assert refused.exit_code == 2 and "--id is for models fitted on many series" in refused.output
+    # --id s0 (rows in time order): no word of the unseen series, and --strict does not refuse for it
+    ordered = csv(pd.concat([frame, extra]).sort_values(["store", "date"]), tmp_path / "ordered.csv")
+    picked = [
+        run("forecast", ordered, "--model", model, "--id", "s0", "--format", "csv", *strict)
+        for strict in ([], ["--strict"])
+    ]
+    assert [p.exit_code for p in picked] == [0, 0] and picked[0].stdout == picked[1].stdout
+    assert picked[0].stderr == "" and pd.read_csv(io.StringIO(picked[0].stdout))["store"].unique().tolist() == ["s0"]
 
 
 def test_a_new_column_in_wide_data_is_forecast_as_an_unseen_series(tmp_path):
