@@ -362,7 +362,9 @@ def model_card(meta: dict) -> dict:
         "targets": d["targets"], "features": d["features"], "frequency": d["freq"], "season": d["season"],
         "training_start": _in_zone(d["start"], d.get("zone")), "training_end": _in_zone(d["end"], d.get("zone")),
         "time_zone": d.get("zone"), "date_format": d.get("time_read", {}).get("date_format"),
-        "weekmask": d.get("time_read", {}).get("weekmask"), "rows": d["rows"], "data_sha256": d["sha256"],
+        "weekmask": d.get("time_read", {}).get("weekmask"),
+        "fill": d.get("time_read", {}).get("fill", "interpolate"),  # how new data's blanks are filled, as fit's
+        "rows": d["rows"], "data_sha256": d["sha256"],
         "scaler": meta["scaler"], "val_frac": windows.get("val_frac"),
         "epochs": train.get("epochs"), "batch_size": train.get("batch_size"), "lr": train.get("lr"),
         "clip": train.get("clip"), "patience": train.get("patience"), "seed": train.get("seed"),

@@ -340,6 +340,8 @@ def test_blank_new_data_is_filled_as_fit_filled_and_refused_naming_fits_fill(ele
     )
     zero = tmp_path / "zero.rnncast"  # count data: a blank is a period with nothing sold
     api.fit(ELEC, settings(read=ReadOptions(fill="zero"), hidden_size=4, epochs=1), model_path=zero)
+    assert api.model_card(artifact.load(zero).meta)["fill"] == "zero"
+    assert api.model_card(artifact.load(elec_model).meta)["fill"] == "interpolate"
     filled, _ = api.forecast_file(zero, tmp_path / "blank.csv")
     blank.fillna(0.0).to_csv(tmp_path / "zeros.csv", index=False)
     np.testing.assert_array_equal(filled.values, api.forecast_file(zero, tmp_path / "zeros.csv")[0].values)
