@@ -314,6 +314,12 @@ def evaluate(art: Artifact, coll: Collection, levels: tuple[float, ...] | None =
     known = [(sid, s, sm["ids"].index(sid)) for sid, s in zip(coll.ids, coll.series, strict=True) if sid in sm["ids"]]
     firsts = [seq_len if every else max(seq_len, first_new_row(art, s, sm["ends"][n])) for _, s, n in known]
     steps = scored_steps([len(s) - first for (_, s, _), first in zip(known, firsts, strict=True)], horizon)
+    if steps is None and every:
+        which = "no series of the data has a" if many else "the data has no"
+        raise DataError(
+            f"{which} complete window to score: --all-windows needs {seq_len} rows of inputs and at least one "
+            "actual value after them; give a longer history"
+        )
     if steps is None:
         where = "none of the series in the data has an" if many else "data has no"
         end = sm["ends"][known[0][2]]

@@ -92,6 +92,14 @@ def test_evaluate_scores_only_windows_after_the_training_end(tmp_path):
     assert every.windows == 257 - 36 - 6 + 1
     with pytest.raises(DataError, match="no actual value to score"):
         api.evaluate_file(model, train_csv)
+    exactly_inputs = tmp_path / "inputs.csv"  # 36 rows: the window's inputs and no actual value after them
+    exactly_inputs.write_text("\n".join(lines[:1] + lines[-36:]) + "\n")
+    with pytest.raises(DataError) as refused:
+        api.evaluate_file(model, exactly_inputs, every=True)
+    assert str(refused.value) == (
+        "the data has no complete window to score: --all-windows needs 36 rows of inputs and at least one actual "
+        "value after them; give a longer history"
+    )
     # only the 20 rows since fit: the first windows' inputs are the training rows saved in the model
     new_csv = tmp_path / "new.csv"
     new_csv.write_text("\n".join(lines[:1] + lines[-20:]) + "\n")
