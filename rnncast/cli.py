@@ -288,7 +288,7 @@ def backtest(
         span = p.horizon + (folds - 1) * apart
         where = "at the end of each series"
         if not p.layout.many:  # the first origin, in the data's zone if it has one
-            where = f"from {timeindex.stamp(timeindex.shown(s.index[[len(s) - span]], s.zone)[0])}"
+            where = f"from {timeindex.shown_stamp(s.index[len(s) - span], s.zone)}"
         spacing = f", origins {apart} apart" if apart != p.horizon else ""
         err.print(f"{folds} fold(s) of {p.horizon} steps {where}{spacing}, each refitted on the rows before it")
 

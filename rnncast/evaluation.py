@@ -296,12 +296,12 @@ def evaluate(art: Artifact, coll: Collection, levels: tuple[float, ...] | None =
     each skipped with a note where the model has too few validation windows for it.
     """
     levels, skipped = intervals.supported(levels, len(art.val_residuals), DEFAULT_LEVELS)
-    joined: set[str] = set()
+    took: dict[str, int] = {}
     if not every:  # DATA may hold only rows since the training end: the inputs before them are the saved rows
-        coll, joined = newdata.behind_saved(art, coll)
+        coll, took = newdata.behind_saved(art, coll)
     # same columns and frequency, at least seq_len rows (or, refused, where new rows must start); a shorter
     # one of many series is not padded but skipped below, with a note
-    _, notes = newdata.contexts_from(art, coll, saved_rows=None if every else [], pad=False)
+    _, notes = newdata.contexts_from(art, coll, follows=not every, pad=False)
     notes += skipped
     sm, meta = art.meta["series"], art.meta["data"]
     if meta.get("time_col") is None and not every:
@@ -322,11 +322,9 @@ def evaluate(art: Artifact, coll: Collection, levels: tuple[float, ...] | None =
         )
     if steps is None:
         where = "none of the series in the data has an" if many else "data has no"
-        end = sm["ends"][known[0][2]]
-        if meta.get("time_kind") == "datetime":  # saved as naive UTC: shown in the data's zone
-            end = timeindex.shown(pd.DatetimeIndex([end]), meta.get("zone"))[0]
+        end = timeindex.shown_stamp(sm["ends"][known[0][2]], meta.get("zone"))  # saved as naive UTC
         raise DataError(
-            f"{where} actual value to score after the model's training end ({timeindex.stamp(end)}"
+            f"{where} actual value to score after the model's training end ({end}"
             f"{' for the first series' if many else ''}): it needs rows after it, with {seq_len} rows before them; "
             "pass data that runs further, or --all-windows"
         )
@@ -363,8 +361,8 @@ def evaluate(art: Artifact, coll: Collection, levels: tuple[float, ...] | None =
     else:
         first, last = (timeindex.stamp(t) for t in spans[0][2:])  # as fit and the outputs write stamps
         summary = f"scored {total} window(s) with targets from {first} to {last}"
-    if took := sum(sid in joined for sid, *_ in spans):  # the series scored, not those skipped
-        whose = f"of {took} series " if many else ""
+    if joined := sum(sid in took for sid, *_ in spans):  # the series scored, not those skipped
+        whose = f"of {joined} series " if many else ""
         summary += f"; the inputs {whose}before the data's first row include the training rows saved in the model"
     layout = Layout(sm["id_col"], sm["wide"])
     result = scored.evaluation(list(meta["targets"]), [sid for sid, *_ in spans], layout, art.meta["model"]["cell"],

@@ -10,7 +10,7 @@ reads it with pandas; models that read the calendar compute it with pandas too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -309,11 +309,9 @@ def forecast_file(
     if source is None:
         contexts, warnings = saved_contexts(art), []
     else:
-        coll = newdata.read_like_model(art, source, read, ids)
-        if ids:  # the series asked for alone: another series' notes are no warning here, nor --strict's refusal
-            kept = [(sid, one) for sid, one in zip(coll.ids, coll.series, strict=True) if sid in ids]
-            coll = replace(coll, ids=[sid for sid, _ in kept], series=[one for _, one in kept])
-        contexts, warnings = newdata.contexts_from(art, coll, unseen=True, saved_rows=notes)
+        coll, took = newdata.behind_saved(art, newdata.read_like_model(art, source, read, ids))
+        notes = newdata.saved_rows_note(art, coll, took)  # DATA may hold only the rows since fit
+        contexts, warnings = newdata.contexts_from(art, coll, unseen=True, follows=True)
     if future is not None:
         newdata.future_rows(art, [c for c in contexts if not ids or series_id(art, c) in ids], future)
     result, more = forecast(art, contexts, horizon, levels, ids)

@@ -34,7 +34,8 @@ def read_options_like(meta: dict) -> ReadOptions:
 def read_like_model(
     art: Artifact, source: str | Path | IO[str], read: ReadOptions | None = None, ids: tuple[str, ...] = ()
 ) -> Collection:
-    """Read new data in the layout, and with the time, target and feature columns, the model was trained on."""
+    """Read new data in the layout, and with the time, target and feature columns, the model was trained on;
+    `ids`: those series alone."""
     meta, sm = art.meta["data"], art.meta["series"]
     layout = Layout(sm["id_col"], sm["wide"])
     future = tuple(meta.get("future_features", []))
@@ -53,7 +54,7 @@ def read_like_model(
             f"its columns are: {', '.join(frame.columns)}; pass data with the training columns"
         )
     try:
-        return collection.collect(frame, read, layout)
+        coll = collection.collect(frame, read, layout)
     except reading.FillRefused as exc:  # no --fill here: fit's, saved in the model
         if read.fill == "error":
             raise DataError(
@@ -63,6 +64,10 @@ def read_like_model(
             f"{exc.what}; clean the data: new data's blanks are filled as fit's were (--fill {read.fill}), "
             f"up to {reading.MAX_MISSING_FRAC:.0%} of a column"
         ) from None
+    if ids:  # the series asked for alone: another series' warnings are not said, nor refused under --strict
+        kept = [(sid, one) for sid, one in zip(coll.ids, coll.series, strict=True) if sid in ids]
+        coll = replace(coll, ids=[sid for sid, _ in kept], series=[one for _, one in kept])
+    return coll
 
 
 def wide_series(art: Artifact, frame: pd.DataFrame, ids: tuple[str, ...] = ()) -> tuple[str, ...]:
@@ -125,39 +130,29 @@ def same_grids(art: Artifact, coll: Collection) -> None:
 
 
 def contexts_from(
-    art: Artifact, coll: Collection, unseen: bool = False, saved_rows: list[str] | None = None, pad: bool = True
+    art: Artifact, coll: Collection, unseen: bool = False, follows: bool = False, pad: bool = True
 ) -> tuple[list[Context], list[str]]:
     """Each known series' last seq_len rows of new data, checked against the model. Returns (contexts, warnings).
 
     `unseen`: a series the model was not fitted on is forecast from its own last rows, scaled by a scaler
     fitted on them (and, with an id embedding, the mean of the learned embeddings), with a warning.
-    `saved_rows` (a list, for notes): a known series with fewer rows than the window that continues its
-    training data is read behind the training rows the model file keeps (`behind_saved_rows`), and a note
-    saying so goes to `saved_rows` (not a warning: --strict accepts it); else it is padded (many series;
-    left out instead where not `pad`: a caller that skips it) or refused (one).
+    A series shorter than the window is padded (many series; left out instead where not `pad`: a caller
+    that skips it) or refused (one); `follows`: the caller read the series behind their saved rows
+    (`behind_saved`), so the refusal names the step that rows since fit must start from.
     """
     meta, sm = art.meta["data"], art.meta["series"]
     seq_len, known, many = art.meta["model_seq_len"], sm["ids"], coll.layout.many
     warnings = collection.collection_notes(coll)
-    contexts, padded, behind = [], [], []
+    contexts, padded = [], []
     for sid, s in zip(coll.ids, coll.series, strict=True):
         where = f"series {sid!r}: " if many else ""
         if sid not in known and not unseen:
             warnings.append(f"series {sid!r} is not in the model; skipped")
             continue
         own = s.values[-seq_len:]  # an unseen series is scaled on these, never on padding (as fit's scalers)
-        short = len(s) < seq_len and saved_rows is not None and sid in known
-        joined = behind_saved_rows(art, known.index(sid), s) if short else None
-        if joined is not None:
-            behind.append(sid)
-            said = (
-                f"{where}data has {len(s)} row(s), from {shown_stamp(meta, s.index[0])}; the {min(len(joined), seq_len) - len(s)} "
-                "rows before them are the training data's last, saved in the model"
-            )
-            s = joined  # still short where the series was in training: padded below, as the whole history would be
         if len(s) < seq_len:
             if not many:
-                step = next_step(meta, sm["ends"][0]) if saved_rows is not None else ""  # none: rows cannot follow
+                step = next_step(meta, sm["ends"][0]) if follows else ""  # none: no rows can follow
                 raise DataError(
                     f"data has {len(s)} rows; the model needs the last {seq_len}; give a longer history"
                     + (f", or rows that continue the training data{step}" if step else "")
@@ -182,13 +177,6 @@ def contexts_from(
             context.number = known.index(sid)
             warnings += [f"{where}{n}" for n in staleness(meta, s.index[-1], sm["ends"][context.number])]
         contexts.append(context)
-    if len(behind) > 1:  # one line, as for the padded series: a cron job's log, not one line per series
-        said = (
-            f"{len(behind)} series ({first_ids(behind)}) have fewer than the {seq_len} rows the model reads and "
-            "continue their training data: the rows before them are the training data's last, saved in the model"
-        )
-    if behind:
-        saved_rows.append(said)
     if padded:
         warnings.append(
             f"{len(padded)} series ({first_ids(padded)}) have fewer than the {seq_len} rows the model reads; "
@@ -223,29 +211,47 @@ def behind_saved_rows(art: Artifact, number: int, s: reading.Series) -> reading.
     return replace(s, values=values, index=index, freq=freq)
 
 
-def behind_saved(art: Artifact, coll: Collection) -> tuple[Collection, set[str]]:
-    """Every known series of `coll` that continues its training data read behind the rows the model saved
-    (`behind_saved_rows`): what `evaluate` scores when DATA holds only rows since the training end.
-    Returns (the collection, the ids of the series that took saved rows)."""
-    known, series, joined = art.meta["series"]["ids"], [], set()
+def behind_saved(art: Artifact, coll: Collection) -> tuple[Collection, dict[str, int]]:
+    """Every known series of `coll` that continues its training data, read behind the rows the model saved
+    (`behind_saved_rows`): DATA may hold only the rows since fit. Returns (the collection, for each series
+    that took saved rows, how many rows DATA itself held)."""
+    known, series, took = art.meta["series"]["ids"], [], {}
     for sid, s in zip(coll.ids, coll.series, strict=True):
         longer = behind_saved_rows(art, known.index(sid), s) if sid in known else None
         if longer is not None and len(longer) > len(s):
-            joined.add(sid)
-        series.append(s if longer is None else longer)
-    return replace(coll, series=series), joined
+            took[sid], s = len(s), longer
+        series.append(s)
+    return replace(coll, series=series), took
 
 
-def shown_stamp(meta: dict, stamp: pd.Timestamp) -> str:
-    """A naive-UTC stamp as outputs show it: in the data's zone, midnight dates as dates."""
-    return timeindex.stamp(timeindex.shown(pd.DatetimeIndex([stamp]), meta.get("zone"))[0])
+def saved_rows_note(art: Artifact, coll: Collection, took: dict[str, int]) -> list[str]:
+    """What `forecast` says of the windows that took saved rows (DATA shorter than the window): one line, for
+    many series naming the first few. A note, not a warning: --strict accepts it."""
+    seq_len = art.meta["model_seq_len"]
+    short = [sid for sid, own in took.items() if own < seq_len]
+    if len(short) > 1:  # a cron job's log over many series: one line, as for padded series
+        return [
+            f"{len(short)} series ({first_ids(short)}) have fewer than the {seq_len} rows the model reads and "
+            "continue their training data: the rows before them are the training data's last, saved in the model"
+        ]
+    notes = []
+    for sid in short:
+        s, own = coll.series[coll.ids.index(sid)], took[sid]
+        where = f"series {sid!r}: " if coll.layout.many else ""
+        notes.append(
+            f"{where}data has {own} row(s), from {timeindex.shown_stamp(s.index[-own], art.meta['data'].get('zone'))}; "
+            f"the {min(len(s), seq_len) - own} rows before them are the training data's last, saved in the model"
+        )
+    return notes
 
 
 def next_step(meta: dict, end: object) -> str:
     """` (from 2016-06-01 on)`: the step after a single-series model's training end; '' without dates."""
     if meta.get("time_kind") != "datetime" or not meta.get("freq"):
         return ""
-    return f" (from {shown_stamp(meta, timeindex.future_index(meta, pd.Timestamp(end), 1)[0])} on)"
+    return (
+        f" (from {timeindex.shown_stamp(timeindex.future_index(meta, pd.Timestamp(end), 1)[0], meta.get('zone'))} on)"
+    )
 
 
 def future_rows(art: Artifact, contexts: list[Context], source: str | Path | IO[str]) -> None:
@@ -289,7 +295,7 @@ def future_rows(art: Artifact, contexts: list[Context], source: str | Path | IO[
         if len(twice):  # get_indexer cannot choose between them
             count, which = int((own == twice[0]).sum()), f" of series {sid!r}" if id_col else ""
             raise DataError(
-                f"--future has {count} rows for {timeindex.stamp(timeindex.shown(twice, meta.get('zone'))[0])}{which}; "
+                f"--future has {count} rows for {timeindex.shown_stamp(twice[0], meta.get('zone'))}{which}; "
                 "which value holds is unclear: keep one row per time stamp"
             )
         where = own.get_indexer(stamps)

@@ -41,9 +41,7 @@ class Series:
     time_parts: list[str] = field(default_factory=list)  # CSV columns the time came from
     notes: list[str] = field(default_factory=list)  # warnings for the user (stderr)
     zone: str | None = None  # the zone time stamps are shown in (the index holds naive UTC)
-    time_read: dict = field(
-        default_factory=dict
-    )  # how the time was read and blanks filled, for new data (ReadOptions fields)
+    time_read: dict = field(default_factory=dict)  # how time was read, blanks filled: for new data (ReadOptions)
 
     @property
     def columns(self) -> list[str]:
@@ -400,7 +398,7 @@ def _sorted_unique(
         numbers = numbers.sort_index(kind="stable")
     dup = numbers.index.duplicated()
     if dup.any():
-        stamp = timeindex.stamp(timeindex.shown(numbers.index[dup], zone)[0])  # as the file writes it
+        stamp = timeindex.shown_stamp(numbers.index[dup][0], zone)  # as the file writes it
         if id_hint is not None:  # several series in one long file
             raise DataError(
                 f"duplicate time stamp {stamp} in {time_col!r}, beside the text column {id_hint!r}: if each of its "

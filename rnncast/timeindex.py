@@ -543,6 +543,14 @@ def stamp(value: object) -> str:
     return str(value)
 
 
+def shown_stamp(value: object, zone: str | None) -> str:
+    """A stamp kept inside (naive UTC, a Timestamp or ISO text) as messages write it: in the data's `zone`
+    with its offset (`shown`), else as `stamp` writes it; steps as they are."""
+    if zone is not None and isinstance(value, (str, pd.Timestamp)):
+        value = shown(pd.DatetimeIndex([value]), zone)[0]
+    return stamp(value)
+
+
 def stamps(col: pd.Series) -> pd.Series:
     """`stamp` for a whole time column, decided once for the column: the date alone when every stamp is
     at midnight, else date `T` time; with the UTC offset when the stamps carry a time zone."""
