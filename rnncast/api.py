@@ -254,10 +254,10 @@ def forecast_picture(
         end = timeindex.as_time(meta, ctx.last)
         before = s.index <= end
         if before.all() and s.index[-1] != end:  # its history would stand apart from the forecast drawn after it
-            zone = meta.get("zone")
+            zone, freq = meta.get("zone"), meta.get("freq")
             raise DataError(
-                f"the data ends at {timeindex.shown_stamp(s.index[-1], zone)}, before the model's training end "
-                f"{timeindex.shown_stamp(ctx.last, zone)}; plot draws the forecast after the training end: "
+                f"the data ends at {timeindex.shown_stamp(s.index[-1], zone, freq)}, before the model's training end "
+                f"{timeindex.shown_stamp(ctx.last, zone, freq)}; plot draws the forecast after the training end: "
                 "pass data that reaches it, or leave DATA out to draw the saved history"
             )
         if before.any():  # else DATA holds only rows after the training end: the saved history stays
@@ -266,7 +266,7 @@ def forecast_picture(
         actual_index, actual = s.index[~before][:horizon], s.values[~before][:horizon, :t]
     name = f"series {sid!r}: " if len(sm["ids"]) > 1 else ""
     picture = plot.ForecastPicture(
-        title=f"{name}forecast after {timeindex.shown_stamp(ctx.last, meta.get('zone'))} ({Path(str(model_path)).name})",
+        title=f"{name}forecast after {timeindex.shown_stamp(ctx.last, meta.get('zone'), meta.get('freq'))} ({Path(str(model_path)).name})",
         targets=meta["targets"],
         history_index=history_index,
         history=history,

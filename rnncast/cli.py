@@ -278,17 +278,20 @@ def backtest(
 
     from rnncast import timeindex  # pandas: imported by the data reading anyway
 
+    grid = {}  # the data's frequency, from the plan: hourly stamps show their time at midnight too
+
     def on_fold(i, fold) -> None:  # stamps as fit and the outputs write them: 2014-06-01, 2018-06-26T14:00:00
-        err.print(f"fold {i + 1}/{folds}: origin {timeindex.stamp(fold.origin)}, {fold.epochs} epoch(s) in "
+        err.print(f"fold {i + 1}/{folds}: origin {timeindex.stamp(fold.origin, grid.get('freq'))}, {fold.epochs} epoch(s) in "
                   f"{fold.seconds:.1f} s, MAE {fold.mae:.4g}")  # fmt: skip
 
     def on_plan(p) -> None:
         _describe_plan(err, p, data, first_fold=True)
         s, apart = p.first, step or p.horizon
+        grid["freq"] = s.freq
         span = p.horizon + (folds - 1) * apart
         where = "at the end of each series"
         if not p.layout.many:  # the first origin, in the data's zone if it has one
-            where = f"from {timeindex.shown_stamp(s.index[len(s) - span], s.zone)}"
+            where = f"from {timeindex.shown_stamp(s.index[len(s) - span], s.zone, s.freq)}"
         spacing = f", origins {apart} apart" if apart != p.horizon else ""
         err.print(f"{folds} fold(s) of {p.horizon} steps {where}{spacing}, each refitted on the rows before it")
 

@@ -322,7 +322,7 @@ def evaluate(art: Artifact, coll: Collection, levels: tuple[float, ...] | None =
         )
     if steps is None:
         where = "none of the series in the data has an" if many else "data has no"
-        end = timeindex.shown_stamp(sm["ends"][known[0][2]], meta.get("zone"))  # saved as naive UTC
+        end = timeindex.shown_stamp(sm["ends"][known[0][2]], meta.get("zone"), meta.get("freq"))  # saved as naive UTC
         raise DataError(
             f"{where} actual value to score after the model's training end ({end}"
             f"{' for the first series' if many else ''}): it needs rows after it, with {seq_len} rows before them; "
@@ -359,7 +359,9 @@ def evaluate(art: Artifact, coll: Collection, levels: tuple[float, ...] | None =
     if many:
         summary = f"scored {total} window(s) of {len(spans)} series"
     else:
-        first, last = (timeindex.stamp(t) for t in spans[0][2:])  # as fit and the outputs write stamps
+        first, last = (
+            timeindex.stamp(t, meta.get("freq")) for t in spans[0][2:]
+        )  # as fit and the outputs write stamps
         summary = f"scored {total} window(s) with targets from {first} to {last}"
     if joined := sum(sid in took for sid, *_ in spans):  # the series scored, not those skipped
         whose = f"of {joined} series " if many else ""

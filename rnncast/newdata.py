@@ -99,7 +99,10 @@ def staleness(meta: dict, last: object, trained_end: object) -> list[str]:
     """Warn when new data ends before the training data did."""
     if meta.get("time_kind") == "datetime" and pd.Timestamp(last) < pd.Timestamp(trained_end):
         last, end = timeindex.shown(pd.DatetimeIndex([last, trained_end]), meta.get("zone"))
-        return [f"data ends at {timeindex.stamp(last)}, before the model's training end {timeindex.stamp(end)}"]
+        freq = meta.get("freq")
+        return [
+            f"data ends at {timeindex.stamp(last, freq)}, before the model's training end {timeindex.stamp(end, freq)}"
+        ]
     return []
 
 
@@ -227,7 +230,7 @@ def behind_saved(art: Artifact, coll: Collection) -> tuple[Collection, dict[str,
 def saved_rows_note(art: Artifact, coll: Collection, took: dict[str, int]) -> list[str]:
     """What `forecast` says of the windows that took saved rows (DATA shorter than the window): one line, for
     many series naming the first few. A note, not a warning: --strict accepts it."""
-    seq_len = art.meta["model_seq_len"]
+    seq_len, meta = art.meta["model_seq_len"], art.meta["data"]
     short = [sid for sid, own in took.items() if own < seq_len]
     if len(short) > 1:  # a cron job's log over many series: one line, as for padded series
         return [
@@ -239,7 +242,7 @@ def saved_rows_note(art: Artifact, coll: Collection, took: dict[str, int]) -> li
         s, own = coll.series[coll.ids.index(sid)], took[sid]
         where = f"series {sid!r}: " if coll.layout.many else ""
         notes.append(
-            f"{where}data has {own} row(s), from {timeindex.shown_stamp(s.index[-own], art.meta['data'].get('zone'))}; "
+            f"{where}data has {own} row(s), from {timeindex.shown_stamp(s.index[-own], meta.get('zone'), meta.get('freq'))}; "
             f"the {min(len(s), seq_len) - own} rows before them are the training data's last, saved in the model"
         )
     return notes
@@ -249,9 +252,7 @@ def next_step(meta: dict, end: object) -> str:
     """` (from 2016-06-01 on)`: the step after a single-series model's training end; '' without dates."""
     if meta.get("time_kind") != "datetime" or not meta.get("freq"):
         return ""
-    return (
-        f" (from {timeindex.shown_stamp(timeindex.future_index(meta, pd.Timestamp(end), 1)[0], meta.get('zone'))} on)"
-    )
+    return f" (from {timeindex.shown_stamp(timeindex.future_index(meta, pd.Timestamp(end), 1)[0], meta.get('zone'), meta['freq'])} on)"
 
 
 def future_rows(art: Artifact, contexts: list[Context], source: str | Path | IO[str]) -> None:
@@ -295,7 +296,7 @@ def future_rows(art: Artifact, contexts: list[Context], source: str | Path | IO[
         if len(twice):  # get_indexer cannot choose between them
             count, which = int((own == twice[0]).sum()), f" of series {sid!r}" if id_col else ""
             raise DataError(
-                f"--future has {count} rows for {timeindex.shown_stamp(twice[0], meta.get('zone'))}{which}; "
+                f"--future has {count} rows for {timeindex.shown_stamp(twice[0], meta.get('zone'), meta.get('freq'))}{which}; "
                 "which value holds is unclear: keep one row per time stamp"
             )
         where = own.get_indexer(stamps)
@@ -305,8 +306,8 @@ def future_rows(art: Artifact, contexts: list[Context], source: str | Path | IO[
             )
             which = f" of series {sid!r}" if id_col else ""
             raise DataError(
-                f"--future has no row for {timeindex.stamp(first)}{which}; the model reads {', '.join(future)} for "
-                f"each of its {horizon} forecast steps after {timeindex.stamp(last)}: add that row"
+                f"--future has no row for {timeindex.stamp(first, meta.get('freq'))}{which}; the model reads {', '.join(future)} for "
+                f"each of its {horizon} forecast steps after {timeindex.stamp(last, meta.get('freq'))}: add that row"
             )
         c.future = np.full((horizon, c.values.shape[1]), np.nan)
         c.future[:, c.values.shape[1] - len(future) :] = values[rows[where]]

@@ -528,27 +528,39 @@ def time_value(value: object) -> object:
     return value.isoformat() if isinstance(value, pd.Timestamp) else value.item() if hasattr(value, "item") else value
 
 
-def stamp(value: object) -> str:
-    """A time stamp as messages write it, the same form as outputs: the date alone at midnight, else
-    ISO date `T` time (with the offset when zoned); steps and other values as they are."""
+def sub_daily(freq: str | None) -> bool:
+    """Whether steps of `freq` are shorter than a day (h, 15min, s): their stamps always show the time."""
+    if not freq:
+        return False
+    try:
+        step = pd.tseries.frequencies.to_offset(freq)
+    except ValueError:
+        return False
+    return isinstance(step, pd.offsets.Tick) and pd.Timedelta(step) < pd.Timedelta(days=1)
+
+
+def stamp(value: object, freq: str | None = None) -> str:
+    """A time stamp as messages write it, the same form as outputs: the date alone at midnight (but never
+    for steps shorter than a day, `freq`: hourly data's midnight is 2024-01-06T00:00:00), else ISO date
+    `T` time (with the offset when zoned); steps and other values as they are."""
     if isinstance(value, str):
         try:
             value = pd.Timestamp(value)
         except ValueError:
             return value
     if isinstance(value, pd.Timestamp):
-        if value.tzinfo is None and value == value.normalize():
+        if value.tzinfo is None and value == value.normalize() and not sub_daily(freq):
             return value.strftime("%Y-%m-%d")
         return value.isoformat()
     return str(value)
 
 
-def shown_stamp(value: object, zone: str | None) -> str:
+def shown_stamp(value: object, zone: str | None, freq: str | None = None) -> str:
     """A stamp kept inside (naive UTC, a Timestamp or ISO text) as messages write it: in the data's `zone`
-    with its offset (`shown`), else as `stamp` writes it; steps as they are."""
+    with its offset (`shown`), else as `stamp` writes it for steps of `freq`; steps as they are."""
     if zone is not None and isinstance(value, (str, pd.Timestamp)):
         value = shown(pd.DatetimeIndex([value]), zone)[0]
-    return stamp(value)
+    return stamp(value, freq)
 
 
 def stamps(col: pd.Series) -> pd.Series:

@@ -214,6 +214,11 @@ def test_messages_write_time_stamps_in_one_form():
     assert timeindex.stamp("2016-05-01T00:00:00") == "2016-05-01"
     assert timeindex.stamp(pd.Timestamp("2018-06-26 19:00")) == "2018-06-26T19:00:00"
     assert timeindex.stamp(17) == "17"
+    # steps shorter than a day: midnight keeps its time, as an hourly output column writes it
+    assert timeindex.stamp(pd.Timestamp("2024-01-06"), "h") == "2024-01-06T00:00:00"
+    assert timeindex.stamp("2024-01-06", "15min") == "2024-01-06T00:00:00"
+    for freq in ("D", "B", "W-SUN", "MS", None):
+        assert timeindex.stamp(pd.Timestamp("2024-01-06"), freq) == "2024-01-06"
 
 
 @pytest.mark.parametrize("kind", ["standard", "minmax", "robust"])

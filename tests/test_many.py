@@ -570,7 +570,9 @@ def test_forecast_of_a_series_of_one_row_stays_on_the_models_grid(tmp_path):
         out = run("forecast", newer, "--model", model, "--format", "csv")
         assert out.exit_code == 0, out.output
         if one["store"].item() == "s1":
-            assert "Note: series 's1': data has 1 row(s), from 2024-01-07; the 23 rows before them" in out.stderr
+            assert (
+                "Note: series 's1': data has 1 row(s), from 2024-01-07T00:00:00; the 23 rows before them" in out.stderr
+            )
             known = pd.read_csv(io.StringIO(out.stdout))
             assert known.equals(saved)  # the saved rows end where this row is: the saved contexts' forecast
         else:
@@ -641,7 +643,7 @@ def test_rows_that_arrived_since_fit_are_read_behind_each_series_saved_rows_not_
     assert padded.exit_code == 0 and "1 series ('s0') have fewer than the 24 rows the model reads" in padded.stderr
     assert "Note: 2 series ('s1', 's2') have fewer than the 24 rows the model reads and continue" in padded.stderr
     alone = run("forecast", csv(s0, tmp_path / "s0.csv"), "--model", model, "--format", "csv")
-    assert "Note: series 's0': data has 4 row(s), from 2024-01-06; the 20 rows before" in alone.stderr
+    assert "Note: series 's0': data has 4 row(s), from 2024-01-06T00:00:00; the 20 rows before" in alone.stderr
 
 
 def test_evaluate_counts_only_the_scored_series_among_those_read_behind_their_saved_rows(tmp_path):
