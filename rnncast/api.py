@@ -153,7 +153,7 @@ def evaluate_file(
     """
     levels = None if levels is None else validate_levels(levels)
     art = artifact.load(model_path)
-    return ev.evaluate(art, newdata.read_like_model(art, source, read), levels, every)
+    return ev.evaluate(art, newdata.read_like_model(art, source, read, blanks=True), levels, every)
 
 
 def diagnose_file(

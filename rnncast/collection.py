@@ -18,6 +18,7 @@ import pandas as pd
 from rnncast import timeindex
 from rnncast.errors import DataError, UsageError
 from rnncast.reading import (
+    KEEP_BLANKS,
     MAX_ABS_VALUE,
     MAX_MISSING_FRAC,
     Series,
@@ -174,7 +175,8 @@ def _all_series(table: Table, rows: _Rows, read: ReadOptions, alone) -> list[Ser
     if isinstance(index, pd.DatetimeIndex):
         values, indexes, starts = _regular_all(values, indexes, starts, stamps, table, read, freqs, notes, flagged)
     values, indexes, starts = _fill_all(values, indexes, starts, read.fill, notes, flagged)
-    flagged |= _per_series(~(np.abs(values) <= MAX_ABS_VALUE), starts)  # ±inf, too large (NaN: left by a refusal)
+    out = ~(np.abs(values) <= MAX_ABS_VALUE)  # ±inf, too large (NaN: left by a refusal)
+    flagged |= _per_series(out & ~np.isnan(values) if read.fill == KEEP_BLANKS else out, starts)
     return [
         alone(s)
         if flagged[s]
@@ -245,7 +247,7 @@ def _regular_all(values, indexes, starts, stamps, table: Table, read: ReadOption
 def _fill_all(values, indexes, starts, policy: str, notes, flagged):
     """`fill_missing` for every series at once: blanks filled per `policy`, one note per series filled."""
     blank = np.isnan(values)  # (N, F)
-    if not blank.any():
+    if not blank.any() or policy == KEEP_BLANKS:
         return values, indexes, starts
     missing = _sums(blank, starts)  # (S, F) blanks per series and column
     counts = np.diff(starts)
@@ -273,6 +275,22 @@ def _fill_all(values, indexes, starts, policy: str, notes, flagged):
     for s in np.flatnonzero(has & ~flagged):
         notes[s].append(f"filled {int(missing[s].sum())} blank value(s) by {policy}")
     return values, indexes, starts
+
+
+def fill_blanks(series: list[Series], policy: str) -> tuple[list[Series], int | None]:
+    """Series read with their blanks (`KEEP_BLANKS`), each filled per `policy` (not drop) with its note, all at
+    once as `_all_series` fills them. Returns (the series, the first one `policy` refuses, or None)."""
+    todo = [i for i, s in enumerate(series) if np.isnan(s.values).any()]
+    if not todo:
+        return series, None
+    starts = np.concatenate([[0], np.cumsum([len(series[i].values) for i in todo])])
+    notes, flagged = [list(series[i].notes) for i in todo], np.zeros(len(todo), dtype=bool)
+    values = np.concatenate([series[i].values for i in todo])  # a copy: filled in place
+    values, _, _ = _fill_all(values, [series[i].index for i in todo], starts, policy, notes, flagged)
+    out = list(series)
+    for k, i in enumerate(todo):
+        out[i] = replace(series[i], values=values[starts[k] : starts[k + 1]], notes=notes[k])
+    return out, (todo[int(flagged.argmax())] if flagged.any() else None)
 
 
 def _filled(y: np.ndarray, first: np.ndarray, end: np.ndarray, policy: str) -> np.ndarray:

@@ -299,6 +299,7 @@ def evaluate(art: Artifact, coll: Collection, levels: tuple[float, ...] | None =
     took: dict[str, int] = {}
     if not every:  # DATA may hold only rows since the training end: the inputs before them are the saved rows
         coll, took = newdata.behind_saved(art, coll)
+    coll = newdata.fill_like_model(art, coll)  # read with its blanks (api.evaluate_file): filled after the join
     # same columns and frequency, at least seq_len rows (or, refused, where new rows must start); a shorter
     # one of many series is not padded but skipped below, with a note
     _, notes = newdata.contexts_from(art, coll, follows=not every, pad=False)

@@ -309,7 +309,8 @@ def forecast_file(
     if source is None:
         contexts, warnings = saved_contexts(art), []
     else:
-        coll, took = newdata.behind_saved(art, newdata.read_like_model(art, source, read, ids))
+        coll, took = newdata.behind_saved(art, newdata.read_like_model(art, source, read, ids, blanks=True))
+        coll = newdata.fill_like_model(art, coll)  # blanks of a few new rows: filled from the saved rows before them
         notes = newdata.saved_rows_note(art, coll, took)  # DATA may hold only the rows since fit
         contexts, warnings = newdata.contexts_from(art, coll, unseen=True, follows=True)
     if future is not None:

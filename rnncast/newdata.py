@@ -32,14 +32,23 @@ def read_options_like(meta: dict) -> ReadOptions:
 
 
 def read_like_model(
-    art: Artifact, source: str | Path | IO[str], read: ReadOptions | None = None, ids: tuple[str, ...] = ()
+    art: Artifact,
+    source: str | Path | IO[str],
+    read: ReadOptions | None = None,
+    ids: tuple[str, ...] = (),
+    blanks: bool = False,
 ) -> Collection:
     """Read new data in the layout, and with the time, target and feature columns, the model was trained on;
-    `ids`: those series alone."""
+    `ids`: those series alone. Blanks are filled as fit filled its data, or with `blanks` left for
+    `fill_like_model`, once `behind_saved` has put the saved rows before a few new ones (fit's --fill drop
+    drops them here: dropped rows are not filled)."""
     meta, sm = art.meta["data"], art.meta["series"]
     layout = Layout(sm["id_col"], sm["wide"])
     future = tuple(meta.get("future_features", []))
     read = replace(read or read_options_like(meta), features=tuple(meta["features"]), future_features=future)
+    policy = read.fill
+    if blanks and policy != "drop":
+        read = replace(read, fill=reading.KEEP_BLANKS)
     frame = reading.read_table(source)
     if layout.wide:
         read = replace(read, targets=read.targets or wide_series(art, frame, ids))
@@ -55,19 +64,38 @@ def read_like_model(
         )
     try:
         coll = collection.collect(frame, read, layout)
-    except reading.FillRefused as exc:  # no --fill here: fit's, saved in the model
-        if read.fill == "error":
-            raise DataError(
-                f"{exc.what}; fill it: the model was fitted with --fill error, which refuses blanks"
-            ) from None
-        raise DataError(
-            f"{exc.what}; clean the data: new data's blanks are filled as fit's were (--fill {read.fill}), "
-            f"up to {reading.MAX_MISSING_FRAC:.0%} of a column"
-        ) from None
+    except reading.FillRefused as exc:
+        raise fill_refused(exc.what, policy) from None
     if ids:  # the series asked for alone: another series' warnings are not said, nor refused under --strict
         kept = [(sid, one) for sid, one in zip(coll.ids, coll.series, strict=True) if sid in ids]
         coll = replace(coll, ids=[sid for sid, _ in kept], series=[one for _, one in kept])
     return coll
+
+
+def fill_refused(what: str, policy: str) -> DataError:
+    """Blanks that fit's --fill `policy` refuses in new data: there is no --fill here (fit's, saved in the model)."""
+    if policy == "error":
+        return DataError(f"{what}; fill it: the model was fitted with --fill error, which refuses blanks")
+    return DataError(
+        f"{what}; clean the data: new data's blanks are filled as fit's were (--fill {policy}), "
+        f"up to {reading.MAX_MISSING_FRAC:.0%} of a column"
+    )
+
+
+def fill_like_model(art: Artifact, coll: Collection) -> Collection:
+    """Fill the blanks `read_like_model(blanks=True)` left, as fit filled its data (its --fill), in each series as
+    it now stands: behind the saved rows where `behind_saved` put them there, so a blank in a few new rows is
+    filled from the rows before it, and the share of blanks that --fill interpolate allows is of the window."""
+    policy = read_options_like(art.meta["data"]).fill
+    series, refused = collection.fill_blanks(coll.series, policy)
+    if refused is not None:  # its message, as a file of that series alone would give it
+        sid, s = coll.ids[refused], coll.series[refused]
+        names = [sid if coll.layout.wide else t for t in s.targets] + list(s.features)  # as the file calls them
+        try:
+            reading.fill_missing(pd.DataFrame(s.values, index=s.index, columns=names), policy, [])
+        except reading.FillRefused as exc:
+            raise fill_refused(f"series {sid!r}: {exc.what}" if coll.layout.many else exc.what, policy) from None
+    return replace(coll, series=series)
 
 
 def wide_series(art: Artifact, frame: pd.DataFrame, ids: tuple[str, ...] = ()) -> tuple[str, ...]:

@@ -22,6 +22,7 @@ from rnncast.choices import FILL_POLICIES
 from rnncast.errors import DataError, InputError, UsageError
 from rnncast.settings import ReadOptions
 
+KEEP_BLANKS = "keep"  # not a --fill: blanks left for the caller, who fills them later (newdata.fill_like_model)
 MAX_MISSING_FRAC = 0.2  # refuse to invent more than this share of any column
 # The network computes in float32; leave headroom for differences (residuals, window levels).
 MAX_ABS_VALUE = float(np.finfo(np.float32).max) / 4
@@ -261,7 +262,7 @@ class Table:
 
 def parse_table(frame: pd.DataFrame, options: ReadOptions) -> Table:
     """Pick time, target and feature columns and read them: the time parsed, the values as floats."""
-    assert options.fill in FILL_POLICIES, options.fill  # settings.validate refused it
+    assert options.fill in (*FILL_POLICIES, KEEP_BLANKS), options.fill  # settings.validate refused it
     notes: list[str] = []
     time = timeindex.time_index(frame, options, notes)
     index, time_col, time_parts = time.index, time.name, time.parts
@@ -284,7 +285,7 @@ def to_series(frame: pd.DataFrame, options: ReadOptions) -> Series:
     numbers = _sorted_unique(table.numbers, table.time_col, notes, _id_candidate(frame, used), table.zone)
     numbers, freq = timeindex.regular(numbers, notes, options.strict, options.freq, options.weekmask, table.zone)
     numbers = fill_missing(numbers, options.fill, notes)
-    _check_range(numbers)
+    _check_range(numbers, blanks=options.fill == KEEP_BLANKS)
     return Series(
         values=numbers.to_numpy(dtype=np.float64),
         index=numbers.index,
@@ -423,7 +424,7 @@ class FillRefused(DataError):
 
 def fill_missing(numbers: pd.DataFrame, policy: str, notes: list[str]) -> pd.DataFrame:
     missing = numbers.isna().sum()
-    if not missing.any():
+    if not missing.any() or policy == KEEP_BLANKS:
         return numbers
     worst = missing.idxmax()
     if policy == "error":
@@ -445,10 +446,10 @@ def fill_missing(numbers: pd.DataFrame, policy: str, notes: list[str]) -> pd.Dat
     return filled
 
 
-def _check_range(numbers: pd.DataFrame) -> None:
-    """Refuse ±inf, and values too large for the network's float32 arithmetic."""
+def _check_range(numbers: pd.DataFrame, blanks: bool = False) -> None:
+    """Refuse ±inf, and values too large for the network's float32 arithmetic (`blanks`: NaN left to fill)."""
     values = numbers.to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(values)
+    bad = np.isinf(values) if blanks else ~np.isfinite(values)
     if bad.any():
         row, col = np.argwhere(bad)[0]
         raise DataError(

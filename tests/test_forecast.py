@@ -244,6 +244,32 @@ def test_a_few_rows_after_the_training_end_are_read_behind_the_rows_saved_in_the
     assert not np.array_equal(overlap.values, short.values)
 
 
+@pytest.mark.parametrize("values", [[None, 99.3, 97.0], [95.1, None, 97.0]], ids=["first-blank", "middle-blank"])
+def test_blanks_in_a_few_rows_since_fit_are_filled_after_the_saved_rows_are_put_before_them(
+    elec_model, tmp_path, values
+):
+    """A third of three new rows blank is over --fill interpolate's 20%, of those rows; behind the 36 saved
+    rows it is not, and a first row's blank lies between the training end and the next new value (not
+    back-filled from it): the same forecast and scores as from the whole history with those rows."""
+    history = pd.read_csv(ELEC)
+    date, value = history.columns
+    new = pd.DataFrame({date: ["Jun-1-2016", "Jul-1-2016", "Aug-1-2016"], value: values})
+    new.to_csv(tmp_path / "new.csv", index=False)
+    pd.concat([history, new]).to_csv(tmp_path / "whole.csv", index=False)
+    short, warnings = api.forecast_file(elec_model, tmp_path / "new.csv")
+    whole, whole_warnings = api.forecast_file(elec_model, tmp_path / "whole.csv")
+    np.testing.assert_array_equal(short.values, whole.values)
+    assert warnings == whole_warnings == ["filled 1 blank value(s) by interpolate"]
+    filled = pd.concat([history, new])[value].astype(float).interpolate().to_numpy()[-3:]
+    if values[0] is None:  # between the training end's value and 99.3, not 99.3 again
+        assert filled[0] == (history[value].iloc[-1] + 99.3) / 2 != 99.3
+    first = api.evaluate_file(elec_model, tmp_path / "new.csv")
+    every = api.evaluate_file(elec_model, tmp_path / "whole.csv")
+    assert first.windows == every.windows == 1
+    np.testing.assert_array_equal(first.actual, every.actual)
+    np.testing.assert_array_equal(first.actual[0, :3, 0], filled)
+
+
 @pytest.mark.parametrize(
     "dates",
     [["Aug-1-2016"], ["Jun-15-2016", "Jul-15-2016"], ["Jan-1-2010", "Feb-1-2010"], ["Jan-1-2016", "Feb-1-2016"]],
@@ -324,8 +350,11 @@ def test_blank_new_data_is_filled_as_fit_filled_and_refused_naming_fits_fill(ele
     date, value = history.columns
     blank = pd.DataFrame({date: ["Jun-1-2016", "Jul-1-2016", "Aug-1-2016", "Sep-1-2016"], value: [95.1, None, 96, 97]})
     blank.to_csv(tmp_path / "blank.csv", index=False)
+    holes = history.copy()
+    holes.loc[::4, value] = None  # a whole history, a quarter of it blank
+    holes.to_csv(tmp_path / "holes.csv", index=False)
     with pytest.raises(DataError) as refused:
-        api.forecast_file(elec_model, tmp_path / "blank.csv")
+        api.forecast_file(elec_model, tmp_path / "holes.csv")
     assert str(refused.value) == (
         f"column {value!r} is 25% blank, too much to fill; clean the data: new data's blanks are filled as fit's "
         "were (--fill interpolate), up to 20% of a column"

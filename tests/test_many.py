@@ -646,6 +646,33 @@ def test_rows_that_arrived_since_fit_are_read_behind_each_series_saved_rows_not_
     assert "Note: series 's0': data has 4 row(s), from 2024-01-06T00:00:00; the 20 rows before" in alone.stderr
 
 
+def test_blanks_in_rows_since_fit_are_filled_behind_each_series_saved_rows(tmp_path):
+    """Two of s0's four new rows blank (50% of them) are filled behind its 20 saved rows, as in the whole
+    history; a series blank beyond 20% of its window is refused by name, with fit's --fill."""
+    frame, whole = sines(3), sines(3, base=124)
+    ends = frame.groupby("store")["date"].max()
+    new = whole[whole["date"] > whole["store"].map(ends)].copy()  # 4 rows of each series, after its own end
+    _, model, _, fitted = fit_stores(frame, tmp_path, epochs=1)
+    assert fitted.exit_code == 0
+    s0 = new.index[new["store"] == "s0"]
+    new.loc[s0[:2], "sales"] = None
+    few = run("forecast", csv(new, tmp_path / "new.csv"), "--model", model, "--format", "csv")
+    assert few.exit_code == 0, few.output
+    everything = run(
+        "forecast", csv(pd.concat([frame, new]), tmp_path / "all.csv"), "--model", model, "--format", "csv"
+    )
+    assert few.stdout == everything.stdout
+    assert "Warning: series 's0': filled 2 blank value(s) by interpolate" in few.stderr
+    new.loc[new["store"] == "s1", "sales"] = None  # and 4 blank rows after them: 8 of the 24 saved + 8 new
+    holes = pd.concat([new, new[new["store"] == "s1"].assign(date=lambda f: f["date"] + pd.Timedelta(hours=4))])
+    refused = run("forecast", csv(holes, tmp_path / "holes.csv"), "--model", model)
+    assert refused.exit_code == 65
+    assert refused.stderr.strip().splitlines()[-1] == (
+        "Error: series 's1': column 'sales' is 25% blank, too much to fill; clean the data: new data's blanks are "
+        "filled as fit's were (--fill interpolate), up to 20% of a column"
+    )
+
+
 def test_evaluate_counts_only_the_scored_series_among_those_read_behind_their_saved_rows(tmp_path):
     """s1 continues its training end with too few rows for the horizon that s0's rows fill, s2's rows begin an
     hour late: both are skipped (not padded: evaluate scores no padding), so the summary names the one scored
