@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import statistics
@@ -59,6 +60,9 @@ class Row:
 
 def say(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+MIN_TIMED = 0.5  # seconds: shorter epochs are timed in a loop of them, each pair's timings being this long at least
 
 
 def seconds(f: Callable[[], object]) -> float:
@@ -150,14 +154,19 @@ def epoch_ratio(device: torch.device, batch: int, repeats: int) -> EpochTiming:
         bare_epoch(bare, opt, x, y, batch, steps=5)
         tr.fit(model, train_w.take(0, 5 * batch), val_w.take(0, batch), cfg)
     bare_s, ours_s = [], []
+    runs = [
+        ("bare", lambda: (bare_epoch(bare, opt, x, y, batch), bare_validate(bare, val_w.x, val_w.y))),
+        ("ours", lambda: tr.fit(model, train_w, val_w, cfg)),
+    ]
+    torch.set_num_threads(1)
+    # an epoch of a few steps (a GPU at batch 1024: 40 ms) is timed over enough epochs to last MIN_TIMED
+    inner = max(1, math.ceil(MIN_TIMED / seconds(runs[0][1])))
     for i in range(repeats):
         torch.set_num_threads(1)
-        runs = [
-            ("bare", lambda: (bare_epoch(bare, opt, x, y, batch), bare_validate(bare, val_w.x, val_w.y))),
-            ("ours", lambda: tr.fit(model, train_w, val_w, cfg)),
-        ]
         for name, run in runs if i % 2 == 0 else runs[::-1]:
-            (bare_s if name == "bare" else ours_s).append(seconds(run))
+            (bare_s if name == "bare" else ours_s).append(
+                seconds(lambda run=run: [run() for _ in range(inner)]) / inner
+            )
         say(f"epoch {device.type} batch {batch}: bare {bare_s[-1]:.2f} s, rnncast {ours_s[-1]:.2f} s")
     ratio = statistics.median(o / b for o, b in zip(ours_s, bare_s, strict=True))
     return EpochTiming(min(bare_s), min(ours_s), ratio)
