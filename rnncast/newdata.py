@@ -220,37 +220,56 @@ def behind_saved_rows(art: Artifact, number: int, s: reading.Series) -> reading.
     """`s` behind the training rows the model file keeps for series `number` (its saved context), up to the
     step before `s` begins; new rows replace saved ones at the same stamps. None where `s` does not continue
     them (it begins more than one step after the training end, ends before it, or its rows are off the
-    model's grid). A series shorter than the window in training gives only its real rows, not fit's padding
-    before them: the result may be shorter than seq_len, to be padded as the whole history would be."""
+    model's grid). A few new rows with missing periods among them (a skipped hour too few rows to infer the
+    grid from, or rows fit's --fill drop dropped) are put on the grid as the whole history would be: blank
+    rows where they are missing, to be filled by `fill_like_model` (with drop: left out). A series shorter than the window in training gives only
+    its real rows, not fit's padding before them: the result may be shorter than seq_len, to be padded as the
+    whole history would be."""
     meta, sm, seq_len = art.meta["data"], art.meta["series"], art.meta["model_seq_len"]
     freq = meta.get("freq")
-    if meta.get("time_kind") != "datetime" or not freq or not len(s):
+    if meta.get("time_kind") != "datetime" or not freq:
         return None  # a few rows may infer another frequency (Mon-Wed: D, not B): the grid is checked below
     real = min(seq_len, sm.get("rows", [seq_len] * len(sm["ids"]))[number])  # fewer: fit padded the rest
     end = pd.Timestamp(sm["ends"][number])
-    if s.index[-1] < end:
-        return None  # the saved rows after it would be dropped: a window shorter than seq_len
     weekmask, zone = meta.get("time_read", {}).get("weekmask"), meta.get("zone")
     saved = timeindex.context_index(freq, end, real, weekmask, zone)
+    values = art.context[number][seq_len - real :]
+    if not len(s):  # every new row dropped (fit's --fill drop): the whole history ends at the training end
+        return replace(s, values=values, index=saved.rename(s.index.name), freq=freq)
+    if s.index[-1] < end:
+        return None  # the saved rows after it would be dropped: a window shorter than seq_len
     if not (s.index[0] in saved or s.index[0] == timeindex.future_index(meta, end, 1)[0]):
         return None
     keep = saved < s.index[0]
     index = saved[keep].append(s.index).rename(s.index.name)
-    if not index.equals(timeindex.context_index(freq, s.index[-1], len(index), weekmask, zone)):
-        return None  # a gap or a step off the grid among the new rows
-    values = np.concatenate([art.context[number][seq_len - real :][keep], s.values])
-    return replace(s, values=values, index=index, freq=freq)
+    if index.equals(timeindex.context_index(freq, s.index[-1], len(index), weekmask, zone)):
+        return replace(s, values=np.concatenate([values[keep], s.values]), index=index, freq=freq)
+    if len(s) >= seq_len:
+        return None  # a window of its own: read as the whole history's last rows would be
+    grid = timeindex.grid_between(freq, saved[0], s.index[-1], weekmask, zone).rename(s.index.name)
+    at = grid.get_indexer(s.index)
+    if (at < 0).any():
+        return None  # a step off the model's grid
+    if read_options_like(meta).fill == "drop":  # the whole history has no rows there either
+        return replace(s, values=np.concatenate([values[keep], s.values]), index=index, freq=freq)
+    rows = np.full((len(grid), s.values.shape[1]), np.nan)
+    rows[: int(keep.sum())], rows[at] = values[keep], s.values
+    added = len(grid) - int(keep.sum()) - len(s)
+    notes = [*s.notes, f"{added} missing time step(s) added on the {freq} grid and filled"]
+    return replace(s, values=rows, index=grid, freq=freq, notes=notes)
 
 
 def behind_saved(art: Artifact, coll: Collection) -> tuple[Collection, dict[str, int]]:
     """Every known series of `coll` that continues its training data, read behind the rows the model saved
     (`behind_saved_rows`): DATA may hold only the rows since fit. Returns (the collection, for each series
-    that took saved rows, how many rows DATA itself held)."""
+    that took saved rows, how many rows from DATA's first are in it, missing ones added)."""
     known, series, took = art.meta["series"]["ids"], [], {}
     for sid, s in zip(coll.ids, coll.series, strict=True):
         longer = behind_saved_rows(art, known.index(sid), s) if sid in known else None
         if longer is not None and len(longer) > len(s):
-            took[sid], s = len(s), longer
+            if len(s):  # none: every row dropped, as the drop note says
+                took[sid] = int((longer.index >= s.index[0]).sum())
+            s = longer
         series.append(s)
     return replace(coll, series=series), took
 

@@ -731,3 +731,26 @@ def test_blank_rows_of_one_series_in_new_data_are_refused_naming_the_series_and_
         "Error: series 's1': column 'sales' is 33% blank, too much to fill; clean the data: new data's blanks are "
         "filled as fit's were (--fill interpolate), up to 20% of a column"
     )
+
+
+def test_rows_since_fit_that_fit_drop_drops_are_read_behind_the_saved_rows_as_the_whole_history(tmp_path):
+    """--fill drop drops a blank row among s2's new rows, and every new row of s1: each series is read behind its
+    saved rows as in the whole history (not padded with its first value, nor an internal error on a series
+    left with no row)."""
+    frame, whole = sines(3), sines(3, base=124)
+    ends = frame.groupby("store")["date"].max()
+    new = whole[whole["date"] > whole["store"].map(ends)].copy()  # 4 rows of each series, after its own end
+    new.loc[new["store"] == "s1", "sales"] = None
+    new.loc[new.index[new["store"] == "s2"].sort_values()[1:2], "sales"] = None
+    data, model = csv(frame, tmp_path / "train.csv"), tmp_path / "m.rnncast"
+    options = ("--id-col", "store", "--target", "sales", "--fill", "drop", *SHORT_FIT, "--epochs", "1")
+    assert run("fit", data, "--model", model, *options).exit_code == 0
+    few = run("forecast", csv(new, tmp_path / "new.csv"), "--model", model, "--format", "csv")
+    assert few.exit_code == 0, few.output
+    everything = run(
+        "forecast", csv(pd.concat([frame, new]), tmp_path / "all.csv"), "--model", model, "--format", "csv"
+    )
+    assert few.stdout == everything.stdout
+    assert "padded" not in few.stderr
+    assert "Warning: series 's1': dropped 4 row(s) with blank values" in few.stderr
+    assert few.stderr.splitlines()[-1].startswith("Note: 2 series ('s0', 's2') have fewer than the 24 rows")
