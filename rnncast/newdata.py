@@ -216,15 +216,18 @@ def contexts_from(
     return contexts, warnings
 
 
-def behind_saved_rows(art: Artifact, number: int, s: reading.Series) -> reading.Series | None:
+def behind_saved_rows(
+    art: Artifact, number: int, s: reading.Series, first: pd.Timestamp | None = None
+) -> reading.Series | None:
     """`s` behind the training rows the model file keeps for series `number` (its saved context), up to the
     step before `s` begins; new rows replace saved ones at the same stamps. None where `s` does not continue
     them (it begins more than one step after the training end, ends before it, or its rows are off the
     model's grid). A few new rows with missing periods among them (a skipped hour too few rows to infer the
     grid from, or rows fit's --fill drop dropped) are put on the grid as the whole history would be: blank
-    rows where they are missing, to be filled by `fill_like_model` (with drop: left out). A series shorter than the window in training gives only
-    its real rows, not fit's padding before them: the result may be shorter than seq_len, to be padded as the
-    whole history would be."""
+    rows where they are missing, to be filled by `fill_like_model` (with drop: left out). `first`: the file's
+    first row of `s` where reading dropped blank ones before its first value (a wide file's column). A series
+    shorter than the window in training gives only its real rows, not fit's padding before them: the result
+    may be shorter than seq_len, to be padded as the whole history would be."""
     meta, sm, seq_len = art.meta["data"], art.meta["series"], art.meta["model_seq_len"]
     freq = meta.get("freq")
     if meta.get("time_kind") != "datetime" or not freq:
@@ -238,9 +241,10 @@ def behind_saved_rows(art: Artifact, number: int, s: reading.Series) -> reading.
         return replace(s, values=values, index=saved.rename(s.index.name), freq=freq)
     if s.index[-1] < end:
         return None  # the saved rows after it would be dropped: a window shorter than seq_len
-    if not (s.index[0] in saved or s.index[0] == timeindex.future_index(meta, end, 1)[0]):
+    start = s.index[0] if first is None else first
+    if not (start in saved or start == timeindex.future_index(meta, end, 1)[0]):
         return None
-    keep = saved < s.index[0]
+    keep = saved < start
     index = saved[keep].append(s.index).rename(s.index.name)
     if index.equals(timeindex.context_index(freq, s.index[-1], len(index), weekmask, zone)):
         return replace(s, values=np.concatenate([values[keep], s.values]), index=index, freq=freq)
@@ -254,8 +258,8 @@ def behind_saved_rows(art: Artifact, number: int, s: reading.Series) -> reading.
         return replace(s, values=np.concatenate([values[keep], s.values]), index=index, freq=freq)
     rows = np.full((len(grid), s.values.shape[1]), np.nan)
     rows[: int(keep.sum())], rows[at] = values[keep], s.values
-    added = len(grid) - int(keep.sum()) - len(s)
-    notes = [*s.notes, f"{added} missing time step(s) added on the {freq} grid and filled"]
+    added = int((grid >= s.index[0]).sum()) - len(s)  # not a wide column's blank first rows: they were in the file
+    notes = [*s.notes, f"{added} missing time step(s) added on the {freq} grid and filled"] if added else s.notes
     return replace(s, values=rows, index=grid, freq=freq, notes=notes)
 
 
@@ -263,15 +267,28 @@ def behind_saved(art: Artifact, coll: Collection) -> tuple[Collection, dict[str,
     """Every known series of `coll` that continues its training data, read behind the rows the model saved
     (`behind_saved_rows`): DATA may hold only the rows since fit. Returns (the collection, for each series
     that took saved rows, how many rows from DATA's first are in it, missing ones added)."""
-    known, series, took = art.meta["series"]["ids"], [], {}
+    known, ends, series, took = art.meta["series"]["ids"], art.meta["series"]["ends"], [], {}
+    rows = file_rows(coll)
     for sid, s in zip(coll.ids, coll.series, strict=True):
-        longer = behind_saved_rows(art, known.index(sid), s) if sid in known else None
+        first = None
+        if sid in known and rows is not None and len(s):  # a wide column's blank first rows, trimmed by reading
+            blank = rows[(rows > pd.Timestamp(ends[known.index(sid)])) & (rows < s.index[0])]
+            first = blank[0] if len(blank) else None
+        longer = behind_saved_rows(art, known.index(sid), s, first) if sid in known else None
         if longer is not None and len(longer) > len(s):
             if len(s):  # none: every row dropped, as the drop note says
-                took[sid] = int((longer.index >= s.index[0]).sum())
+                took[sid] = int((longer.index >= (s.index[0] if first is None else first)).sum())
             s = longer
         series.append(s)
     return replace(coll, series=series), took
+
+
+def file_rows(coll: Collection) -> pd.DatetimeIndex | None:
+    """The time stamps of a wide file's rows, which every column shares: those of all its series together
+    (reading drops a column's blank rows before its first value and after its last). None when not wide."""
+    if not coll.layout.wide or not all(isinstance(s.index, pd.DatetimeIndex) for s in coll.series):
+        return None
+    return pd.DatetimeIndex(np.unique(np.concatenate([s.index.to_numpy() for s in coll.series])))
 
 
 def saved_rows_note(art: Artifact, coll: Collection, took: dict[str, int]) -> list[str]:

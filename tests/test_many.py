@@ -754,3 +754,23 @@ def test_rows_since_fit_that_fit_drop_drops_are_read_behind_the_saved_rows_as_th
     assert "padded" not in few.stderr
     assert "Warning: series 's1': dropped 4 row(s) with blank values" in few.stderr
     assert few.stderr.splitlines()[-1].startswith("Note: 2 series ('s0', 's2') have fewer than the 24 rows")
+
+
+def test_a_wide_columns_blank_first_row_since_fit_lies_between_the_training_end_and_its_next_value(tmp_path):
+    """A wide file drops a column's blank rows before its first value: new rows whose first is blank in s0 are
+    read with that row blank behind s0's saved rows and filled, as in the whole history (not padded)."""
+    every, end = sines(3), pd.Timestamp("2024-01-05 20:00")  # the series' training data end together
+    frame, new = every[every["date"] <= end], every[(every["date"] > end) & (every["date"] <= end + pd.Timedelta("4h"))]
+    new = new.sort_values(["store", "date"]).reset_index(drop=True)
+    new.loc[0, "sales"] = None  # s0's first new row
+    wide = lambda f: f.pivot(index="date", columns="store", values="sales").reset_index()  # noqa: E731
+    model, tiny = tmp_path / "m.rnncast", [*SHORT_FIT, "--epochs", "1"]
+    assert run("fit", csv(wide(frame), tmp_path / "t.csv"), "--wide", "--model", model, *tiny).exit_code == 0
+    few = run("forecast", csv(wide(new), tmp_path / "new.csv"), "--model", model, "--format", "csv")
+    assert few.exit_code == 0, few.output
+    everything = run(
+        "forecast", csv(wide(pd.concat([frame, new])), tmp_path / "a.csv"), "--model", model, "--format", "csv"
+    )
+    assert few.stdout == everything.stdout
+    assert "Warning: series 's0': filled 1 blank value(s) by interpolate" in few.stderr
+    assert "padded" not in few.stderr and "missing time step" not in few.stderr
