@@ -41,13 +41,13 @@ def read_like_model(
     """Read new data in the layout, and with the time, target and feature columns, the model was trained on;
     `ids`: those series alone. Blanks are filled as fit filled its data, or with `blanks` left for
     `fill_like_model`, once `behind_saved` has put the saved rows before a few new ones (fit's --fill drop
-    drops them here: dropped rows are not filled)."""
+    drops their rows then: a blank first row is a row that continues the saved ones)."""
     meta, sm = art.meta["data"], art.meta["series"]
     layout = Layout(sm["id_col"], sm["wide"])
     future = tuple(meta.get("future_features", []))
     read = replace(read or read_options_like(meta), features=tuple(meta["features"]), future_features=future)
     policy = read.fill
-    if blanks and policy != "drop":
+    if blanks:
         read = replace(read, fill=reading.KEEP_BLANKS)
     frame = reading.read_table(source)
     if layout.wide:
@@ -222,9 +222,9 @@ def behind_saved_rows(
     """`s` behind the training rows the model file keeps for series `number` (its saved context), up to the
     step before `s` begins; new rows replace saved ones at the same stamps. None where `s` does not continue
     them (it begins more than one step after the training end, ends before it, or its rows are off the
-    model's grid). A few new rows with missing periods among them (a skipped hour too few rows to infer the
-    grid from, or rows fit's --fill drop dropped) are put on the grid as the whole history would be: blank
-    rows where they are missing, to be filled by `fill_like_model` (with drop: left out). `first`: the file's
+    model's grid). A few new rows with missing periods among them (a skipped hour among too few rows to infer
+    the grid from) are put on the grid as the whole history would be: blank rows where they are missing, to
+    be filled (or, with fit's --fill drop, dropped) by `fill_like_model`. `first`: the file's
     first row of `s` where reading dropped blank ones before its first value (a wide file's column). A series
     shorter than the window in training gives only its real rows, not fit's padding before them: the result
     may be shorter than seq_len, to be padded as the whole history would be."""
@@ -254,8 +254,6 @@ def behind_saved_rows(
     at = grid.get_indexer(s.index)
     if (at < 0).any():
         return None  # a step off the model's grid
-    if read_options_like(meta).fill == "drop":  # the whole history has no rows there either
-        return replace(s, values=np.concatenate([values[keep], s.values]), index=index, freq=freq)
     rows = np.full((len(grid), s.values.shape[1]), np.nan)
     rows[: int(keep.sum())], rows[at] = values[keep], s.values
     added = int((grid >= s.index[0]).sum()) - len(s)  # not a wide column's blank first rows: they were in the file

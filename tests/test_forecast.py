@@ -275,9 +275,10 @@ def test_blanks_in_a_few_rows_since_fit_are_filled_after_the_saved_rows_are_put_
     [
         ("interpolate", ["Jun-1-2016", "Aug-1-2016"], [95.1, 97.0], "1 missing time step(s) added on the MS grid"),
         ("drop", ["Jun-1-2016", "Jul-1-2016", "Aug-1-2016"], [95.1, None, 97.0], "dropped 1 row(s)"),
+        ("drop", ["Jun-1-2016", "Jul-1-2016", "Aug-1-2016"], [None, 99.3, 97.0], "dropped 1 row(s)"),
         ("drop", ["Jun-1-2016", "Jul-1-2016"], [None, None], "dropped 2 row(s)"),
     ],
-    ids=["skipped-month", "drop-a-blank-row", "drop-every-row"],
+    ids=["skipped-month", "drop-a-blank-row", "drop-a-blank-first-row", "drop-every-row"],
 )
 def test_missing_or_dropped_rows_among_a_few_rows_since_fit_are_read_as_the_whole_history(
     elec_model, tmp_path, fill, dates, values, said

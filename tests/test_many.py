@@ -753,7 +753,7 @@ def test_rows_since_fit_that_fit_drop_drops_are_read_behind_the_saved_rows_as_th
     assert few.stdout == everything.stdout
     assert "padded" not in few.stderr
     assert "Warning: series 's1': dropped 4 row(s) with blank values" in few.stderr
-    assert few.stderr.splitlines()[-1].startswith("Note: 2 series ('s0', 's2') have fewer than the 24 rows")
+    assert few.stderr.splitlines()[-1].startswith("Note: 3 series ('s0', 's1', 's2') have fewer than the 24 rows")
 
 
 def test_a_wide_columns_blank_first_row_since_fit_lies_between_the_training_end_and_its_next_value(tmp_path):
