@@ -37,6 +37,7 @@ class Collection:
     ids: list[str]
     series: list[Series]
     layout: Layout = field(default_factory=Layout)
+    rows: pd.Index | None = None  # a wide file's time stamps, for new data (`newdata.read_like_model`)
 
     def head(self, rows_back: int) -> Collection:
         """Every series without its last `rows_back` rows (what was known `rows_back` steps ago)."""

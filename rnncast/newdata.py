@@ -66,6 +66,8 @@ def read_like_model(
         coll = collection.collect(frame, read, layout)
     except reading.FillRefused as exc:
         raise fill_refused(exc.what, policy) from None
+    if layout.wide and blanks:  # every column's rows: reading drops a column's blank rows before its first value
+        coll = replace(coll, rows=timeindex.time_index(frame, read, []).index)
     if ids:  # the series asked for alone: another series' warnings are not said, nor refused under --strict
         kept = [(sid, one) for sid, one in zip(coll.ids, coll.series, strict=True) if sid in ids]
         coll = replace(coll, ids=[sid for sid, _ in kept], series=[one for _, one in kept])
@@ -266,7 +268,7 @@ def behind_saved(art: Artifact, coll: Collection) -> tuple[Collection, dict[str,
     (`behind_saved_rows`): DATA may hold only the rows since fit. Returns (the collection, for each series
     that took saved rows, how many rows from DATA's first are in it, missing ones added)."""
     known, ends, series, took = art.meta["series"]["ids"], art.meta["series"]["ends"], [], {}
-    rows = file_rows(coll)
+    rows = coll.rows if isinstance(coll.rows, pd.DatetimeIndex) else None
     for sid, s in zip(coll.ids, coll.series, strict=True):
         first = None
         if sid in known and rows is not None and len(s):  # a wide column's blank first rows, trimmed by reading
@@ -279,14 +281,6 @@ def behind_saved(art: Artifact, coll: Collection) -> tuple[Collection, dict[str,
             s = longer
         series.append(s)
     return replace(coll, series=series), took
-
-
-def file_rows(coll: Collection) -> pd.DatetimeIndex | None:
-    """The time stamps of a wide file's rows, which every column shares: those of all its series together
-    (reading drops a column's blank rows before its first value and after its last). None when not wide."""
-    if not coll.layout.wide or not all(isinstance(s.index, pd.DatetimeIndex) for s in coll.series):
-        return None
-    return pd.DatetimeIndex(np.unique(np.concatenate([s.index.to_numpy() for s in coll.series])))
 
 
 def saved_rows_note(art: Artifact, coll: Collection, took: dict[str, int]) -> list[str]:

@@ -774,3 +774,6 @@ def test_a_wide_columns_blank_first_row_since_fit_lies_between_the_training_end_
     assert few.stdout == everything.stdout
     assert "Warning: series 's0': filled 1 blank value(s) by interpolate" in few.stderr
     assert "padded" not in few.stderr and "missing time step" not in few.stderr
+    alone = run("forecast", tmp_path / "new.csv", "--model", model, "--id", "s0", "--format", "csv")
+    assert alone.exit_code == 0 and "padded" not in alone.stderr, alone.output  # the other columns not read
+    assert alone.stdout == run("forecast", tmp_path / "a.csv", "--model", model, "--id", "s0", "--format", "csv").stdout
