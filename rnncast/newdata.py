@@ -94,7 +94,7 @@ def fill_like_model(art: Artifact, coll: Collection) -> Collection:
         sid, s = coll.ids[refused], coll.series[refused]
         names = [sid if coll.layout.wide else t for t in s.targets] + list(s.features)  # as the file calls them
         try:
-            reading.fill_missing(pd.DataFrame(s.values, index=s.index, columns=names), policy, [])
+            reading.fill_missing(pd.DataFrame(s.values, index=s.index, columns=names), policy, [], s.zone, s.freq)
         except reading.FillRefused as exc:
             raise fill_refused(f"series {sid!r}: {exc.what}" if coll.layout.many else exc.what, policy) from None
     return replace(coll, series=series)

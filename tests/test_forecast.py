@@ -395,7 +395,7 @@ def test_blank_new_data_is_filled_as_fit_filled_and_refused_naming_fits_fill(ele
     with pytest.raises(DataError) as refused:
         api.evaluate_file(strict, tmp_path / "blank.csv")
     assert str(refused.value) == (
-        f"column {value!r} is blank at 2016-07-01 00:00:00; fill it: the model was fitted with --fill error, "
+        f"column {value!r} is blank at 2016-07-01; fill it: the model was fitted with --fill error, "
         "which refuses blanks"
     )
     zero = tmp_path / "zero.rnncast"  # count data: a blank is a period with nothing sold

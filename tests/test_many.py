@@ -777,3 +777,25 @@ def test_a_wide_columns_blank_first_row_since_fit_lies_between_the_training_end_
     alone = run("forecast", tmp_path / "new.csv", "--model", model, "--id", "s0", "--format", "csv")
     assert alone.exit_code == 0 and "padded" not in alone.stderr, alone.output  # the other columns not read
     assert alone.stdout == run("forecast", tmp_path / "a.csv", "--model", model, "--id", "s0", "--format", "csv").stdout
+
+
+def test_a_blank_refused_in_zoned_rows_since_fit_is_named_at_its_stamp_as_the_file_writes_it(tmp_path):
+    """--fill error names the blank's stamp in the data's zone, with its offset, as the file writes it (not
+    the UTC clock read inside, an hour off in Berlin's winter)."""
+    every = sines(2)
+    every["date"] = every["date"].dt.tz_localize("Europe/Berlin").map(lambda t: t.isoformat())
+    stamps = pd.to_datetime(every["date"], utc=True)
+    end = stamps.min() + pd.Timedelta("100h")
+    new = every[(stamps > end) & (stamps <= end + pd.Timedelta("4h"))].sort_values(["store", "date"])
+    new = new.reset_index(drop=True)
+    new.loc[1, "sales"] = None  # s0's second new row
+    data, model = csv(every[stamps <= end], tmp_path / "t.csv"), tmp_path / "m.rnncast"
+    options = ("--id-col", "store", "--target", "sales", "--tz", "Europe/Berlin", "--fill", "error", *SHORT_FIT)
+    assert run("fit", data, "--model", model, *options, "--epochs", "1").exit_code == 0
+    refused = run("forecast", csv(new, tmp_path / "new.csv"), "--model", model)
+    assert refused.exit_code == 65
+    assert refused.stderr.strip().splitlines()[-1] == (
+        f"Error: series 's0': column 'sales' is blank at {new.loc[1, 'date']}; fill it: the model was fitted with "
+        "--fill error, which refuses blanks"
+    )
+    assert new.loc[1, "date"].endswith("+01:00")
