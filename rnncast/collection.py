@@ -37,6 +37,7 @@ class Collection:
     ids: list[str]
     series: list[Series]
     layout: Layout = field(default_factory=Layout)
+    rows: pd.Index | None = None  # a wide file's time stamps, for new data (`newdata.read_like_model`)
 
     def head(self, rows_back: int) -> Collection:
         """Every series without its last `rows_back` rows (what was known `rows_back` steps ago)."""
@@ -278,18 +279,19 @@ def _fill_all(values, indexes, starts, policy: str, notes, flagged):
 
 
 def fill_blanks(series: list[Series], policy: str) -> tuple[list[Series], int | None]:
-    """Series read with their blanks (`KEEP_BLANKS`), each filled per `policy` (not drop) with its note, all at
-    once as `_all_series` fills them. Returns (the series, the first one `policy` refuses, or None)."""
+    """Series read with their blanks (`KEEP_BLANKS`), each filled per `policy` (drop: its blank rows dropped)
+    with its note, all at once as `_all_series` fills them. Returns (the series, the first one `policy`
+    refuses, or None)."""
     todo = [i for i, s in enumerate(series) if np.isnan(s.values).any()]
     if not todo:
         return series, None
     starts = np.concatenate([[0], np.cumsum([len(series[i].values) for i in todo])])
     notes, flagged = [list(series[i].notes) for i in todo], np.zeros(len(todo), dtype=bool)
     values = np.concatenate([series[i].values for i in todo])  # a copy: filled in place
-    values, _, _ = _fill_all(values, [series[i].index for i in todo], starts, policy, notes, flagged)
+    values, indexes, starts = _fill_all(values, [series[i].index for i in todo], starts, policy, notes, flagged)
     out = list(series)
     for k, i in enumerate(todo):
-        out[i] = replace(series[i], values=values[starts[k] : starts[k + 1]], notes=notes[k])
+        out[i] = replace(series[i], values=values[starts[k] : starts[k + 1]], index=indexes[k], notes=notes[k])
     return out, (todo[int(flagged.argmax())] if flagged.any() else None)
 
 

@@ -41,13 +41,13 @@ def read_like_model(
     """Read new data in the layout, and with the time, target and feature columns, the model was trained on;
     `ids`: those series alone. Blanks are filled as fit filled its data, or with `blanks` left for
     `fill_like_model`, once `behind_saved` has put the saved rows before a few new ones (fit's --fill drop
-    drops them here: dropped rows are not filled)."""
+    drops their rows then: a blank first row is a row that continues the saved ones)."""
     meta, sm = art.meta["data"], art.meta["series"]
     layout = Layout(sm["id_col"], sm["wide"])
     future = tuple(meta.get("future_features", []))
     read = replace(read or read_options_like(meta), features=tuple(meta["features"]), future_features=future)
     policy = read.fill
-    if blanks and policy != "drop":
+    if blanks:
         read = replace(read, fill=reading.KEEP_BLANKS)
     frame = reading.read_table(source)
     if layout.wide:
@@ -66,6 +66,8 @@ def read_like_model(
         coll = collection.collect(frame, read, layout)
     except reading.FillRefused as exc:
         raise fill_refused(exc.what, policy) from None
+    if layout.wide and blanks:  # every column's rows: reading drops a column's blank rows before its first value
+        coll = replace(coll, rows=timeindex.time_index(frame, read, []).index)
     if ids:  # the series asked for alone: another series' warnings are not said, nor refused under --strict
         kept = [(sid, one) for sid, one in zip(coll.ids, coll.series, strict=True) if sid in ids]
         coll = replace(coll, ids=[sid for sid, _ in kept], series=[one for _, one in kept])
@@ -92,7 +94,7 @@ def fill_like_model(art: Artifact, coll: Collection) -> Collection:
         sid, s = coll.ids[refused], coll.series[refused]
         names = [sid if coll.layout.wide else t for t in s.targets] + list(s.features)  # as the file calls them
         try:
-            reading.fill_missing(pd.DataFrame(s.values, index=s.index, columns=names), policy, [])
+            reading.fill_missing(pd.DataFrame(s.values, index=s.index, columns=names), policy, [], s.zone, s.freq)
         except reading.FillRefused as exc:
             raise fill_refused(f"series {sid!r}: {exc.what}" if coll.layout.many else exc.what, policy) from None
     return replace(coll, series=series)
@@ -216,41 +218,67 @@ def contexts_from(
     return contexts, warnings
 
 
-def behind_saved_rows(art: Artifact, number: int, s: reading.Series) -> reading.Series | None:
+def behind_saved_rows(
+    art: Artifact, number: int, s: reading.Series, first: pd.Timestamp | None = None
+) -> reading.Series | None:
     """`s` behind the training rows the model file keeps for series `number` (its saved context), up to the
     step before `s` begins; new rows replace saved ones at the same stamps. None where `s` does not continue
     them (it begins more than one step after the training end, ends before it, or its rows are off the
-    model's grid). A series shorter than the window in training gives only its real rows, not fit's padding
-    before them: the result may be shorter than seq_len, to be padded as the whole history would be."""
+    model's grid). A few new rows with missing periods among them (a skipped hour among too few rows to infer
+    the grid from) are put on the grid as the whole history would be: blank rows where they are missing, to
+    be filled (or, with fit's --fill drop, dropped) by `fill_like_model`. `first`: the file's
+    first row of `s` where reading dropped blank ones before its first value (a wide file's column). A series
+    shorter than the window in training gives only its real rows, not fit's padding before them: the result
+    may be shorter than seq_len, to be padded as the whole history would be."""
     meta, sm, seq_len = art.meta["data"], art.meta["series"], art.meta["model_seq_len"]
     freq = meta.get("freq")
-    if meta.get("time_kind") != "datetime" or not freq or not len(s):
+    if meta.get("time_kind") != "datetime" or not freq:
         return None  # a few rows may infer another frequency (Mon-Wed: D, not B): the grid is checked below
     real = min(seq_len, sm.get("rows", [seq_len] * len(sm["ids"]))[number])  # fewer: fit padded the rest
     end = pd.Timestamp(sm["ends"][number])
-    if s.index[-1] < end:
-        return None  # the saved rows after it would be dropped: a window shorter than seq_len
     weekmask, zone = meta.get("time_read", {}).get("weekmask"), meta.get("zone")
     saved = timeindex.context_index(freq, end, real, weekmask, zone)
-    if not (s.index[0] in saved or s.index[0] == timeindex.future_index(meta, end, 1)[0]):
+    values = art.context[number][seq_len - real :]
+    if not len(s):  # every new row dropped (fit's --fill drop): the whole history ends at the training end
+        return replace(s, values=values, index=saved.rename(s.index.name), freq=freq)
+    if s.index[-1] < end:
+        return None  # the saved rows after it would be dropped: a window shorter than seq_len
+    start = s.index[0] if first is None else first
+    if not (start in saved or start == timeindex.future_index(meta, end, 1)[0]):
         return None
-    keep = saved < s.index[0]
+    keep = saved < start
     index = saved[keep].append(s.index).rename(s.index.name)
-    if not index.equals(timeindex.context_index(freq, s.index[-1], len(index), weekmask, zone)):
-        return None  # a gap or a step off the grid among the new rows
-    values = np.concatenate([art.context[number][seq_len - real :][keep], s.values])
-    return replace(s, values=values, index=index, freq=freq)
+    if index.equals(timeindex.context_index(freq, s.index[-1], len(index), weekmask, zone)):
+        return replace(s, values=np.concatenate([values[keep], s.values]), index=index, freq=freq)
+    if len(s) >= seq_len:
+        return None  # a window of its own: read as the whole history's last rows would be
+    grid = timeindex.grid_between(freq, saved[0], s.index[-1], weekmask, zone).rename(s.index.name)
+    at = grid.get_indexer(s.index)
+    if (at < 0).any():
+        return None  # a step off the model's grid
+    rows = np.full((len(grid), s.values.shape[1]), np.nan)
+    rows[: int(keep.sum())], rows[at] = values[keep], s.values
+    added = int((grid >= s.index[0]).sum()) - len(s)  # not a wide column's blank first rows: they were in the file
+    notes = [*s.notes, f"{added} missing time step(s) added on the {freq} grid and filled"] if added else s.notes
+    return replace(s, values=rows, index=grid, freq=freq, notes=notes)
 
 
 def behind_saved(art: Artifact, coll: Collection) -> tuple[Collection, dict[str, int]]:
     """Every known series of `coll` that continues its training data, read behind the rows the model saved
     (`behind_saved_rows`): DATA may hold only the rows since fit. Returns (the collection, for each series
-    that took saved rows, how many rows DATA itself held)."""
-    known, series, took = art.meta["series"]["ids"], [], {}
+    that took saved rows, how many rows from DATA's first are in it, missing ones added)."""
+    known, ends, series, took = art.meta["series"]["ids"], art.meta["series"]["ends"], [], {}
+    rows = coll.rows if isinstance(coll.rows, pd.DatetimeIndex) else None
     for sid, s in zip(coll.ids, coll.series, strict=True):
-        longer = behind_saved_rows(art, known.index(sid), s) if sid in known else None
+        first = None
+        if sid in known and rows is not None and len(s):  # a wide column's blank first rows, trimmed by reading
+            blank = rows[(rows > pd.Timestamp(ends[known.index(sid)])) & (rows < s.index[0])]
+            first = blank[0] if len(blank) else None
+        longer = behind_saved_rows(art, known.index(sid), s, first) if sid in known else None
         if longer is not None and len(longer) > len(s):
-            took[sid], s = len(s), longer
+            if len(s):  # none: every row dropped, as the drop note says
+                took[sid] = int((longer.index >= (s.index[0] if first is None else first)).sum())
+            s = longer
         series.append(s)
     return replace(coll, series=series), took
 

@@ -284,8 +284,8 @@ def to_series(frame: pd.DataFrame, options: ReadOptions) -> Series:
     notes, used = table.notes, set(table.time_parts) | set(table.numbers.columns)
     numbers = _sorted_unique(table.numbers, table.time_col, notes, _id_candidate(frame, used), table.zone)
     numbers, freq = timeindex.regular(numbers, notes, options.strict, options.freq, options.weekmask, table.zone)
-    numbers = fill_missing(numbers, options.fill, notes)
-    _check_range(numbers, blanks=options.fill == KEEP_BLANKS)
+    numbers = fill_missing(numbers, options.fill, notes, table.zone, freq)
+    _check_range(numbers, options.fill == KEEP_BLANKS, table.zone, freq)
     return Series(
         values=numbers.to_numpy(dtype=np.float64),
         index=numbers.index,
@@ -422,13 +422,17 @@ class FillRefused(DataError):
         self.what = what
 
 
-def fill_missing(numbers: pd.DataFrame, policy: str, notes: list[str]) -> pd.DataFrame:
+def fill_missing(
+    numbers: pd.DataFrame, policy: str, notes: list[str], zone: str | None = None, freq: str | None = None
+) -> pd.DataFrame:
+    """`numbers` with its blanks filled per `policy`; a refusal names the first blank's stamp as the file
+    writes it (in the data's `zone`, at steps of `freq`)."""
     missing = numbers.isna().sum()
     if not missing.any() or policy == KEEP_BLANKS:
         return numbers
     worst = missing.idxmax()
     if policy == "error":
-        row = numbers.index[numbers[worst].isna()][0]
+        row = timeindex.shown_stamp(numbers.index[numbers[worst].isna()][0], zone, freq)
         raise FillRefused(f"column {worst!r} is blank at {row}", "fill it or use --fill interpolate|ffill|drop")
     if policy == "zero":  # blanks and missing periods mean nothing happened (a shop closed, no sales)
         notes.append(f"filled {int(missing.sum())} blank value(s) with 0 (--fill zero)")
@@ -446,19 +450,22 @@ def fill_missing(numbers: pd.DataFrame, policy: str, notes: list[str]) -> pd.Dat
     return filled
 
 
-def _check_range(numbers: pd.DataFrame, blanks: bool = False) -> None:
-    """Refuse ±inf, and values too large for the network's float32 arithmetic (`blanks`: NaN left to fill)."""
+def _check_range(numbers: pd.DataFrame, blanks: bool = False, zone: str | None = None, freq: str | None = None):
+    """Refuse ±inf, and values too large for the network's float32 arithmetic (`blanks`: NaN left to fill),
+    naming the stamp as the file writes it (`fill_missing`)."""
     values = numbers.to_numpy(dtype=np.float64)
     bad = np.isinf(values) if blanks else ~np.isfinite(values)
     if bad.any():
         row, col = np.argwhere(bad)[0]
         raise DataError(
-            f"column {numbers.columns[col]!r} has an infinite value at {numbers.index[row]}; remove or replace it"
+            f"column {numbers.columns[col]!r} has an infinite value at "
+            f"{timeindex.shown_stamp(numbers.index[row], zone, freq)}; remove or replace it"
         )
     bad = np.abs(values) > MAX_ABS_VALUE
     if bad.any():
         row, col = np.argwhere(bad)[0]
         raise DataError(
-            f"column {numbers.columns[col]!r} has {values[row, col]:.3g} at {numbers.index[row]}, too large for "
+            f"column {numbers.columns[col]!r} has {values[row, col]:.3g} at "
+            f"{timeindex.shown_stamp(numbers.index[row], zone, freq)}, too large for "
             f"float32 arithmetic (limit {MAX_ABS_VALUE:.1e}); rescale the column, e.g. divide it by 1e30"
         )

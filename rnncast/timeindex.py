@@ -666,6 +666,15 @@ def context_index(
     return _local_range(end, length, offset(freq, weekmask), zone, after=False)
 
 
+def grid_between(
+    freq: str, first: object, last: object, weekmask: str | None = None, zone: str | None = None
+) -> pd.DatetimeIndex:
+    """The frequency's grid from `first` to `last` (naive UTC, on the zone's local clock as `context_index`)."""
+    a, b = shown(pd.DatetimeIndex([pd.Timestamp(first), pd.Timestamp(last)]), zone)
+    stamps = pd.date_range(a, b, freq=offset(freq, weekmask))
+    return stamps.tz_convert("UTC").tz_localize(None) if zone else stamps
+
+
 def _local_range(anchor: object, periods: int, step: object, zone: str | None, after: bool) -> pd.DatetimeIndex:
     """`periods` stamps every `step` just `after` the naive-UTC `anchor`, else ending at it, laid on the zone's
     local clock (days step from local midnight to local midnight); naive UTC, like every stamp inside."""

@@ -213,11 +213,11 @@ def blank_every(k):
             [],
             "column 'v' is 50% blank, too much to fill; clean the data or use --fill drop",
         ),
-        (daily(value=blank_every(20)), ["--fill", "error"], "column 'v' is blank at 2024-01-02 00:00:00; fill it"),
+        (daily(value=blank_every(20)), ["--fill", "error"], "column 'v' is blank at 2024-01-02; fill it"),
         (daily(value=lambda i: "inf" if i == 4 else i), [], "column 'v' has an infinite value at 2024-01-05"),
         (daily(value=lambda i: "-inf" if i == 4 else i), [], "infinite value"),
         (daily(value=lambda i: f"{(i + 1) * 1e300:g}"), [], "too large for float32 arithmetic"),
-        (daily(value=lambda i: f"{(i + 1) * 1e38:g}"), [], "column 'v' has 1e+38 at 2024-01-01 00:00:00, too large"),
+        (daily(value=lambda i: f"{(i + 1) * 1e38:g}"), [], "column 'v' has 1e+38 at 2024-01-01, too large"),
     ],
     ids=["too-blank", "fill-error", "inf", "-inf", "1e300", "beyond-float32"],
 )

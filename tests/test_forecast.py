@@ -271,6 +271,37 @@ def test_blanks_in_a_few_rows_since_fit_are_filled_after_the_saved_rows_are_put_
 
 
 @pytest.mark.parametrize(
+    ("fill", "dates", "values", "said"),
+    [
+        ("interpolate", ["Jun-1-2016", "Aug-1-2016"], [95.1, 97.0], "1 missing time step(s) added on the MS grid"),
+        ("drop", ["Jun-1-2016", "Jul-1-2016", "Aug-1-2016"], [95.1, None, 97.0], "dropped 1 row(s)"),
+        ("drop", ["Jun-1-2016", "Jul-1-2016", "Aug-1-2016"], [None, 99.3, 97.0], "dropped 1 row(s)"),
+        ("drop", ["Jun-1-2016", "Jul-1-2016"], [None, None], "dropped 2 row(s)"),
+    ],
+    ids=["skipped-month", "drop-a-blank-row", "drop-a-blank-first-row", "drop-every-row"],
+)
+def test_missing_or_dropped_rows_among_a_few_rows_since_fit_are_read_as_the_whole_history(
+    elec_model, tmp_path, fill, dates, values, said
+):
+    """Rows since fit with a month missing (or, with --fill drop, blank rows dropped) are put on the grid behind
+    the saved rows as the whole history puts them: the same forecast, not a refusal for too few rows."""
+    model = elec_model
+    if fill == "drop":
+        model = tmp_path / "drop.rnncast"
+        api.fit(ELEC, settings(read=ReadOptions(fill="drop"), hidden_size=4, epochs=1), model_path=model)
+    history = pd.read_csv(ELEC)
+    date, value = history.columns
+    new = pd.DataFrame({date: dates, value: values})
+    new.to_csv(tmp_path / "new.csv", index=False)
+    pd.concat([history, new]).to_csv(tmp_path / "whole.csv", index=False)
+    short, warnings = api.forecast_file(model, tmp_path / "new.csv")
+    whole, whole_warnings = api.forecast_file(model, tmp_path / "whole.csv")
+    np.testing.assert_array_equal(short.values, whole.values)
+    assert warnings == whole_warnings
+    assert [w for w in warnings if w.startswith(said)], warnings
+
+
+@pytest.mark.parametrize(
     "dates",
     [["Aug-1-2016"], ["Jun-15-2016", "Jul-15-2016"], ["Jan-1-2010", "Feb-1-2010"], ["Jan-1-2016", "Feb-1-2016"]],
     ids=["a-gap-after-the-end", "off-the-monthly-grid", "long-before-the-end", "ending-before-the-end"],
@@ -364,7 +395,7 @@ def test_blank_new_data_is_filled_as_fit_filled_and_refused_naming_fits_fill(ele
     with pytest.raises(DataError) as refused:
         api.evaluate_file(strict, tmp_path / "blank.csv")
     assert str(refused.value) == (
-        f"column {value!r} is blank at 2016-07-01 00:00:00; fill it: the model was fitted with --fill error, "
+        f"column {value!r} is blank at 2016-07-01; fill it: the model was fitted with --fill error, "
         "which refuses blanks"
     )
     zero = tmp_path / "zero.rnncast"  # count data: a blank is a period with nothing sold

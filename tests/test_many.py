@@ -731,3 +731,71 @@ def test_blank_rows_of_one_series_in_new_data_are_refused_naming_the_series_and_
         "Error: series 's1': column 'sales' is 33% blank, too much to fill; clean the data: new data's blanks are "
         "filled as fit's were (--fill interpolate), up to 20% of a column"
     )
+
+
+def test_rows_since_fit_that_fit_drop_drops_are_read_behind_the_saved_rows_as_the_whole_history(tmp_path):
+    """--fill drop drops a blank row among s2's new rows, and every new row of s1: each series is read behind its
+    saved rows as in the whole history (not padded with its first value, nor an internal error on a series
+    left with no row)."""
+    frame, whole = sines(3), sines(3, base=124)
+    ends = frame.groupby("store")["date"].max()
+    new = whole[whole["date"] > whole["store"].map(ends)].copy()  # 4 rows of each series, after its own end
+    new.loc[new["store"] == "s1", "sales"] = None
+    new.loc[new.index[new["store"] == "s2"].sort_values()[1:2], "sales"] = None
+    data, model = csv(frame, tmp_path / "train.csv"), tmp_path / "m.rnncast"
+    options = ("--id-col", "store", "--target", "sales", "--fill", "drop", *SHORT_FIT, "--epochs", "1")
+    assert run("fit", data, "--model", model, *options).exit_code == 0
+    few = run("forecast", csv(new, tmp_path / "new.csv"), "--model", model, "--format", "csv")
+    assert few.exit_code == 0, few.output
+    everything = run(
+        "forecast", csv(pd.concat([frame, new]), tmp_path / "all.csv"), "--model", model, "--format", "csv"
+    )
+    assert few.stdout == everything.stdout
+    assert "padded" not in few.stderr
+    assert "Warning: series 's1': dropped 4 row(s) with blank values" in few.stderr
+    assert few.stderr.splitlines()[-1].startswith("Note: 3 series ('s0', 's1', 's2') have fewer than the 24 rows")
+
+
+def test_a_wide_columns_blank_first_row_since_fit_lies_between_the_training_end_and_its_next_value(tmp_path):
+    """A wide file drops a column's blank rows before its first value: new rows whose first is blank in s0 are
+    read with that row blank behind s0's saved rows and filled, as in the whole history (not padded)."""
+    every, end = sines(3), pd.Timestamp("2024-01-05 20:00")  # the series' training data end together
+    frame, new = every[every["date"] <= end], every[(every["date"] > end) & (every["date"] <= end + pd.Timedelta("4h"))]
+    new = new.sort_values(["store", "date"]).reset_index(drop=True)
+    new.loc[0, "sales"] = None  # s0's first new row
+    wide = lambda f: f.pivot(index="date", columns="store", values="sales").reset_index()  # noqa: E731
+    model, tiny = tmp_path / "m.rnncast", [*SHORT_FIT, "--epochs", "1"]
+    assert run("fit", csv(wide(frame), tmp_path / "t.csv"), "--wide", "--model", model, *tiny).exit_code == 0
+    few = run("forecast", csv(wide(new), tmp_path / "new.csv"), "--model", model, "--format", "csv")
+    assert few.exit_code == 0, few.output
+    everything = run(
+        "forecast", csv(wide(pd.concat([frame, new])), tmp_path / "a.csv"), "--model", model, "--format", "csv"
+    )
+    assert few.stdout == everything.stdout
+    assert "Warning: series 's0': filled 1 blank value(s) by interpolate" in few.stderr
+    assert "padded" not in few.stderr and "missing time step" not in few.stderr
+    alone = run("forecast", tmp_path / "new.csv", "--model", model, "--id", "s0", "--format", "csv")
+    assert alone.exit_code == 0 and "padded" not in alone.stderr, alone.output  # the other columns not read
+    assert alone.stdout == run("forecast", tmp_path / "a.csv", "--model", model, "--id", "s0", "--format", "csv").stdout
+
+
+def test_a_blank_refused_in_zoned_rows_since_fit_is_named_at_its_stamp_as_the_file_writes_it(tmp_path):
+    """--fill error names the blank's stamp in the data's zone, with its offset, as the file writes it (not
+    the UTC clock read inside, an hour off in Berlin's winter)."""
+    every = sines(2)
+    every["date"] = every["date"].dt.tz_localize("Europe/Berlin").map(lambda t: t.isoformat())
+    stamps = pd.to_datetime(every["date"], utc=True)
+    end = stamps.min() + pd.Timedelta("100h")
+    new = every[(stamps > end) & (stamps <= end + pd.Timedelta("4h"))].sort_values(["store", "date"])
+    new = new.reset_index(drop=True)
+    new.loc[1, "sales"] = None  # s0's second new row
+    data, model = csv(every[stamps <= end], tmp_path / "t.csv"), tmp_path / "m.rnncast"
+    options = ("--id-col", "store", "--target", "sales", "--tz", "Europe/Berlin", "--fill", "error", *SHORT_FIT)
+    assert run("fit", data, "--model", model, *options, "--epochs", "1").exit_code == 0
+    refused = run("forecast", csv(new, tmp_path / "new.csv"), "--model", model)
+    assert refused.exit_code == 65
+    assert refused.stderr.strip().splitlines()[-1] == (
+        f"Error: series 's0': column 'sales' is blank at {new.loc[1, 'date']}; fill it: the model was fitted with "
+        "--fill error, which refuses blanks"
+    )
+    assert new.loc[1, "date"].endswith("+01:00")
