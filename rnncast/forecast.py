@@ -310,9 +310,7 @@ def forecast_file(
         contexts, warnings = saved_contexts(art), []
     else:
         coll, took = newdata.behind_saved(art, newdata.read_like_model(art, source, read, ids, blanks=True))
-        notes = newdata.saved_rows_note(
-            art, coll, took
-        )  # DATA may hold only the rows since fit (before drop drops any)
+        notes = newdata.saved_rows_note(art, coll, took)  # DATA may hold only the rows since fit: said before drop
         coll = newdata.fill_like_model(art, coll)  # blanks of a few new rows: filled from the saved rows before them
         contexts, warnings = newdata.contexts_from(art, coll, unseen=True, follows=True)
     if future is not None:
