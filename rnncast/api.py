@@ -318,6 +318,7 @@ def run_report(result: FitResult, model_path: str | Path, seconds: float) -> dic
         "world_size": t.world_size,  # processes that trained together (torchrun); 1: one process
         "epochs_run": t.epochs_run,
         "best_epoch": t.best_epoch,
+        "member_epochs": t.member_epochs or None,  # an ensemble's: each member kept at its own best epoch
         "loss": loss,  # what training minimised and early stopping watched (--loss)
         "best_val_loss": t.best_val_loss,
         "best_val_mse": t.best_val_loss if mse else None,  # null when --loss was not mse
@@ -368,7 +369,7 @@ def model_card(meta: dict) -> dict:
         "scaler": meta["scaler"], "val_frac": windows.get("val_frac"),
         "epochs": train.get("epochs"), "batch_size": train.get("batch_size"), "lr": train.get("lr"),
         "clip": train.get("clip"), "patience": train.get("patience"), "seed": train.get("seed"),
-        "epochs_run": t["epochs_run"], "best_epoch": t["best_epoch"], "loss": loss,
+        "epochs_run": t["epochs_run"], "best_epoch": t["best_epoch"], "member_epochs": t.get("member_epochs"), "loss": loss,
         "best_val_loss": t["best_val_loss"], "best_val_mse": t["best_val_loss"] if loss == "mse" else None,
         "refit_epochs": refit.get("epochs"), "refit_windows": refit.get("windows"),
         "clip_rate": g.get("clip_rate"), "grad_norm_p50": g.get("p50"), "grad_norm_p90": g.get("p90"),

@@ -111,11 +111,18 @@ def fit(data, model_path, report, history, fmt, output, quiet, verbose, **traini
         render.emit(frame, fmt, output, title=f"Validation metrics{many}")
 
 
+def _best_epochs(t) -> str:
+    """'best epoch 12', or an ensemble's 'members' best epochs 9, 12, 12, 14, 17' (each member kept at its own)."""
+    if t.member_epochs:
+        return f"members' best epochs {', '.join(map(str, sorted(t.member_epochs)))}"
+    return f"best epoch {t.best_epoch}"
+
+
 def _trained(err, result, model_path: str) -> None:
     t = result.training
     err.print(
         f"trained {t.epochs_run} epoch(s) in {t.seconds:.1f} s on {t.device} "
-        f"({_network(result.artifact.meta['model'])}); best epoch {t.best_epoch} "
+        f"({_network(result.artifact.meta['model'])}); {_best_epochs(t)} "
         f"(validation {LOSS_NAMES[t.config.loss]} {t.best_val_loss:.4g}); saved {model_path}"
     )
     guard = result.artifact.meta.get("guard")

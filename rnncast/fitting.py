@@ -268,7 +268,9 @@ def refit(model: nets.Forecaster, every, chosen: tr.TrainResult, train_cfg: tr.T
     if again.config.highway:
         nets.fit_highway(again, every)
     # the chosen epochs of the first run's --epochs: a onecycle schedule gives them the learning rates they had
-    run = tr.fit(again, every, None, chosen.config, stop=max(1, chosen.best_epoch))
+    run = tr.fit(
+        again, every, None, chosen.config, stop=max(1, chosen.best_epoch), member_stops=chosen.member_epochs or None
+    )
     again.config = model.config
     again.alpha.copy_(model.alpha)
     return again, run
@@ -481,6 +483,7 @@ def meta(
         "train": asdict(result.config),
         "training": {
             "best_epoch": result.best_epoch,
+            **({"member_epochs": result.member_epochs} if result.member_epochs else {}),  # each member's own
             "epochs_run": result.epochs_run,
             "best_val_loss": result.best_val_loss,
             "val_mse": result.best_val_loss if val_mse is None else val_mse,  # the network's, before the guard

@@ -285,6 +285,11 @@ class Forecaster(nn.Module):
         members = self.members(x)
         if self.training and self.config.ensemble > 1:
             return members
+        return self.combine(members, x)
+
+    def combine(self, members: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """The forecast from every member's (B, K, H, T): their median, outside training blended with the naive
+        forecast of the inputs x (B, L, F) by the guard's weights: (B, H, T)."""
         y = median(members)
         if self.config.guard == "none" or self.training:
             return y

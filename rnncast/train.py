@@ -61,6 +61,7 @@ class TrainResult:
     seconds: float
     device: str
     history: list[EpochLog] = field(default_factory=list)
+    member_epochs: list[int] = field(default_factory=list)  # an ensemble's: each member's own best (or refit) epoch
     config: TrainConfig | None = None  # what ran: epochs and patience resolved
     gradients: dict = field(default_factory=dict)  # clip statistics of every step run (see `clip_stats`)
     world_size: int = 1  # processes that trained together (torchrun); 1: this one alone
@@ -201,6 +202,29 @@ def error_sum(
     return total
 
 
+@torch.no_grad()
+def member_error_sums(
+    model: nn.Module, windows: Windows, rows: range, batch_size: int | None = None, kind: str = "mse"
+) -> torch.Tensor:
+    """`error_sum` of an ensemble's forecast, then of each of its K members' own forecasts, in one pass over
+    windows `rows`: (1 + K,) float64 on the windows' device."""
+    model.eval()
+    device = windows.x.device
+    batch_size = batch_size or eval_batch_size(device)
+    total = torch.zeros(1 + model.config.ensemble, device=device, dtype=torch.float64)
+    for start in range(rows.start, rows.stop, batch_size):
+        x, y = windows.batch(slice(start, min(start + batch_size, rows.stop)))
+        members = model.members(x)  # (B, K, H, T)
+        total[0] += pointwise(kind, model.combine(members, x).float(), y).sum(dtype=torch.float64)
+        total[1:] += pointwise(kind, members.float(), y).sum(dim=(0, 2, 3), dtype=torch.float64)
+    return total
+
+
+def ensemble_size(model: nn.Module) -> int:
+    """Members of a Forecaster (1 for any other module, e.g. a benchmark's bare network)."""
+    return getattr(getattr(model, "config", None), "ensemble", 1)
+
+
 def mse(model: nn.Module, windows: Windows, batch_size: int | None = None) -> float:
     """Mean squared error of the model over all windows (scaled units)."""
     total = error_sum(model, windows, range(len(windows)), batch_size)
@@ -227,12 +251,19 @@ def fit(
     cfg: TrainConfig,
     on_epoch: Callable[[EpochLog], None] | None = None,
     stop: int | None = None,
+    member_stops: list[int] | None = None,
 ) -> TrainResult:
     """Train in place and leave the model holding its best-validation weights.
 
+    An ensemble's members are trained together (the same batches, one optimizer) but each is kept at its own
+    best epoch, by its own validation loss, and training ends when every member's patience has run out:
+    measured on validation windows and held-out years, never worse than stopping all of them at the epoch
+    their median did best, and often a little better (docs/accuracy.md).
+
     With `val` None (a refit on every window) it trains exactly `cfg.epochs` epochs, or the first `stop`
-    of them (the learning-rate schedule still spans `cfg.epochs`), and keeps the last weights: there is
-    nothing to stop early on, and the epochs' validation losses are NaN.
+    of them (the learning-rate schedule still spans `cfg.epochs`), and keeps the last weights (an ensemble's
+    member j: those of epoch `member_stops[j]`): there is nothing to stop early on, and the epochs'
+    validation losses are NaN.
 
     The windows may live on any device: batches are gathered there by index, and the loss is
     summed there too, so a GPU run never waits for the host inside an epoch.
@@ -244,7 +275,7 @@ def fit(
     """
     cfg = resolve(cfg, len(train), train.x.device)
     try:
-        return _fit(model, train, val, cfg, on_epoch, stop or cfg.epochs)
+        return _fit(model, train, val, cfg, on_epoch, stop or cfg.epochs, member_stops)
     except (MemoryError, RuntimeError) as exc:  # activations and batches beyond what build() checked (its weights)
         if not out_of_memory(exc):
             raise
@@ -254,7 +285,7 @@ def fit(
         ) from None
 
 
-def _fit(model, train, val, cfg, on_epoch, stop: int) -> TrainResult:
+def _fit(model, train, val, cfg, on_epoch, stop: int, member_stops: list[int] | None = None) -> TrainResult:
     device = train.x.device  # settings.validate checked cfg for this device
     world = distributed.current()
     torch.set_num_threads(cfg.threads or default_threads())
@@ -275,7 +306,11 @@ def _fit(model, train, val, cfg, on_epoch, stop: int) -> TrainResult:
     n = len(train)
     selects = val is not None  # early stopping on validation; else every epoch runs and the last weights stay
     best_loss, best_epoch = math.inf, 0
-    best_state = copy.deepcopy(model.state_dict()) if selects else None
+    k = ensemble_size(model)
+    own = selects and k > 1  # each member kept at its own best epoch
+    best_state = copy.deepcopy(model.state_dict()) if selects and not own else None
+    member_best, member_epoch = [math.inf] * k, [0] * k
+    member_state = [copy.deepcopy(net.state_dict()) for net in model.nets] if own or member_stops else []
     history: list[EpochLog] = []
     norms: list[np.ndarray] = []  # pre-clip gradient norm of every step, brought to the host once per epoch
     val_rows = share(len(val), world) if selects else None
@@ -304,11 +339,14 @@ def _fit(model, train, val, cfg, on_epoch, stop: int) -> TrainResult:
                 scheduler.step()
             running += summed
         norms.append(torch.stack(epoch_norms).float().cpu().numpy())
-        checked = (
-            error_sum(model, val, val_rows, kind=cfg.loss) if selects else running.new_zeros((), dtype=torch.float64)
-        )
-        sums = torch.stack([running.double(), checked])
-        train_sum, val_sum = distributed.all_sum(sums).tolist()  # one collective (and host sync) per epoch
+        if own:  # the ensemble's loss, then each member's
+            checked = member_error_sums(model, val, val_rows, kind=cfg.loss)
+        elif selects:
+            checked = error_sum(model, val, val_rows, kind=cfg.loss).reshape(1)
+        else:
+            checked = running.new_zeros(1, dtype=torch.float64)
+        sums = torch.cat([running.double().reshape(1), checked])
+        train_sum, val_sum, *member_sums = distributed.all_sum(sums).tolist()  # one collective (and sync) per epoch
         train_loss, val_loss = train_sum / n, (val_sum / per_val if selects else math.nan)
         if not (math.isfinite(train_loss) and (math.isfinite(val_loss) or not selects)):
             raise TrainingError(
@@ -318,19 +356,37 @@ def _fit(model, train, val, cfg, on_epoch, stop: int) -> TrainResult:
         if cfg.schedule == "plateau":
             scheduler.step(val_loss if selects else train_loss)
         improved = selects and val_loss < best_loss
-        if improved:
+        if own:
+            for j, loss in enumerate(member_sums):
+                if loss / per_val < member_best[j]:
+                    member_best[j], member_epoch[j] = loss / per_val, epoch
+                    member_state[j] = copy.deepcopy(model.nets[j].state_dict())
+            improved = epoch in member_epoch  # some member's best so far
+            best_epoch = max(member_epoch)  # patience runs out when it has for every member
+        elif improved:
             best_loss, best_epoch = val_loss, epoch
             best_state = copy.deepcopy(model.state_dict())
         elif not selects:
             best_epoch = epoch  # the last epoch is the one kept
+            for j in range(len(member_state)):
+                if epoch == member_stops[j]:  # a refit member's epoch: the one early stopping chose for it
+                    member_state[j] = copy.deepcopy(model.nets[j].state_dict())
         log = EpochLog(epoch, cfg.epochs, train_loss, val_loss, improved, cfg.loss)
         history.append(log)
         if on_epoch is not None:
             on_epoch(log)
         if epoch - best_epoch >= cfg.patience:
             break
-    if selects:
+    if own:
+        for net, state in zip(model.nets, member_state, strict=True):
+            net.load_state_dict(state)
+        best_loss = distributed.all_sum(member_error_sums(model, val, val_rows, kind=cfg.loss)[:1]).item() / per_val
+    elif selects:
         model.load_state_dict(best_state)
+    elif member_state:
+        for net, state in zip(model.nets, member_state, strict=True):
+            net.load_state_dict(state)
+        member_epoch = [min(e, len(history)) for e in member_stops]
     distributed.same_everywhere(model)
     model.eval()
     return TrainResult(
@@ -340,6 +396,7 @@ def _fit(model, train, val, cfg, on_epoch, stop: int) -> TrainResult:
         seconds=time.perf_counter() - started,
         device=str(device),
         history=history,
+        member_epochs=member_epoch if own or member_state else [],
         config=cfg,
         gradients=clip_stats(np.concatenate(norms) if norms else np.empty(0), cfg.clip),
         world_size=world.size,

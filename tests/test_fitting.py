@@ -290,7 +290,21 @@ def test_a_onecycle_refit_runs_the_chosen_epochs_of_the_same_cycle(monkeypatch, 
 
     monkeypatch.setattr(torch.optim.lr_scheduler, "OneCycleLR", spy)
     model = tmp_path / "cycle.rnncast"
-    args = ["fit", str(ELEC), "--model", str(model), *TINY, "--epochs", "40", "--patience", "3"]
+    args = [
+        "fit",
+        str(ELEC),
+        "--model",
+        str(model),
+        *TINY,
+        "--epochs",
+        "40",
+        "--patience",
+        "3",
+        "--lr",
+        "0.01",
+        "--ensemble",
+        "3",
+    ]
     out = CliRunner().invoke(cli, [*args, "--schedule", "onecycle", "--refit"])
     assert out.exit_code == 0, out.output
     t = artifact.load(model).meta["training"]

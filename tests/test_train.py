@@ -61,6 +61,45 @@ def test_early_stopping_restores_the_best_weights():
     assert result.best_val_loss == min(h.val_loss for h in result.history)
 
 
+def test_each_member_of_an_ensemble_is_kept_at_its_own_best_epoch():
+    """Members train together but stop apart: member j holds exactly the weights it had after its own best
+    epoch (a run of that many epochs without validation, the same seed, reaches them bit for bit: the same
+    batches), training ends when every member's patience has run out, and the loss reported is the
+    ensemble's as kept. A refit given the members' epochs keeps each at its own."""
+    tr_w, val_w = sine_windows()
+    cfg = train.TrainConfig(epochs=80, batch_size=32, lr=0.02, patience=4, threads=1)
+    torch.manual_seed(0)
+    model = Forecaster(ModelConfig(horizon=6, hidden_size=8, ensemble=3))
+    result = train.fit(model, tr_w, val_w, cfg)
+    epochs = result.member_epochs
+    assert len(epochs) == 3 and len(set(epochs)) > 1, epochs  # the members did stop apart here
+    assert result.best_epoch == max(epochs) and result.epochs_run == min(max(epochs) + 4, 80)
+    assert train.mse(model, val_w) == pytest.approx(result.best_val_loss, rel=1e-6)
+    for j, epoch in enumerate(epochs):
+        torch.manual_seed(0)
+        alone = Forecaster(ModelConfig(horizon=6, hidden_size=8, ensemble=3))
+        train.fit(alone, tr_w, None, cfg, stop=epoch)
+        for name, value in model.nets[j].state_dict().items():
+            assert torch.equal(value, alone.nets[j].state_dict()[name]), (j, name)
+    torch.manual_seed(0)
+    refit = Forecaster(ModelConfig(horizon=6, hidden_size=8, ensemble=3))
+    again = train.fit(refit, tr_w, None, cfg, stop=max(epochs), member_stops=epochs)
+    assert again.member_epochs == epochs and again.epochs_run == max(epochs)
+    for ours, theirs in zip(model.state_dict().values(), refit.state_dict().values(), strict=True):
+        assert torch.equal(ours, theirs)
+
+
+def test_members_error_sums_are_the_ensembles_and_each_members_in_one_pass():
+    _, val_w = sine_windows()
+    torch.manual_seed(0)
+    model = Forecaster(ModelConfig(horizon=6, hidden_size=8, ensemble=3)).eval()
+    sums = train.member_error_sums(model, val_w, range(len(val_w)))
+    assert sums[0].item() == train.error_sum(model, val_w, range(len(val_w))).item()
+    with torch.no_grad():
+        each = ((model.members(val_w.x) - val_w.y[:, None]) ** 2).sum(dim=(0, 2, 3), dtype=torch.float64)
+    torch.testing.assert_close(sums[1:], each)
+
+
 @pytest.mark.parametrize("kind", ["mae", "huber"])
 def test_loss_is_what_training_minimises_and_early_stopping_watches(kind):
     tr_w, val_w = sine_windows()
