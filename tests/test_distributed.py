@@ -137,6 +137,9 @@ def test_torchrun_fits_one_model_with_two_processes(tmp_path):
     alone = artifact.load(tmp_path / "one.rnncast").meta["training"]["history"]
     assert report["history"][-1]["val_mse"] == pytest.approx(alone[-1][1], rel=1e-4)
     assert sum(meta["training"]["history"], []) == pytest.approx(sum(alone, []), rel=1e-4)  # every epoch
+    # each ensemble member kept at the same epoch of its own as one process keeps it
+    members = artifact.load(tmp_path / "one.rnncast").meta["training"]["member_epochs"]
+    assert report["member_epochs"] == meta["training"]["member_epochs"] == members and len(members) == 5
 
 
 def test_distributed_runs_refuse_stdin_a_bad_rendezvous_and_a_bad_rank(monkeypatch, tmp_path):
