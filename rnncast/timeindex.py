@@ -233,7 +233,7 @@ def _parse_dates(
         )
     zone = {"utc": True} if aware.all() else {}
     guessed = _to_datetime(text, **zone)  # one format, guessed from the first value
-    parsed = guessed if guessed.notna().all() else _to_datetime(text, format="ISO8601", **zone)
+    parsed = guessed if guessed.notna().all() else _one_format(text, zone)
     if parsed.isna().any():
         row = guessed.index[guessed.isna().to_numpy()][0]  # the first value the first value's format misses
         raise DataError(
@@ -244,6 +244,24 @@ def _parse_dates(
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
     return _Dates(parsed.reindex(col.index), None, _offset_of(text.iloc[-1]) if aware.all() else None)
+
+
+def _one_format(text: pd.Series, zone: dict) -> pd.Series:
+    """`text` parsed with one format every value fits, where the format guessed from the first value does not:
+    ISO 8601, else one guessed from the next values (a first value 'May-1-2015' guesses %B, the full month
+    name, which 'Jun-1-2015' is not: its %b reads 'May' too). NaT where no such format reads a value."""
+    from pandas.tseries.api import guess_datetime_format
+
+    parsed = _to_datetime(text, format="ISO8601", **zone)
+    for value in text.iloc[1:4]:
+        if parsed.notna().all():
+            break
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fmt = guess_datetime_format(value)
+        if fmt is not None:
+            parsed = _to_datetime(text, format=fmt, **zone)
+    return parsed
 
 
 # A date written day and month first, either way round: 01/02/2015, 1.2.2015, 01-02-15 (not 2015-01-02).

@@ -420,3 +420,15 @@ def test_rows_since_fit_within_one_week_continue_a_business_day_model(tmp_path):
         str(since.index[-1].date() + pd.Timedelta(days=1))
     )
     assert "Note: data has 3 row(s)" in few.stderr and "the 7 rows before them" in few.stderr
+
+
+def test_month_names_beginning_in_may_read_as_the_short_names_they_are():
+    """'May' is a full and a short month name alike: a first value 'May-1-2015' made pandas guess %B, which
+    'Jun-1-2015' is not, and the column was refused as mixing formats (a cron job's rows from May on)."""
+    s = reading.to_series(
+        pd.read_csv(io.StringIO("DATE,v\nMay-1-2015,1\nJun-1-2015,2\nJul-1-2015,3\n")), reading.ReadOptions()
+    )
+    assert list(s.index) == list(pd.date_range("2015-05-01", periods=3, freq="MS")) and s.freq == "MS"
+    with pytest.raises(DataError, match="mixes date formats: 'May-1-2015' .* but '2015-06-01'"):
+        reading.to_series(pd.read_csv(io.StringIO("DATE,v\nMay-1-2015,1\n2015-06-01,2\nJul-1-2015,3\n")),
+                          reading.ReadOptions())  # fmt: skip

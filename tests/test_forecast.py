@@ -244,6 +244,19 @@ def test_a_few_rows_after_the_training_end_are_read_behind_the_rows_saved_in_the
     assert not np.array_equal(overlap.values, short.values)
 
 
+def test_rows_since_fit_from_the_training_end_in_may_are_read_in_the_files_own_date_style(elec_model, tmp_path):
+    """The sample file writes Jun-1-2016; a cron job's rows from its last training month (May) on were
+    refused as mixing date formats. They replace the saved May row and forecast as the whole history does."""
+    history = pd.read_csv(ELEC)
+    date, value = history.columns
+    new = pd.DataFrame({date: ["May-1-2016", "Jun-1-2016", "Jul-1-2016"], value: [93.0, 95.1, 99.3]})
+    new.to_csv(tmp_path / "new.csv", index=False)
+    pd.concat([history.iloc[:-1], new]).to_csv(tmp_path / "whole.csv", index=False)
+    short, _ = api.forecast_file(elec_model, tmp_path / "new.csv")
+    np.testing.assert_array_equal(short.values, api.forecast_file(elec_model, tmp_path / "whole.csv")[0].values)
+    assert short.frame()["DATE"].iloc[0] == pd.Timestamp("2016-08-01")
+
+
 @pytest.mark.parametrize("values", [[None, 99.3, 97.0], [95.1, None, 97.0]], ids=["first-blank", "middle-blank"])
 def test_blanks_in_a_few_rows_since_fit_are_filled_after_the_saved_rows_are_put_before_them(
     elec_model, tmp_path, values
