@@ -289,8 +289,10 @@ def plot_curves(model_path: str | Path, path: str | Path) -> None:
     if not history:
         raise DataError(f"{model_path} keeps no per-epoch losses (made by an older rnncast); refit to draw them")
     t = meta["training"]
-    title = f"{Path(str(model_path)).name}: {t['epochs_run']} epoch(s), best {t['best_epoch']}"
-    plot.loss_curves(history, path, title, LOSS_NAMES[saved_loss(meta)])
+    members = t.get("member_epochs")  # an ensemble's: the kept members' epochs, not the curve's lowest point
+    best = f"members' best {', '.join(map(str, sorted(members)))}" if members else f"best {t['best_epoch']}"
+    title = f"{Path(str(model_path)).name}: {t['epochs_run']} epoch(s), {best}"
+    plot.loss_curves(history, path, title, LOSS_NAMES[saved_loss(meta)], members)
 
 
 def saved_loss(meta: dict) -> str:

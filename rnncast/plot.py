@@ -94,15 +94,23 @@ def forecast_chart(pic: ForecastPicture, path: str | Path) -> None:
     save(fig, path)
 
 
-def loss_curves(history: list[list[float]], path: str | Path, title: str, loss: str = "MSE") -> None:
-    """Training and validation loss (`loss`: its name) per epoch (log scale), the best validation epoch marked."""
+def loss_curves(
+    history: list[list[float]], path: str | Path, title: str, loss: str = "MSE", members: list[int] | None = None
+) -> None:
+    """Training and validation loss (`loss`: its name) per epoch (log scale), the best validation epoch marked;
+    an ensemble's `members` epochs (each member kept at its own) marked instead of the curve's lowest point."""
     fig, ax = figure()
     epochs = np.arange(1, len(history) + 1)
     train, val = np.asarray(history, dtype=float).T
     ax.plot(epochs, train, marker=".", label=f"training {loss}")
     ax.plot(epochs, val, marker=".", label=f"validation {loss}")
-    best = int(np.nanargmin(val)) + 1
-    ax.axvline(best, color="0.5", linestyle=":", linewidth=1, label=f"best epoch {best}")
+    if members:
+        label = f"members' best epochs {', '.join(map(str, sorted(members)))}"
+        for i, epoch in enumerate(sorted(set(members))):
+            ax.axvline(epoch, color="0.5", linestyle=":", linewidth=1, label=None if i else label)
+    else:
+        best = int(np.nanargmin(val)) + 1
+        ax.axvline(best, color="0.5", linestyle=":", linewidth=1, label=f"best epoch {best}")
     ax.set_yscale("log")
     ax.xaxis.get_major_locator().set_params(integer=True)  # epochs are whole numbers
     ax.set_xlabel("epoch")

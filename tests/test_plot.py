@@ -2,7 +2,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import ELEC
 
-from rnncast import api, render
+from rnncast import api, artifact, render
 from rnncast.cli import cli
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -44,6 +44,22 @@ def test_plot_curves_from_the_kept_history(older_model, tmp_path):
     out = tmp_path / "loss.pdf"
     assert run("plot", "--model", older_model, "--curves", "-o", out).exit_code == 0
     assert out.read_bytes()[:5] == b"%PDF-"
+
+
+def test_plot_curves_of_an_ensemble_mark_each_members_kept_epoch(tmp_path):
+    """Members stop apart: the chart marks the epochs they were kept at, not the lowest point of the
+    ensemble's curve (an epoch no member was chosen by), and its title agrees with `rnncast fit`."""
+    model = tmp_path / "members.rnncast"
+    args = ["--hidden-size", "8", "--epochs", "40", "--patience", "3", "--lr", "0.01", "--ensemble", "3", "--seed", "0"]
+    assert run("fit", ELEC, "--model", model, *args, "--quiet").exit_code == 0
+    t = artifact.load(model).meta["training"]
+    members = sorted(t["member_epochs"])
+    assert len(set(members)) > 1, members  # they did stop apart here
+    out = tmp_path / "loss.svg"
+    assert run("plot", "--model", model, "--curves", "-o", out).exit_code == 0
+    text = out.read_text()
+    assert f"members' best epochs {', '.join(map(str, members))}" in text
+    assert f"members' best {', '.join(map(str, members))}" in text and "best epoch " not in text
 
 
 def test_plot_refusals_are_one_line(older_model, tmp_path):
