@@ -348,6 +348,8 @@ def _fit(model, train, val, cfg, on_epoch, stop: int, member_stops: list[int] | 
         sums = torch.cat([running.double().reshape(1), checked])
         train_sum, val_sum, *member_sums = distributed.all_sum(sums).tolist()  # one collective (and sync) per epoch
         train_loss, val_loss = train_sum / n, (val_sum / per_val if selects else math.nan)
+        if not all(map(math.isfinite, member_sums)):  # a member's own: the median of the others may stay finite
+            val_loss = next(v for v in member_sums if not math.isfinite(v))
         if not (math.isfinite(train_loss) and (math.isfinite(val_loss) or not selects)):
             raise TrainingError(
                 f"loss became {'NaN' if math.isnan(train_loss) or (selects and math.isnan(val_loss)) else 'infinite'} "

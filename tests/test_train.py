@@ -89,6 +89,24 @@ def test_each_member_of_an_ensemble_is_kept_at_its_own_best_epoch():
         assert torch.equal(ours, theirs)
 
 
+def test_a_member_whose_own_validation_loss_is_nan_stops_training_with_advice(monkeypatch):
+    """The median of the other members stays finite: without this check the NaN member would keep its
+    untrained weights, silently."""
+    real = train.member_error_sums
+
+    def one_nan(*args, **kw):
+        sums = real(*args, **kw)
+        sums[2] = float("nan")
+        return sums
+
+    monkeypatch.setattr(train, "member_error_sums", one_nan)
+    tr_w, val_w = sine_windows()
+    torch.manual_seed(0)
+    model = Forecaster(ModelConfig(horizon=6, hidden_size=8, ensemble=3))
+    with pytest.raises(TrainingError, match=r"loss became NaN at epoch 1; lower --lr"):
+        train.fit(model, tr_w, val_w, train.TrainConfig(epochs=3, batch_size=32, threads=1))
+
+
 def test_members_error_sums_are_the_ensembles_and_each_members_in_one_pass():
     _, val_w = sine_windows()
     torch.manual_seed(0)
