@@ -85,8 +85,8 @@ def fill_refused(what: str, policy: str) -> DataError:
 
 
 def fill_like_model(art: Artifact, coll: Collection) -> Collection:
-    """Fill the blanks `read_like_model(blanks=True)` left, as fit filled its data (its --fill), in each series as
-    it now stands: behind the saved rows where `behind_saved` put them there, so a blank in a few new rows is
+    """Fill the blanks `read_like_model(blanks=True)` left, as fit filled its data (its --fill; drop: their rows
+    dropped), in each series as it now stands: behind the saved rows where `behind_saved` put them there, so a blank in a few new rows is
     filled from the rows before it, and the share of blanks that --fill interpolate allows is of the window."""
     policy = read_options_like(art.meta["data"]).fill
     series, refused = collection.fill_blanks(coll.series, policy)
