@@ -6,6 +6,7 @@ Nothing here knows about values beyond the index they hang on.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import warnings
 from typing import NamedTuple
@@ -693,9 +694,11 @@ def grid_between(
     return stamps.tz_convert("UTC").tz_localize(None) if zone else stamps
 
 
+@functools.lru_cache(maxsize=4096)  # new data of many series: each series' window and next step, few distinct ends
 def _local_range(anchor: object, periods: int, step: object, zone: str | None, after: bool) -> pd.DatetimeIndex:
     """`periods` stamps every `step` just `after` the naive-UTC `anchor`, else ending at it, laid on the zone's
-    local clock (days step from local midnight to local midnight); naive UTC, like every stamp inside."""
+    local clock (days step from local midnight to local midnight); naive UTC, like every stamp inside (an index,
+    immutable: cached and shared between calls)."""
     local = shown(pd.DatetimeIndex([pd.Timestamp(anchor)]), zone)[0]
     if after:
         stamps = pd.date_range(local, periods=periods + 1, freq=step)[1:]
