@@ -349,6 +349,10 @@ def _wide(frame: pd.DataFrame, read: ReadOptions) -> tuple[list[str], list[Serie
         col = columns[j]
         present = frame[col].notna().to_numpy()
         if not present.any():
+            if read.fill == KEEP_BLANKS:  # new data: rows since fit may hold none of a series' values
+                return replace(probe, values=np.empty((0, 1 + len(read.features))), index=probe.index[:0],
+                               targets=["value"], features=list(read.features), freq=None,
+                               notes=["blank in every row of the data: forecast after its training end"])  # fmt: skip
             raise DataError(f"--wide: column {col!r} is blank in every row; drop it")
         first, last = present.argmax(), len(present) - present[::-1].argmax()
         rows = frame.iloc[first:last][time_parts + [col] + list(read.features)].reset_index(drop=True)

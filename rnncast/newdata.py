@@ -182,6 +182,8 @@ def contexts_from(
         if sid not in known and not unseen:
             warnings.append(f"series {sid!r} is not in the model; skipped")
             continue
+        if not len(s):  # a --wide column blank in every row of new data, not read behind saved rows
+            raise DataError(f"--wide: column {sid!r} is blank in every row; drop it")
         own = s.values[-seq_len:]  # an unseen series is scaled on these, never on padding (as fit's scalers)
         if len(s) < seq_len:
             if not many:

@@ -779,6 +779,31 @@ def test_a_wide_columns_blank_first_row_since_fit_lies_between_the_training_end_
     assert alone.stdout == run("forecast", tmp_path / "a.csv", "--model", model, "--id", "s0", "--format", "csv").stdout
 
 
+def test_a_wide_column_blank_in_every_row_since_fit_is_forecast_after_its_training_end_with_a_warning(tmp_path):
+    """A sensor that sent nothing in the latest rows: the whole history forecasts that column after its
+    training end (its trailing blanks trimmed); the rows since fit alone were refused ('drop it'). An unknown
+    column blank in every row is still refused."""
+    every, end = sines(3), pd.Timestamp("2024-01-05 20:00")
+    frame, new = every[every["date"] <= end], every[(every["date"] > end) & (every["date"] <= end + pd.Timedelta("4h"))]
+    new = new.assign(sales=new["sales"].where(new["store"] != "s1"))  # s1 blank in every new row
+    wide = lambda f: f.pivot(index="date", columns="store", values="sales").reset_index()  # noqa: E731
+    model, tiny = tmp_path / "m.rnncast", [*SHORT_FIT, "--epochs", "1"]
+    assert run("fit", csv(wide(frame), tmp_path / "t.csv"), "--wide", "--model", model, *tiny).exit_code == 0
+    few = run("forecast", csv(wide(new), tmp_path / "new.csv"), "--model", model, "--format", "csv")
+    assert few.exit_code == 0, few.output
+    everything = run(
+        "forecast", csv(wide(pd.concat([frame, new])), tmp_path / "a.csv"), "--model", model, "--format", "csv"
+    )
+    assert few.stdout == everything.stdout
+    out = pd.read_csv(io.StringIO(few.stdout))
+    first = out.groupby("series")["date"].min()
+    assert first["s1"] == "2024-01-05T21:00:00" and first["s0"] > first["s1"] and first["s2"] > first["s1"]
+    assert "Warning: series 's1': blank in every row of the data: forecast after its training end" in few.stderr
+    unknown = wide(new).assign(s9=None)
+    refused = run("forecast", csv(unknown, tmp_path / "u.csv"), "--model", model)
+    assert refused.exit_code == 65 and "--wide: column 's9' is blank in every row; drop it" in refused.stderr
+
+
 def test_a_blank_refused_in_zoned_rows_since_fit_is_named_at_its_stamp_as_the_file_writes_it(tmp_path):
     """--fill error names the blank's stamp in the data's zone, with its offset, as the file writes it (not
     the UTC clock read inside, an hour off in Berlin's winter)."""
