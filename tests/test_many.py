@@ -756,13 +756,13 @@ def test_rows_since_fit_that_fit_drop_drops_are_read_behind_the_saved_rows_as_th
     assert few.stderr.splitlines()[-1].startswith("Note: 3 series ('s0', 's1', 's2') have fewer than the 24 rows")
 
 
-def test_a_wide_columns_blank_first_row_since_fit_lies_between_the_training_end_and_its_next_value(tmp_path):
-    """A wide file drops a column's blank rows before its first value: new rows whose first is blank in s0 are
-    read with that row blank behind s0's saved rows and filled, as in the whole history (not padded)."""
+def wide_rows_since_fit(tmp_path, blanked) -> tuple:
+    """A --wide model of 3 series ending together, and the next 4 hours' rows with `blanked(new)` made blank:
+    (the model, the forecast from those rows alone, the one from the whole history with them; csv both)."""
     every, end = sines(3), pd.Timestamp("2024-01-05 20:00")  # the series' training data end together
     frame, new = every[every["date"] <= end], every[(every["date"] > end) & (every["date"] <= end + pd.Timedelta("4h"))]
     new = new.sort_values(["store", "date"]).reset_index(drop=True)
-    new.loc[0, "sales"] = None  # s0's first new row
+    new.loc[blanked(new), "sales"] = None
     wide = lambda f: f.pivot(index="date", columns="store", values="sales").reset_index()  # noqa: E731
     model, tiny = tmp_path / "m.rnncast", [*SHORT_FIT, "--epochs", "1"]
     assert run("fit", csv(wide(frame), tmp_path / "t.csv"), "--wide", "--model", model, *tiny).exit_code == 0
@@ -771,6 +771,13 @@ def test_a_wide_columns_blank_first_row_since_fit_lies_between_the_training_end_
     everything = run(
         "forecast", csv(wide(pd.concat([frame, new])), tmp_path / "a.csv"), "--model", model, "--format", "csv"
     )
+    return model, few, everything
+
+
+def test_a_wide_columns_blank_first_row_since_fit_lies_between_the_training_end_and_its_next_value(tmp_path):
+    """A wide file drops a column's blank rows before its first value: new rows whose first is blank in s0 are
+    read with that row blank behind s0's saved rows and filled, as in the whole history (not padded)."""
+    model, few, everything = wide_rows_since_fit(tmp_path, lambda new: new.index[:1])  # s0's first new row
     assert few.stdout == everything.stdout
     assert "Warning: series 's0': filled 1 blank value(s) by interpolate" in few.stderr
     assert "padded" not in few.stderr and "missing time step" not in few.stderr
@@ -783,23 +790,13 @@ def test_a_wide_column_blank_in_every_row_since_fit_is_forecast_after_its_traini
     """A sensor that sent nothing in the latest rows: the whole history forecasts that column after its
     training end (its trailing blanks trimmed); the rows since fit alone were refused ('drop it'). An unknown
     column blank in every row is still refused."""
-    every, end = sines(3), pd.Timestamp("2024-01-05 20:00")
-    frame, new = every[every["date"] <= end], every[(every["date"] > end) & (every["date"] <= end + pd.Timedelta("4h"))]
-    new = new.assign(sales=new["sales"].where(new["store"] != "s1"))  # s1 blank in every new row
-    wide = lambda f: f.pivot(index="date", columns="store", values="sales").reset_index()  # noqa: E731
-    model, tiny = tmp_path / "m.rnncast", [*SHORT_FIT, "--epochs", "1"]
-    assert run("fit", csv(wide(frame), tmp_path / "t.csv"), "--wide", "--model", model, *tiny).exit_code == 0
-    few = run("forecast", csv(wide(new), tmp_path / "new.csv"), "--model", model, "--format", "csv")
-    assert few.exit_code == 0, few.output
-    everything = run(
-        "forecast", csv(wide(pd.concat([frame, new])), tmp_path / "a.csv"), "--model", model, "--format", "csv"
-    )
+    model, few, everything = wide_rows_since_fit(tmp_path, lambda new: new["store"] == "s1")  # every s1 row
     assert few.stdout == everything.stdout
     out = pd.read_csv(io.StringIO(few.stdout))
     first = out.groupby("series")["date"].min()
     assert first["s1"] == "2024-01-05T21:00:00" and first["s0"] > first["s1"] and first["s2"] > first["s1"]
     assert "Warning: series 's1': blank in every row of the data: forecast after its training end" in few.stderr
-    unknown = wide(new).assign(s9=None)
+    unknown = pd.read_csv(tmp_path / "new.csv").assign(s9=None)
     refused = run("forecast", csv(unknown, tmp_path / "u.csv"), "--model", model)
     assert refused.exit_code == 65 and "--wide: column 's9' is blank in every row; drop it" in refused.stderr
 
