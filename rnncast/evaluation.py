@@ -360,9 +360,7 @@ def evaluate(art: Artifact, coll: Collection, levels: tuple[float, ...] | None =
     if many:
         summary = f"scored {total} window(s) of {len(spans)} series"
     else:
-        first, last = (
-            timeindex.stamp(t, meta.get("freq")) for t in spans[0][2:]
-        )  # as fit and the outputs write stamps
+        first, last = (timeindex.stamp(t, meta.get("freq")) for t in spans[0][2:])  # as fit and outputs write them
         summary = f"scored {total} window(s) with targets from {first} to {last}"
     if joined := sum(sid in took for sid, *_ in spans):  # the series scored, not those skipped
         whose = f"of {joined} series " if many else ""

@@ -86,8 +86,9 @@ def fill_refused(what: str, policy: str) -> DataError:
 
 def fill_like_model(art: Artifact, coll: Collection) -> Collection:
     """Fill the blanks `read_like_model(blanks=True)` left, as fit filled its data (its --fill; drop: their rows
-    dropped), in each series as it now stands: behind the saved rows where `behind_saved` put them there, so a blank in a few new rows is
-    filled from the rows before it, and the share of blanks that --fill interpolate allows is of the window."""
+    dropped), in each series as it now stands: behind the saved rows where `behind_saved` put them there, so
+    a blank in a few new rows is filled from the rows before it, and the share of blanks that --fill
+    interpolate allows is of the window."""
     policy = read_options_like(art.meta["data"]).fill
     series, refused = collection.fill_blanks(coll.series, policy)
     if refused is not None:  # its message, as a file of that series alone would give it
@@ -174,12 +175,12 @@ def contexts_from(
     (`behind_saved`), so the refusal names the step that rows since fit must start from.
     """
     meta, sm = art.meta["data"], art.meta["series"]
-    seq_len, known, many = art.meta["model_seq_len"], sm["ids"], coll.layout.many
+    seq_len, numbers, many = art.meta["model_seq_len"], known_numbers(art), coll.layout.many
     warnings = collection.collection_notes(coll)
     contexts, padded = [], []
     for sid, s in zip(coll.ids, coll.series, strict=True):
         where = f"series {sid!r}: " if many else ""
-        if sid not in known and not unseen:
+        if sid not in numbers and not unseen:
             warnings.append(f"series {sid!r} is not in the model; skipped")
             continue
         if not len(s):  # a --wide column blank in every row of new data, not read behind saved rows
@@ -200,8 +201,8 @@ def contexts_from(
             s = left_pad(s, seq_len - len(s))
         same_clock(meta, s.zone, where)
         same_grid(meta, s.freq, where)
-        context = Context(len(known), s.values[-seq_len:], s.index[-seq_len:], s.index[-1])
-        if sid not in known:
+        context = Context(len(numbers), s.values[-seq_len:], s.index[-seq_len:], s.index[-1])
+        if sid not in numbers:
             context.unseen = (sid, fit_scaling(own, art.scaling.kind))
             neutral = ", and the mean of the learned series embeddings" if art.meta["model"].get("id_embedding") else ""
             warnings.append(
@@ -209,7 +210,7 @@ def contexts_from(
                 f"{neutral}; refit to learn it"
             )
         else:
-            context.number = known.index(sid)
+            context.number = numbers[sid]
             warnings += [f"{where}{n}" for n in staleness(meta, s.index[-1], sm["ends"][context.number])]
         contexts.append(context)
     if padded:
@@ -269,20 +270,25 @@ def behind_saved(art: Artifact, coll: Collection) -> tuple[Collection, dict[str,
     """Every known series of `coll` that continues its training data, read behind the rows the model saved
     (`behind_saved_rows`): DATA may hold only the rows since fit. Returns (the collection, for each series
     that took saved rows, how many rows from DATA's first are in it, missing ones added)."""
-    known, ends, series, took = art.meta["series"]["ids"], art.meta["series"]["ends"], [], {}
+    numbers, ends, series, took = known_numbers(art), art.meta["series"]["ends"], [], {}
     rows = coll.rows if isinstance(coll.rows, pd.DatetimeIndex) else None
     for sid, s in zip(coll.ids, coll.series, strict=True):
-        first = None
-        if sid in known and rows is not None and len(s):  # a wide column's blank first rows, trimmed by reading
-            blank = rows[(rows > pd.Timestamp(ends[known.index(sid)])) & (rows < s.index[0])]
+        number, first = numbers.get(sid), None
+        if number is not None and rows is not None and len(s):  # a wide column's blank first rows, trimmed by reading
+            blank = rows[(rows > pd.Timestamp(ends[number])) & (rows < s.index[0])]
             first = blank[0] if len(blank) else None
-        longer = behind_saved_rows(art, known.index(sid), s, first) if sid in known else None
+        longer = behind_saved_rows(art, number, s, first) if number is not None else None
         if longer is not None and len(longer) > len(s):
             if len(s):  # none: every row dropped, as the drop note says
                 took[sid] = int((longer.index >= (s.index[0] if first is None else first)).sum())
             s = longer
         series.append(s)
     return replace(coll, series=series), took
+
+
+def known_numbers(art: Artifact) -> dict[str, int]:
+    """Each series the model knows: its number (its row in the saved tensors), looked up once per series."""
+    return {sid: k for k, sid in enumerate(art.meta["series"]["ids"])}
 
 
 def saved_rows_note(art: Artifact, coll: Collection, took: dict[str, int]) -> list[str]:

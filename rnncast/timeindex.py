@@ -552,8 +552,8 @@ def sub_daily(freq: str | None) -> bool:
     if not freq:
         return False
     try:
-        step = pd.tseries.frequencies.to_offset(freq)
-    except ValueError:
+        step = offset(freq)
+    except UsageError:  # not a frequency pandas knows: no step to compare
         return False
     return isinstance(step, pd.offsets.Tick) and pd.Timedelta(step) < pd.Timedelta(days=1)
 
