@@ -199,31 +199,44 @@ TUNE_BUDGET = 300.0
 
 
 def ett(
-    name: str, horizons: tuple[int, ...], overrides: dict, val_only: bool, tmp: Path, report: Report, trials: int = 0
+    name: str,
+    horizons: tuple[int, ...],
+    overrides: dict,
+    val_only: bool,
+    tmp: Path,
+    report: Report,
+    trials: int = 0,
+    earlier: bool = False,
 ) -> None:
     """The standard univariate protocol on one ETT file's OT column, one default fit per horizon.
 
     With `trials`, `rnncast tune` also searches every setting but seq_len (fixed: the validation
     split depends on it) on the same validation windows, and its best model is scored on test.
+    `earlier`: a second validation fold for choosing defaults, the protocol moved back by its validation
+    length: the fit reads rows before 8640 only, validation targets are rows [5760, 8640), and neither the
+    protocol's validation nor its test rows are read (validation scores only).
     """
+    back = VAL_END - TRAIN_END if earlier else 0
+    train_end, val_end = TRAIN_END - back, VAL_END - back
+    assert val_only or not back, "the earlier fold has no test rows of its own: use it with --val-only"
     frame = pd.read_csv(DATA / "ett" / f"{name}.csv", usecols=["date", "OT"])
     ot = frame["OT"].to_numpy(np.float64)
-    mean, std = ot[:TRAIN_END].mean(), ot[:TRAIN_END].std()  # z-score of the protocol: population std
+    mean, std = ot[:train_end].mean(), ot[:train_end].std()  # z-score of the protocol: population std
     fit_csv = tmp / f"{name}-fit.csv"
-    frame.iloc[:VAL_END].to_csv(fit_csv, index=False)
+    frame.iloc[:val_end].to_csv(fit_csv, index=False)
     published = PUBLISHED.get(name, {})
     coll = collection.read_collection(fit_csv, ReadOptions(targets=("OT",)), Layout())
     for horizon in horizons:
         wc = WindowConfig(**{**overrides["windows"], "horizon": horizon})
         s = settings(overrides, ReadOptions(targets=("OT",)), horizon=horizon)
         # the library's own window for these rows: fit's long hourly window where it applies, else the frequency's
-        seq_len = long_lookback(coll, s).windows.seq_len or window_lengths("h", VAL_END, wc)[0]
-        val_frac = (VAL_END - TRAIN_END - horizon + 1) / (VAL_END - seq_len - horizon + 1)  # windows: val / all
+        seq_len = long_lookback(coll, s).windows.seq_len or window_lengths("h", val_end, wc)[0]
+        val_frac = (val_end - train_end - horizon + 1) / (val_end - seq_len - horizon + 1)  # windows: val / all
         model = tmp / f"{name}-{horizon}.rnncast"
         s = settings(overrides, ReadOptions(targets=("OT",)), horizon=horizon, val_frac=val_frac)
         result, seconds = timed(api.fit, fit_csv, s, model_path=model)
         member = result.plan.members[0]
-        assert member.split.cut == TRAIN_END, f"validation targets start at row {member.split.cut}, not {TRAIN_END}"
+        assert member.split.cut == train_end, f"validation targets start at row {member.split.cut}, not {train_end}"
         assert np.isclose(member.scaling.shift[0], mean) and np.isclose(member.scaling.scale[0], std), "not z-score"
         val_mse = [(v.rmse / std) ** 2 if v else None for v in by_role(validation(result))]  # network, naive, seasonal
         detail = fit_detail(result, seconds, val_frac=val_frac, val_mse=val_mse)
@@ -244,14 +257,14 @@ def ett(
                 Row(name, horizon, "test MSE", *mse, published=published.get(horizon, "-"), seconds=secs(seconds)),
                 Row(name, horizon, "test MAE", *mae),
             ]
-        rows.append(Row(name, horizon, "val MSE", *val_mse))
+        rows.append(Row(name, horizon, "val MSE (rows 5760-8640)" if back else "val MSE", *val_mse))
         if trials:
             tuned_model = tmp / f"{name}-{horizon}-tuned.rnncast"
             s_tuned = settings(overrides, ReadOptions(targets=("OT",)), horizon=horizon, val_frac=val_frac,
                                seq_len=result.plan.seq_len)  # fmt: skip
             budget = TUNE_BUDGET  # seconds per horizon: the search stops starting trials after it
             found, tune_seconds = timed(tuning.tune, fit_csv, s_tuned, {"seq_len"}, trials, budget, None, tuned_model)
-            assert found.fit.plan.members[0].split.cut == TRAIN_END
+            assert found.fit.plan.members[0].split.cut == train_end
             tuned_val = [(v.rmse / std) ** 2 if v else None for v in by_role(validation(found.fit))][0]
             rows[-1].tuned = tuned_val
             detail.update(tune={"trials": len(found.trials), "seconds": tune_seconds, "best": found.best.params,
@@ -506,6 +519,9 @@ def main() -> None:
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                     help="a WindowConfig / NetworkOptions / TrainConfig field for every fit (repeatable)")  # fmt: skip
     ap.add_argument("--val-only", action="store_true", help="validation scores only: no test window is scored")
+    ap.add_argument("--earlier-fold", action="store_true",
+                    help="ETT rows, with --val-only: validation targets rows [5760, 8640), the fit reads rows before "
+                         "8640 only (a second fold for choosing defaults)")  # fmt: skip
     ap.add_argument("--json", type=Path, help="also write every number here")
     ap.add_argument(
         "--no-statsforecast",
@@ -516,6 +532,10 @@ def main() -> None:
                     help="ETT rows: also run `rnncast tune` with N trials per horizon (best-of-tune column)")  # fmt: skip
     args = ap.parse_args()
     overrides = parse_overrides(args.overrides)
+    if args.earlier_fold and not args.val_only:
+        ap.error(
+            "--earlier-fold scores validation only (its test months are the protocol's validation): add --val-only"
+        )
     quick = QUICK if args.quick else {}
     ett_files = tuple(args.ett or quick.get("ett", ("ETTh1", "ETTh2")))
     horizons = tuple(args.horizons or quick.get("horizons", ETT_HORIZONS))
@@ -530,7 +550,8 @@ def main() -> None:
         tmp = Path(tmp_name)
         steps = {
             "ett": lambda: [
-                ett(name, horizons, overrides, args.val_only, tmp, report, args.tune) for name in ett_files
+                ett(name, horizons, overrides, args.val_only, tmp, report, args.tune, args.earlier_fold)
+                for name in ett_files
             ],
             "m4": lambda: m4(m4_n, overrides, args.val_only, tmp, report, not args.no_statsforecast),
             "small": lambda: [small(name, overrides, args.val_only, report) for name in SMALL],
