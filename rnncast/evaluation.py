@@ -296,7 +296,7 @@ def evaluate(art: Artifact, coll: Collection, levels: tuple[float, ...] | None =
     each skipped with a note where the model has too few validation windows for it.
     """
     levels, skipped = intervals.supported(levels, len(art.val_residuals), DEFAULT_LEVELS)
-    took: dict[str, int] = {}
+    took: dict[str, tuple] = {}
     if not every:  # DATA may hold only rows since the training end: the inputs before them are the saved rows
         coll, took = newdata.behind_saved(art, coll)
     coll = newdata.fill_like_model(art, coll)  # read with its blanks (api.evaluate_file): filled after the join

@@ -114,10 +114,27 @@ def test_evaluate_scores_only_windows_after_the_training_end(tmp_path):
     )
 
 
-@pytest.mark.parametrize("rows", [slice(-19, None), slice(-30, -22)], ids=["a-gap-after-the-end", "ending-before-it"])
+def test_evaluate_fills_a_month_missing_right_after_the_training_end_as_the_whole_history(tmp_path):
+    """Rows since fit that start a month late (October 2014 missing): the month is added and filled behind the
+    saved rows, and every score is the whole history's with that month missing."""
+    lines = ELEC.read_text().splitlines()
+    train_csv, new_csv, whole_csv, model = (tmp_path / n for n in ("train.csv", "new.csv", "whole.csv", "m.rnncast"))
+    train_csv.write_text("\n".join(lines[:-20]) + "\n")  # to 2014-09-01
+    new_csv.write_text("\n".join(lines[:1] + lines[-19:]) + "\n")  # from 2014-11-01
+    whole_csv.write_text("\n".join(lines[:-20] + lines[-19:]) + "\n")
+    api.fit(train_csv, tiny(horizon=6), model_path=model)
+    since, whole = api.evaluate_file(model, new_csv, levels=(80,)), api.evaluate_file(model, whole_csv, levels=(80,))
+    assert since.windows == whole.windows == 20 - 6 + 1  # the month added: windows from 2014-10 on
+    assert since.predictions().equals(whole.predictions())
+    assert "1 missing time step(s) added on the MS grid and filled" in since.notes
+
+
+@pytest.mark.parametrize(
+    "rows", [slice(-5, None), slice(-30, -22)], ids=["a-long-gap-after-the-end", "ending-before-it"]
+)
 def test_evaluate_refuses_rows_that_do_not_continue_the_training_data_saying_where_they_must_start(tmp_path, rows):
-    """Fewer rows than the window that do not continue the training end (a gap after it, or stale rows that end
-    before it): counted as given, with the step that rows since fit must start from; --all-windows reads none."""
+    """Fewer rows than the window that do not continue the training end (a gap after it longer than --fill fills,
+    or stale rows that end before it): counted as given, with the step that rows since fit must start from; --all-windows reads none."""
     lines = ELEC.read_text().splitlines()
     train_csv, new_csv, model = tmp_path / "train.csv", tmp_path / "new.csv", tmp_path / "m.rnncast"
     train_csv.write_text("\n".join(lines[:-20]) + "\n")  # to 2014-09-01

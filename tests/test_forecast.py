@@ -290,14 +290,20 @@ def test_blanks_in_a_few_rows_since_fit_are_filled_after_the_saved_rows_are_put_
         ("drop", ["Jun-1-2016", "Jul-1-2016", "Aug-1-2016"], [95.1, None, 97.0], "dropped 1 row(s)"),
         ("drop", ["Jun-1-2016", "Jul-1-2016", "Aug-1-2016"], [None, 99.3, 97.0], "dropped 1 row(s)"),
         ("drop", ["Jun-1-2016", "Jul-1-2016"], [None, None], "dropped 2 row(s)"),
+        ("interpolate", ["Aug-1-2016", "Sep-1-2016"], [97.0, 110.2], "2 missing time step(s) added on the MS grid"),
+        ("drop", ["Aug-1-2016", "Sep-1-2016"], [97.0, 110.2], "2 missing time step(s) added on the MS grid"),
     ],
-    ids=["skipped-month", "drop-a-blank-row", "drop-a-blank-first-row", "drop-every-row"],
-)
+    ids=[
+        "skipped-month", "drop-a-blank-row", "drop-a-blank-first-row", "drop-every-row",
+        "a-gap-after-the-end", "a-gap-after-the-end-with-drop",
+    ],
+)  # fmt: skip
 def test_missing_or_dropped_rows_among_a_few_rows_since_fit_are_read_as_the_whole_history(
     elec_model, tmp_path, fill, dates, values, said
 ):
-    """Rows since fit with a month missing (or, with --fill drop, blank rows dropped) are put on the grid behind
-    the saved rows as the whole history puts them: the same forecast, not a refusal for too few rows."""
+    """Rows since fit with a month missing (among them or right after the training end: a cron job that missed
+    two runs), or with --fill drop blank rows dropped, are put on the grid behind the saved rows as the whole
+    history puts them: the same forecast, not a refusal for too few rows; the note counts the file's rows."""
     model = elec_model
     if fill == "drop":
         model = tmp_path / "drop.rnncast"
@@ -312,12 +318,14 @@ def test_missing_or_dropped_rows_among_a_few_rows_since_fit_are_read_as_the_whol
     np.testing.assert_array_equal(short.values, whole.values)
     assert warnings == whole_warnings
     assert [w for w in warnings if w.startswith(said)], warnings
+    if dates[0] == "Aug-1-2016":  # two months added before the file's first row: not counted as the file's
+        assert short.notes[0].startswith("data has 2 row(s), from 2016-08-01; the 32 rows before them are the")
 
 
 @pytest.mark.parametrize(
     "dates",
-    [["Aug-1-2016"], ["Jun-15-2016", "Jul-15-2016"], ["Jan-1-2010", "Feb-1-2010"], ["Jan-1-2016", "Feb-1-2016"]],
-    ids=["a-gap-after-the-end", "off-the-monthly-grid", "long-before-the-end", "ending-before-the-end"],
+    [["Jan-1-2018"], ["Jun-15-2016", "Jul-15-2016"], ["Jan-1-2010", "Feb-1-2010"], ["Jan-1-2016", "Feb-1-2016"]],
+    ids=["a-long-gap-after-the-end", "off-the-monthly-grid", "long-before-the-end", "ending-before-the-end"],
 )
 def test_a_few_rows_that_do_not_continue_the_training_data_are_refused(elec_model, tmp_path, dates):
     date, value = pd.read_csv(ELEC).columns
@@ -328,6 +336,17 @@ def test_a_few_rows_that_do_not_continue_the_training_data_are_refused(elec_mode
         f"data has {len(dates)} rows; the model needs the last 36; give a longer history, "
         "or rows that continue the training data (from 2016-06-01 on)"
     )
+
+
+def test_a_gap_after_the_training_end_is_refused_where_fit_refused_blanks(tmp_path):
+    """With fit's --fill error the whole history would refuse the missing months: rows since fit after them
+    are refused saying where they must start, not filled."""
+    model = tmp_path / "error.rnncast"
+    api.fit(ELEC, settings(read=ReadOptions(fill="error"), hidden_size=4, epochs=1), model_path=model)
+    date, value = pd.read_csv(ELEC).columns
+    pd.DataFrame({date: ["Aug-1-2016"], value: [97.0]}).to_csv(tmp_path / "new.csv", index=False)
+    with pytest.raises(DataError, match=r"rows that continue the training data \(from 2016-06-01 on\)"):
+        api.forecast_file(model, tmp_path / "new.csv")
 
 
 def test_a_cron_job_under_strict_forecasts_from_the_rows_since_fit_with_a_note(elec_model, tmp_path):

@@ -619,8 +619,9 @@ def test_many_series_train_on_absolute_errors_by_default_and_one_series_on_squar
 
 
 def test_rows_that_arrived_since_fit_are_read_behind_each_series_saved_rows_not_padded(tmp_path):
-    """Each known series' few new rows continue its own training end (the series end at different hours);
-    a series whose rows do not continue it is still padded, with the note."""
+    """Each known series' few new rows continue its own training end (the series end at different hours); a
+    series whose rows start a few hours late has them filled, as the whole history would; one whose rows start
+    too late for --fill (9 of 34 hours missing, over 20%) does not continue it and is padded, with the note."""
     frame = sines(3)
     whole = sines(3, base=124)  # the same series, each 4 hours longer (the noise draws differ: new values)
     ends = frame.groupby("store")["date"].max()
@@ -639,7 +640,13 @@ def test_rows_that_arrived_since_fit_are_read_behind_each_series_saved_rows_not_
     assert "padded" not in few.stderr
     s0 = new[new["store"] == "s0"].sort_values("date")
     late = pd.concat([new[new["store"] != "s0"], s0.tail(1)])  # s0: its one row 3 hours after the step after its end
-    padded = run("forecast", csv(late, tmp_path / "late.csv"), "--model", model, "--format", "csv")
+    filled = run("forecast", csv(late, tmp_path / "late.csv"), "--model", model, "--format", "csv")
+    gappy = run("forecast", csv(pd.concat([frame, late]), tmp_path / "gappy.csv"), "--model", model, "--format", "csv")
+    assert filled.exit_code == 0 and filled.stdout == gappy.stdout  # the 3 hours filled as the whole history fills them
+    assert "Warning: series 's0': 3 missing time step(s) added on the h grid and filled" in filled.stderr
+    assert "Note: 3 series ('s0', 's1', 's2') have fewer than the 24 rows the model reads and continue" in filled.stderr
+    far = s0.tail(1).assign(date=lambda f: pd.to_datetime(f["date"]) + pd.Timedelta(hours=6))  # 9 hours missing
+    padded = run("forecast", csv(pd.concat([new[new["store"] != "s0"], far]), tmp_path / "far.csv"), "--model", model)
     assert padded.exit_code == 0 and "1 series ('s0') have fewer than the 24 rows the model reads" in padded.stderr
     assert "Note: 2 series ('s1', 's2') have fewer than the 24 rows the model reads and continue" in padded.stderr
     alone = run("forecast", csv(s0, tmp_path / "s0.csv"), "--model", model, "--format", "csv")
