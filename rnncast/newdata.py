@@ -263,12 +263,14 @@ def behind_saved_rows(
     if (at < 0).any() or start not in grid:
         return None  # a step off the model's grid
     blank_first = int(((grid >= start) & (grid < s.index[0])).sum())  # a wide column's: in the file, not missing
-    added = int((grid > end).sum()) - len(s) - blank_first
+    known = np.zeros(len(grid), dtype=bool)
+    known[: len(saved)] = known[at] = True  # new rows that begin before the training end keep the saved ones after them
+    added = int((~known).sum()) - blank_first
     gap = int(((grid > end) & (grid < start)).sum())  # missing right after the training end
     if gap and (read_options_like(meta).fill == "error" or added > reading.MAX_MISSING_FRAC * len(grid)):
         return None  # --fill error would refuse it, or too long to fill: rows must start after the training end
     rows = np.full((len(grid), s.values.shape[1]), np.nan)
-    rows[: int(keep.sum())], rows[at] = values[keep], s.values
+    rows[: len(saved)], rows[at] = values, s.values
     notes = [*s.notes, f"{added} missing time step(s) added on the {freq} grid and filled"] if added else s.notes
     return replace(s, values=rows, index=grid, freq=freq, notes=notes), added
 
@@ -277,11 +279,11 @@ def behind_saved(art: Artifact, coll: Collection) -> tuple[Collection, dict[str,
     """Every known series of `coll` that continues its training data, read behind the rows the model saved
     (`behind_saved_rows`): DATA may hold only the rows since fit. Returns (the collection, for each series
     that took saved rows: how many of its rows are from DATA's first or the training end's next step on,
-    whichever is earlier, how many of those were missing from DATA and added, and DATA's first stamp)."""
+    whichever is earlier, how many rows DATA has (a wide column's blank first ones too), and DATA's first stamp)."""
     numbers, ends, series, took = known_numbers(art), art.meta["series"]["ends"], [], {}
     rows = coll.rows if isinstance(coll.rows, pd.DatetimeIndex) else None
     for sid, s in zip(coll.ids, coll.series, strict=True):
-        number, first = numbers.get(sid), None
+        number, first, blank = numbers.get(sid), None, []
         if number is not None and rows is not None and len(s):  # a wide column's blank first rows, trimmed by reading
             blank = rows[(rows > pd.Timestamp(ends[number])) & (rows < s.index[0])]
             first = blank[0] if len(blank) else None
@@ -291,7 +293,7 @@ def behind_saved(art: Artifact, coll: Collection) -> tuple[Collection, dict[str,
             if len(s):  # none: every row dropped, as the drop note says
                 start = s.index[0] if first is None else first
                 after = min(start, pd.Timestamp(ends[number]) + pd.Timedelta(1))  # a gap after the end: from it
-                took[sid] = (int((longer.index >= after).sum()), added, start)
+                took[sid] = (int((longer.index >= after).sum()), len(s) + len(blank), start)
             s = longer
         series.append(s)
     return replace(coll, series=series), took
@@ -315,10 +317,10 @@ def saved_rows_note(art: Artifact, coll: Collection, took: dict[str, tuple[int, 
         ]
     notes = []
     for sid in short:
-        s, (own, added, start) = coll.series[coll.ids.index(sid)], took[sid]
+        s, (own, given, start) = coll.series[coll.ids.index(sid)], took[sid]
         where = f"series {sid!r}: " if coll.layout.many else ""
         notes.append(
-            f"{where}data has {own - added} row(s), from {timeindex.shown_stamp(start, meta.get('zone'), meta.get('freq'))}; "
+            f"{where}data has {given} row(s), from {timeindex.shown_stamp(start, meta.get('zone'), meta.get('freq'))}; "
             f"the {min(len(s), seq_len) - own} rows before them are the training data's last, saved in the model"
         )
     return notes
