@@ -225,7 +225,7 @@ def behind_saved_rows(
     art: Artifact, number: int, s: reading.Series, first: pd.Timestamp | None = None
 ) -> tuple[reading.Series, int] | None:
     """`s` behind the training rows the model file keeps for series `number` (its saved context), up to the
-    step before `s` begins; new rows replace saved ones at the same stamps. None where `s` does not continue
+    step before `s` begins; new rows replace saved ones at the same stamps (not where blank). None where `s` does not continue
     them (it begins before the saved rows or after a gap too long to fill, ends before the training end, or
     its rows are off the model's grid). A few new rows with missing periods after the training end or among
     them (a skipped hour of a cron job's log, too few rows to infer the grid from) are put on the grid as the
@@ -252,10 +252,12 @@ def behind_saved_rows(
     start = s.index[0] if first is None else first
     if start < saved[0]:
         return None  # not the saved rows' continuation: a window of its own, or too short for one
+    old = saved.get_indexer(s.index)  # a blank at a saved stamp (a step reading added among a few rows) keeps its value
+    given = np.where(np.isnan(s.values) & (old >= 0)[:, None], values[old], s.values)
     keep = saved < start
     index = saved[keep].append(s.index).rename(s.index.name)
     if index.equals(timeindex.context_index(freq, s.index[-1], len(index), weekmask, zone)):
-        return replace(s, values=np.concatenate([values[keep], s.values]), index=index, freq=freq), 0
+        return replace(s, values=np.concatenate([values[keep], given]), index=index, freq=freq), 0
     if len(s) >= seq_len:
         return None  # a window of its own: read as the whole history's last rows would be
     grid = timeindex.grid_between(freq, saved[0], s.index[-1], weekmask, zone).rename(s.index.name)
@@ -270,7 +272,7 @@ def behind_saved_rows(
     if gap and (read_options_like(meta).fill == "error" or added > reading.MAX_MISSING_FRAC * len(grid)):
         return None  # --fill error would refuse it, or too long to fill: rows must start after the training end
     rows = np.full((len(grid), s.values.shape[1]), np.nan)
-    rows[: len(saved)], rows[at] = values, s.values
+    rows[: len(saved)], rows[at] = values, given
     notes = [*s.notes, f"{added} missing time step(s) added on the {freq} grid and filled"] if added else s.notes
     return replace(s, values=rows, index=grid, freq=freq, notes=notes), added
 

@@ -350,6 +350,22 @@ def test_a_few_rows_from_before_the_training_end_with_a_month_missing_after_it_k
     ]
 
 
+def test_steps_reading_adds_among_a_few_rows_keep_the_training_values_saved_at_them(elec_model, tmp_path):
+    """March, April and July 2016 against a model that ends in May: reading puts May and June on the grid blank;
+    May is the training data's, saved in the model, not interpolated over: the whole history's forecast."""
+    history = pd.read_csv(ELEC)
+    date, value = history.columns
+    again = history[history[date].isin(["Mar-1-2016", "Apr-1-2016"])]  # the training data's values, read again
+    july = pd.DataFrame({date: ["Jul-1-2016"], value: [97.0]})
+    pd.concat([again, july]).to_csv(tmp_path / "new.csv", index=False)
+    pd.concat([history, july]).to_csv(tmp_path / "whole.csv", index=False)
+    short, warnings = api.forecast_file(elec_model, tmp_path / "new.csv")
+    whole, whole_warnings = api.forecast_file(elec_model, tmp_path / "whole.csv")
+    np.testing.assert_array_equal(short.values, whole.values)
+    for said in (warnings, whole_warnings):
+        assert "filled 1 blank value(s) by interpolate" in said  # June alone
+
+
 @pytest.mark.parametrize(
     "dates",
     [["Jan-1-2018"], ["Jun-15-2016", "Jul-15-2016"], ["Jan-1-2010", "Feb-1-2010"], ["Jan-1-2016", "Feb-1-2016"]],
