@@ -222,20 +222,20 @@ def contexts_from(
 
 
 def behind_saved_rows(
-    art: Artifact, number: int, s: reading.Series, first: pd.Timestamp | None = None
-) -> tuple[reading.Series, int] | None:
+    art: Artifact, number: int, s: reading.Series, blank: pd.DatetimeIndex | None = None
+) -> reading.Series | None:
     """`s` behind the training rows the model file keeps for series `number` (its saved context), up to the
-    step before `s` begins; new rows replace saved ones at the same stamps. None where `s` does not continue
-    them (it begins before the saved rows or after a gap too long to fill, ends before the training end, or
-    its rows are off the model's grid). A few new rows with missing periods after the training end or among
-    them (a skipped hour of a cron job's log, too few rows to infer the grid from) are put on the grid as the
-    whole history would be: blank rows where they are missing, to be filled (or, with fit's --fill drop,
+    step before `s` begins; new rows replace saved ones at the same stamps (not where blank). None where `s`
+    does not continue them (it begins before the saved rows or after a gap too long to fill, ends before the
+    training end, or its rows are off the model's grid). A few new rows with missing periods after the training
+    end or among them (a skipped hour of a cron job's log, too few rows to infer the grid from) are put on the
+    grid as the whole history would be: blank rows where they are missing, to be filled (or, with fit's --fill drop,
     dropped) by `fill_like_model`, as long as --fill would fill that many (`reading.MAX_MISSING_FRAC` of the
-    rows) and fit's --fill is not error (the refusal then says where new rows must start). `first`: the
-    file's first row of `s` where reading dropped blank ones before its first value (a wide file's column).
+    rows) and fit's --fill is not error (the refusal then says where new rows must start). `blank`: the
+    file's rows after the training end that reading dropped before the first value of `s` (a wide file's
+    column blank there): in the file, not missing.
     A series shorter than the window in training gives only its real rows, not fit's padding before them:
-    the result may be shorter than seq_len, to be padded as the whole history would be. Returns (the series,
-    how many of its rows after the training end were missing from the file and added)."""
+    the result may be shorter than seq_len, to be padded as the whole history would be."""
     meta, sm, seq_len = art.meta["data"], art.meta["series"], art.meta["model_seq_len"]
     freq = meta.get("freq")
     if meta.get("time_kind") != "datetime" or not freq:
@@ -246,52 +246,54 @@ def behind_saved_rows(
     saved = timeindex.context_index(freq, end, real, weekmask, zone)
     values = art.context[number][seq_len - real :]
     if not len(s):  # every new row dropped (fit's --fill drop): the whole history ends at the training end
-        return replace(s, values=values, index=saved.rename(s.index.name), freq=freq), 0
+        return replace(s, values=values, index=saved.rename(s.index.name), freq=freq)
     if s.index[-1] < end:
         return None  # the saved rows after it would be dropped: a window shorter than seq_len
-    start = s.index[0] if first is None else first
+    start = s.index[0] if blank is None or not len(blank) else blank[0]
     if start < saved[0]:
         return None  # not the saved rows' continuation: a window of its own, or too short for one
+    old = saved.get_indexer(s.index)  # a blank at a saved stamp (a step reading added among a few rows) keeps its value
+    given = np.where(np.isnan(s.values) & (old >= 0)[:, None], values[old], s.values)
     keep = saved < start
     index = saved[keep].append(s.index).rename(s.index.name)
     if index.equals(timeindex.context_index(freq, s.index[-1], len(index), weekmask, zone)):
-        return replace(s, values=np.concatenate([values[keep], s.values]), index=index, freq=freq), 0
+        return replace(s, values=np.concatenate([values[keep], given]), index=index, freq=freq)
     if len(s) >= seq_len:
         return None  # a window of its own: read as the whole history's last rows would be
     grid = timeindex.grid_between(freq, saved[0], s.index[-1], weekmask, zone).rename(s.index.name)
-    at = grid.get_indexer(s.index)
-    if (at < 0).any() or start not in grid:
+    at, blank_at = grid.get_indexer(s.index), grid.get_indexer(blank if blank is not None else s.index[:0])
+    if (at < 0).any() or (blank_at < 0).any():
         return None  # a step off the model's grid
-    blank_first = int(((grid >= start) & (grid < s.index[0])).sum())  # a wide column's: in the file, not missing
-    added = int((grid > end).sum()) - len(s) - blank_first
+    known = np.zeros(len(grid), dtype=bool)
+    known[: len(saved)] = known[at] = known[blank_at] = True  # rows from before the training end keep the saved ones
+    added = int((~known).sum())
     gap = int(((grid > end) & (grid < start)).sum())  # missing right after the training end
     if gap and (read_options_like(meta).fill == "error" or added > reading.MAX_MISSING_FRAC * len(grid)):
         return None  # --fill error would refuse it, or too long to fill: rows must start after the training end
     rows = np.full((len(grid), s.values.shape[1]), np.nan)
-    rows[: int(keep.sum())], rows[at] = values[keep], s.values
+    rows[: len(saved)], rows[at] = values, given
     notes = [*s.notes, f"{added} missing time step(s) added on the {freq} grid and filled"] if added else s.notes
-    return replace(s, values=rows, index=grid, freq=freq, notes=notes), added
+    return replace(s, values=rows, index=grid, freq=freq, notes=notes)
 
 
 def behind_saved(art: Artifact, coll: Collection) -> tuple[Collection, dict[str, tuple[int, int, pd.Timestamp]]]:
     """Every known series of `coll` that continues its training data, read behind the rows the model saved
     (`behind_saved_rows`): DATA may hold only the rows since fit. Returns (the collection, for each series
     that took saved rows: how many of its rows are from DATA's first or the training end's next step on,
-    whichever is earlier, how many of those were missing from DATA and added, and DATA's first stamp)."""
+    whichever is earlier, how many rows DATA has (a wide column's blank first ones too), and DATA's first
+    stamp)."""
     numbers, ends, series, took = known_numbers(art), art.meta["series"]["ends"], [], {}
     rows = coll.rows if isinstance(coll.rows, pd.DatetimeIndex) else None
     for sid, s in zip(coll.ids, coll.series, strict=True):
-        number, first = numbers.get(sid), None
+        number, blank = numbers.get(sid), pd.DatetimeIndex([])
         if number is not None and rows is not None and len(s):  # a wide column's blank first rows, trimmed by reading
             blank = rows[(rows > pd.Timestamp(ends[number])) & (rows < s.index[0])]
-            first = blank[0] if len(blank) else None
-        joined = behind_saved_rows(art, number, s, first) if number is not None else None
-        if joined is not None and len(joined[0]) > len(s):
-            longer, added = joined
+        longer = behind_saved_rows(art, number, s, blank) if number is not None else None
+        if longer is not None and len(longer) > len(s):
             if len(s):  # none: every row dropped, as the drop note says
-                start = s.index[0] if first is None else first
+                start = blank[0] if len(blank) else s.index[0]
                 after = min(start, pd.Timestamp(ends[number]) + pd.Timedelta(1))  # a gap after the end: from it
-                took[sid] = (int((longer.index >= after).sum()), added, start)
+                took[sid] = (int((longer.index >= after).sum()), len(s) + len(blank), start)
             s = longer
         series.append(s)
     return replace(coll, series=series), took
@@ -315,10 +317,10 @@ def saved_rows_note(art: Artifact, coll: Collection, took: dict[str, tuple[int, 
         ]
     notes = []
     for sid in short:
-        s, (own, added, start) = coll.series[coll.ids.index(sid)], took[sid]
+        s, (own, given, start) = coll.series[coll.ids.index(sid)], took[sid]
         where = f"series {sid!r}: " if coll.layout.many else ""
         notes.append(
-            f"{where}data has {own - added} row(s), from {timeindex.shown_stamp(start, meta.get('zone'), meta.get('freq'))}; "
+            f"{where}data has {given} row(s), from {timeindex.shown_stamp(start, meta.get('zone'), meta.get('freq'))}; "
             f"the {min(len(s), seq_len) - own} rows before them are the training data's last, saved in the model"
         )
     return notes

@@ -323,6 +323,50 @@ def test_missing_or_dropped_rows_among_a_few_rows_since_fit_are_read_as_the_whol
 
 
 @pytest.mark.parametrize(
+    ("first", "shown", "before"),
+    [("Mar-1-2016", "2016-03-01", 31), ("May-1-2016", "2016-05-01", 33)],  # the window's rows before the file's first
+    ids=["two-months-before-the-end", "at-the-end"],
+)
+def test_a_few_rows_from_before_the_training_end_with_a_month_missing_after_it_keep_the_saved_rows(
+    elec_model, tmp_path, first, shown, before
+):
+    """Rows since fit that begin at or before the training end (May 2016) and skip June: the saved rows between
+    them stay the training data's, June is added and filled, said as the whole history says it, and the note
+    counts the file's two rows."""
+    history = pd.read_csv(ELEC)
+    date, value = history.columns
+    again = float(history.loc[history[date] == first, value].iloc[0])  # the training data's value, read again
+    pd.DataFrame({date: [first, "Jul-1-2016"], value: [again, 97.0]}).to_csv(tmp_path / "new.csv", index=False)
+    pd.concat([history, pd.DataFrame({date: ["Jul-1-2016"], value: [97.0]})]).to_csv(
+        tmp_path / "whole.csv", index=False
+    )
+    short, warnings = api.forecast_file(elec_model, tmp_path / "new.csv")
+    whole, whole_warnings = api.forecast_file(elec_model, tmp_path / "whole.csv")
+    np.testing.assert_array_equal(short.values, whole.values)
+    assert warnings == whole_warnings
+    assert "1 missing time step(s) added on the MS grid and filled" in warnings
+    assert short.notes == [
+        f"data has 2 row(s), from {shown}; the {before} rows before them are the training data's last, saved in the model"
+    ]
+
+
+def test_steps_reading_adds_among_a_few_rows_keep_the_training_values_saved_at_them(elec_model, tmp_path):
+    """March, April and July 2016 against a model that ends in May: reading puts May and June on the grid blank;
+    May is the training data's, saved in the model, not interpolated over: the whole history's forecast."""
+    history = pd.read_csv(ELEC)
+    date, value = history.columns
+    again = history[history[date].isin(["Mar-1-2016", "Apr-1-2016"])]  # the training data's values, read again
+    july = pd.DataFrame({date: ["Jul-1-2016"], value: [97.0]})
+    pd.concat([again, july]).to_csv(tmp_path / "new.csv", index=False)
+    pd.concat([history, july]).to_csv(tmp_path / "whole.csv", index=False)
+    short, warnings = api.forecast_file(elec_model, tmp_path / "new.csv")
+    whole, whole_warnings = api.forecast_file(elec_model, tmp_path / "whole.csv")
+    np.testing.assert_array_equal(short.values, whole.values)
+    for said in (warnings, whole_warnings):
+        assert "filled 1 blank value(s) by interpolate" in said  # June alone
+
+
+@pytest.mark.parametrize(
     "dates",
     [["Jan-1-2018"], ["Jun-15-2016", "Jul-15-2016"], ["Jan-1-2010", "Feb-1-2010"], ["Jan-1-2016", "Feb-1-2016"]],
     ids=["a-long-gap-after-the-end", "off-the-monthly-grid", "long-before-the-end", "ending-before-the-end"],

@@ -828,3 +828,22 @@ def test_a_blank_refused_in_zoned_rows_since_fit_is_named_at_its_stamp_as_the_fi
         "--fill error, which refuses blanks"
     )
     assert new.loc[1, "date"].endswith("+01:00")
+
+
+def test_a_wide_columns_blank_first_rows_since_fit_count_only_the_steps_the_file_misses(tmp_path):
+    """Rows since fit 2, 4 and 5 hours after the training end, s0 blank in the first two: the steps added for
+    s0 are the two hours the file misses (1 and 3), not the one its blank rows were taken to leave."""
+    every, end = sines(3), pd.Timestamp("2024-01-05 18:00")  # s0's data ends at 23:00
+    frame = every[every["date"] <= end]
+    new = every[every["date"].isin([end + pd.Timedelta(hours=h) for h in (2, 4, 5)])].reset_index(drop=True)
+    new.loc[(new["store"] == "s0") & (new["date"] < end + pd.Timedelta(hours=5)), "sales"] = None
+    wide = lambda f: f.pivot(index="date", columns="store", values="sales").reset_index()  # noqa: E731
+    model = tmp_path / "m.rnncast"
+    assert run("fit", csv(wide(frame), tmp_path / "t.csv"), "--wide", "--model", model, *SHORT_FIT).exit_code == 0
+    few = run("forecast", csv(wide(new), tmp_path / "new.csv"), "--model", model, "--format", "csv")
+    everything = run(
+        "forecast", csv(wide(pd.concat([frame, new])), tmp_path / "a.csv"), "--model", model, "--format", "csv"
+    )
+    assert few.exit_code == 0 and few.stdout == everything.stdout, few.output
+    assert "Warning: series 's0': 2 missing time step(s) added on the h grid and filled" in few.stderr
+    assert "Warning: series 's0': filled 4 blank value(s) by interpolate" in few.stderr
