@@ -77,6 +77,30 @@ def test_short_series_is_padded_at_the_start_and_one_too_short_for_two_horizons_
         long_plan(frame, WindowConfig(seq_len=100, horizon=90))
 
 
+def test_the_window_is_sized_on_the_series_trained_on_not_on_those_skipped():
+    # 6 series of 120..220 rows, three cut to 20: median 120, but the three trained on have 160-220 (median 200)
+    frame = sines(6)
+    cut = frame["store"].isin(["s0", "s1", "s2"]) & (frame["date"] >= frame.groupby("store")["date"].transform("min")
+                                                   + pd.Timedelta(hours=20))  # fmt: skip
+    p = long_plan(frame[~cut], WindowConfig(horizon=50))  # 100 rows needed for a training target
+    assert [m.id for m in p.members] == ["s3", "s4", "s5"]
+    # a third of what two horizons leave of the median trained series: (200 - 100) // 3, not (70 - 100) // 3 -> 2
+    assert p.seq_len == 33
+    assert "a third of the 100 rows two horizons leave" in p.shrunk
+    assert "-" not in p.shrunk.split("rows two horizons")[0]
+
+
+def test_a_series_skipped_in_a_backtest_fold_is_counted_before_the_rows_held_out():
+    # backtest plans each fold on the rows before its blocks: s0 (120 rows) has 20 left before the last 100,
+    # and the note must not say the file's series has 20 rows
+    coll = collection.collect(sines(3), ReadOptions(time_col="date", targets=("sales",)), Layout(id_col="store"))
+    p = windowing.plan(coll.head(100), WindowConfig(seq_len=24, horizon=12))
+    assert [m.id for m in p.members] == ["s1", "s2"]
+    assert "series 's0' has 20 rows before the last 100 (held out to be forecast), fewer than the 24" in p.notes[0]
+    with pytest.raises(DataError, match="the longest has 60 rows before the last 100 .held out to be forecast."):
+        windowing.plan(coll.head(100), WindowConfig(seq_len=24, horizon=31))
+
+
 def test_each_series_is_split_at_its_own_end_and_scaled_on_its_own_training_rows_only():
     frame = sines(4)
     p = long_plan(frame)
