@@ -222,6 +222,11 @@ def test_cli_long_fit_forecast_all_one_and_from_new_data(tmp_path):
         missing.exit_code == 2
         and "Error: --id 's9' is not a series of this model; it has 3: s0, s1, s2" in missing.output
     )
+    # a series of the model that new data lacks: the error names it, not "none of the model's series"
+    without_s1 = sines(3).query("store != 's1'")
+    absent = run("forecast", csv(without_s1, tmp_path / "no_s1.csv"), "--model", model, "--id", "s1")
+    assert absent.exit_code == 65
+    assert absent.output.strip() == "Error: --id 's1' is not in the data; it holds 2 series: 's0', 's2'"
 
 
 def test_cli_errors_name_the_bad_column(tmp_path):
@@ -264,6 +269,9 @@ def test_cli_wide_with_calendar_and_embedding_round_trips_through_the_model_file
     # calendar inputs are rebuilt from the new data's time stamps: the same forecasts as from the saved context
     again = pd.read_csv(io.StringIO(run("forecast", data, "--model", model, "--format", "csv").stdout))
     assert np.allclose(again["value"], saved["value"]) and again["date"].equals(saved["date"])
+    absent = run("forecast", csv(wide.drop(columns="s1"), tmp_path / "no_s1.csv"), "--model", model, "--id", "s1")
+    assert absent.exit_code == 65
+    assert absent.output.strip() == "Error: --id 's1' is not in the data; it holds 2 series: 's0', 's2'"
 
 
 def test_cli_backtest_scores_every_series_over_its_own_last_blocks_and_their_mean(tmp_path):
