@@ -242,7 +242,7 @@ model_option = option(
 read_options = _options(
     option("--time-col", help="Time column. Default: the one column of dates (or year + quarter); 'none' for row numbers."),
     option("--target", "targets", multiple=True, help="Column to forecast (repeat for several). Default: the only numeric column."),
-    option("--features", "features", multiple=True, help="Extra input column(s), comma-separated or repeated."),
+    option("--features", "features", multiple=True, help='Extra input column(s), comma-separated or repeated; a name holding a comma in double quotes: \'"temp, °C",promo\'.'),
     option("--future-features", "future_features", multiple=True,
            help="Input column(s) whose values are known for the forecast steps too (promotions, prices, holidays): "
                 "the network reads them for those steps; forecast then needs --future FILE."),
@@ -371,7 +371,10 @@ training_options = _options(read_options, layout_options, window_options, model_
 
 
 def _split_commas(values: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(v.strip() for item in values for v in item.split(",") if v.strip())
+    """Each value read as one CSV record: `a,b` is two names, `"temp, °C",b` keeps a name's comma in quotes."""
+    import csv
+
+    return tuple(v.strip() for item in values for v in next(csv.reader([item], skipinitialspace=True)) if v.strip())
 
 
 def _warn(err, warnings: list[str], strict: bool) -> None:
