@@ -480,3 +480,16 @@ def test_a_column_whose_name_holds_a_comma_is_named_in_quotes(tmp_path):
     assert card["features"] == ["temp, °C", "promo"]
     unquoted = run("fit", data, "--target", "sales", "--features", "temp, °C", "--model", model, *TINY)
     assert unquoted.exit_code == 2 and "--features 'temp' is not a column" in unquoted.output
+
+
+def test_a_column_name_with_a_space_can_come_from_the_environment(tmp_path):
+    # click splits a repeatable option's variable on whitespace: RNNCAST_FEATURES="max temp" read 'max' and 'temp'
+    days = pd.date_range("2024-01-01", periods=150, freq="D")
+    frame = pd.DataFrame({"when": days, "sales": 100 + np.arange(150) % 7 * 5.0, "max temp": np.arange(150) % 5.0,
+                          "promo": (np.arange(150) % 3 == 0).astype(int)})  # fmt: skip
+    data, model = tmp_path / "spaced.csv", tmp_path / "m.rnncast"
+    frame.to_csv(data, index=False)
+    env = {"RNNCAST_FEATURES": "max temp,promo"}
+    result = run("fit", data, "--target", "sales", "--model", model, *TINY, env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(run("info", "--model", model, "--format", "json").stdout)["features"] == ["max temp", "promo"]
