@@ -16,6 +16,7 @@ import click
 from rnncast import __version__, cli_tools
 from rnncast.choices import LOSS_NAMES
 from rnncast.clikit import (
+    COLUMNS,
     EPILOG,
     USE_EPILOG,
     Cli,
@@ -169,7 +170,13 @@ def _write_report(path: str, result, model_path: str, seconds: float) -> None:
 @model_option
 @option("--horizon", type=click.IntRange(min=1), help="Steps to forecast (at most the trained horizon).")
 @level_option((), "Add a prediction interval at this level in percent (repeat for several, e.g. 80 and 95).")
-@option("--id", "ids", multiple=True, help="Many-series models: forecast only this series (repeatable). Default: all.")
+@option(
+    "--id",
+    "ids",
+    multiple=True,
+    type=COLUMNS,
+    help="Many-series models: forecast only this series (repeatable). Default: all.",
+)
 @option("--strict", is_flag=True, help="Refuse (exit 65) instead of warning: stale data, filled gaps or blanks.")
 @option("--future", type=click.Path(allow_dash=True),  # a folder: 66 from reading, as for DATA
         help="Models fitted with --future-features: a CSV or Parquet file (or - for CSV on stdin) of their values for the forecast steps, "

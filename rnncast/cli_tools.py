@@ -355,8 +355,13 @@ def history_command(path, model_path, command_name, last, check, tolerance, fmt,
     err = render.console(stderr=True, quiet=quiet)
     if not check:
         records = history.runs(path, model_path, command_name, last)
-        render.emit(history.frame(records, typed=render.resolve_format(fmt, output) == "json"), fmt, output,
-                    title=f"{len(records)} run(s) in {path}")  # fmt: skip
+        shown = render.resolve_format(fmt, output)
+        frame, headers, caption = history.frame(records, typed=shown == "json"), None, None
+        if shown == "table":  # 80 columns: what a person scans (rich squeezed it out for the hashes and the json)
+            frame, headers = history.table_frame(frame), {"exit_code": "exit"}
+            caption = "hashes, rows, metrics and command lines: --format csv or json"
+        title = f"{len(records)} run(s) in {render.short(str(path), 60)}"  # a table's title: csv and json have none
+        render.emit(frame, fmt, output, title=title, headers=headers, caption=caption)
         return
     result = history.check(path, tolerance, model_path)
     if not result.rows:

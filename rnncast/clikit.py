@@ -181,6 +181,22 @@ class EnvOption(click.Option):
         return click.Parameter.get_error_hint(self, ctx)
 
 
+class ColumnList(click.ParamType):
+    """Names, comma-separated (`_split_commas`). From the environment the whole value is one such list, as on
+    the command line: click's default splits a repeatable option's variable on whitespace ('max temp')."""
+
+    name = "text"
+
+    def convert(self, value, param, ctx):
+        return value if isinstance(value, str) else str(value)
+
+    def split_envvar_value(self, rv: str) -> list[str]:
+        return [rv] if rv else []
+
+
+COLUMNS = ColumnList()
+
+
 def option(*decls: str, **kw) -> Callable:
     """click.option whose value can also come from RNNCAST_<LONG_NAME>, shown in --help; an on/off pair
     ("--refit/--no-refit") is named by its first name: RNNCAST_REFIT=1 or 0."""
@@ -242,8 +258,8 @@ model_option = option(
 read_options = _options(
     option("--time-col", help="Time column. Default: the one column of dates (or year + quarter); 'none' for row numbers."),
     option("--target", "targets", multiple=True, help="Column to forecast (repeat for several). Default: the only numeric column."),
-    option("--features", "features", multiple=True, help="Extra input column(s), comma-separated or repeated."),
-    option("--future-features", "future_features", multiple=True,
+    option("--features", "features", multiple=True, type=COLUMNS, help='Extra input column(s), comma-separated or repeated; a name holding a comma in double quotes: \'"temp, °C",promo\'.'),
+    option("--future-features", "future_features", multiple=True, type=COLUMNS,
            help="Input column(s) whose values are known for the forecast steps too (promotions, prices, holidays): "
                 "the network reads them for those steps; forecast then needs --future FILE."),
     option("--fill", type=click.Choice(FILL_POLICIES), default="interpolate", show_default=True,
@@ -371,7 +387,10 @@ training_options = _options(read_options, layout_options, window_options, model_
 
 
 def _split_commas(values: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(v.strip() for item in values for v in item.split(",") if v.strip())
+    """Each value read as one CSV record: `a,b` is two names, `"temp, °C",b` keeps a name's comma in quotes."""
+    import csv
+
+    return tuple(v.strip() for item in values for v in next(csv.reader([item], skipinitialspace=True)) if v.strip())
 
 
 def _warn(err, warnings: list[str], strict: bool) -> None:

@@ -38,10 +38,12 @@ class Collection:
     series: list[Series]
     layout: Layout = field(default_factory=Layout)
     rows: pd.Index | None = None  # a wide file's time stamps, for new data (`newdata.read_like_model`)
+    held_back: int = 0  # rows `head` cut from each series' end (a backtest's folds), for messages
 
     def head(self, rows_back: int) -> Collection:
         """Every series without its last `rows_back` rows (what was known `rows_back` steps ago)."""
-        return replace(self, series=[s.head(max(len(s) - rows_back, 0)) for s in self.series])
+        series = [s.head(max(len(s) - rows_back, 0)) for s in self.series]
+        return replace(self, series=series, held_back=self.held_back + rows_back)
 
 
 def collection_notes(coll: Collection) -> list[str]:

@@ -212,6 +212,17 @@ def frame(records: list[dict], typed: bool = False):
     return out
 
 
+def table_frame(frame):
+    """The run list for an 80-column table: when, what, how it ended and the paths shortened in the middle."""
+    from rnncast.render import short
+
+    out = frame[["id", "started", "command", "seconds", "exit_code", "model", "data"]].copy()
+    out["started"] = out["started"].map(lambda t: str(t)[:16])  # to the minute, UTC
+    for column, width in (("model", 14), ("data", 14)):
+        out[column] = out[column].map(lambda p, w=width: None if p is None or p != p else short(str(p), w))
+    return out
+
+
 @dataclass
 class Check:
     """How each model's latest evaluation compares with its validation MASE."""

@@ -58,7 +58,8 @@ def rank(n: int, level: float) -> int:
         raise DataError("the model file holds no validation residuals; refit it with this rnncast version")
     k = math.ceil((n + 1) * level / 100)
     if k > n:
-        need = math.ceil(100 / (100 - level)) - 1
+        # the fewest n with (n + 1)·level ≤ 100·n; the tolerance keeps 99.9's 999 from reading 999.00000000000006
+        need = math.ceil(level / (100 - level) - 1e-9)
         raise UsageError(
             f"--level {level:g} needs at least {need} validation windows, the model has {n}; "
             "lower --level or refit with a larger --val-frac"

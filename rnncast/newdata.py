@@ -70,8 +70,17 @@ def read_like_model(
         coll = replace(coll, rows=timeindex.time_index(frame, read, []).index)
     if ids:  # the series asked for alone: another series' warnings are not said, nor refused under --strict
         kept = [(sid, one) for sid, one in zip(coll.ids, coll.series, strict=True) if sid in ids]
+        if not kept:
+            raise ids_not_in_data(ids, coll.ids)
         coll = replace(coll, ids=[sid for sid, _ in kept], series=[one for _, one in kept])
     return coll
+
+
+def ids_not_in_data(ids: tuple[str, ...], held: list[str]) -> DataError:
+    """--id naming only series the new data lacks (though the model knows them)."""
+    named = ", ".join(map(repr, ids))
+    return DataError(f"--id {named} {'is' if len(ids) == 1 else 'are'} not in the data; "
+                     f"it holds {len(held)} series: {first_ids(held)}")  # fmt: skip
 
 
 def fill_refused(what: str, policy: str) -> DataError:
@@ -112,6 +121,8 @@ def wide_series(art: Artifact, frame: pd.DataFrame, ids: tuple[str, ...] = ()) -
         if ids
         else [c for c in frame.columns if c not in known and c not in inputs and collection.numeric_column(frame[c])]
     )
+    if ids and not present:
+        raise ids_not_in_data(ids, [c for c in known if c in frame.columns])
     if not present and not new:
         raise DataError(
             f"the data holds none of the model's series ({first_ids(known)}) and no other numeric column; "

@@ -27,11 +27,23 @@ def colour_allowed(stream: IO[str]) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
+class MessageConsole(Console):
+    """stderr's console: messages are best effort. When their reader goes away (`rnncast fit DATA -v 2>&1 |
+    head -20`) the rest are dropped and the run goes on to its model and its output; rich's own answer is
+    exit 1 ("training failed") at once, with no model written."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self.file.fileno())  # the flush at exit, and any later Error line, cannot fail
+        os.close(devnull)
+
+
 def console(stream: IO[str] | None = None, stderr: bool = False, quiet: bool = False) -> Console:
     """A rich console that writes plain text unless `stream` is a colour terminal."""
     stream = stream or (sys.stderr if stderr else sys.stdout)
     colour = colour_allowed(stream)
-    return Console(
+    return (MessageConsole if stderr else Console)(
         file=stream,
         color_system="auto" if colour else None,
         force_terminal=colour,

@@ -116,6 +116,14 @@ def validate(s: Settings) -> None:
     validate_time(r)
     if lay.id_col is not None and lay.wide:
         raise UsageError("--id-col and --wide describe different layouts; give one of them")
+    for option, role, columns in (
+        ("--target", "a value to forecast", r.targets),
+        ("--time-col", "time", (r.time_col,)),
+    ):
+        if lay.id_col is not None and lay.id_col in columns:  # else a column missing from a series, named oddly
+            raise UsageError(
+                f"{option} {lay.id_col!r} is the --id-col, which names the series, not {role}; choose another {option}"
+            )
     for option, columns in (("--features", r.features), ("--future-features", r.future_features)):
         if lay.id_col is not None and lay.id_col in columns:  # else reported as a missing --features column
             raise UsageError(

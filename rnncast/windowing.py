@@ -60,8 +60,13 @@ def what_fits(n_rows: int, horizon: int) -> str:
     return f"no --seq-len fits --horizon {horizon} in {n_rows} rows; try --horizon {shorter} --seq-len {seq_len}"
 
 
-def shrunk_note(freq: str | None, n_rows: int, wc: WindowConfig, seq_len: int, horizon: int) -> str | None:
-    """One line when short data made the frequency's default seq_len or horizon smaller, with why; else None."""
+def shrunk_note(
+    freq: str | None, n_rows: int, wc: WindowConfig, seq_len: int, horizon: int, window_rows: int | None = None
+) -> str | None:
+    """One line when short data made the frequency's default seq_len or horizon smaller, with why; else None.
+
+    `window_rows`: the rows seq_len was sized on, where not `n_rows` (the median of the series trained on)."""
+    window_rows = n_rows if window_rows is None else window_rows
     _, default_horizon, default_seq_len = timeindex.freq_defaults(freq)
     parts = []
     if wc.horizon is None and horizon < default_horizon:
@@ -69,7 +74,7 @@ def shrunk_note(freq: str | None, n_rows: int, wc: WindowConfig, seq_len: int, h
     if wc.seq_len is None and seq_len < default_seq_len:
         parts.append(
             f"seq_len {seq_len} (default {default_seq_len}: a window takes at most a third of the "
-            f"{n_rows - 2 * horizon} rows two horizons leave, so that there are windows to train on)"
+            f"{window_rows - 2 * horizon} rows two horizons leave, so that there are windows to train on)"
         )
     if not parts:
         return None
@@ -338,19 +343,31 @@ def plan(coll: Collection, wc: WindowConfig, future: tuple[str, ...] = ()) -> Pl
     freqs = Counter(s.freq for s in coll.series if len(s) >= 3)
     freq = freqs.most_common(1)[0][0] if freqs else coll.series[0].freq
     weekmask = coll.series[0].time_read.get("weekmask")  # --freq C: the season is a week of open days
-    typical = int(np.median([len(s) for s in coll.series]))
+    lengths = [len(s) for s in coll.series]
+    typical = window_rows = int(np.median(lengths))
     seq_len, horizon, season, chosen = window_lengths(freq, typical, wc, weekmask)
+    trained = [n for n in lengths if n >= 2 * horizon]  # the others have no training target: skipped below
+    if many and wc.seq_len is None and 0 < len(trained) < len(lengths):
+        # the window is sized on the series trained on: skipped ones would shrink it (to 2 steps, where the
+        # median series is itself too short for the horizon)
+        window_rows = int(np.median(trained))
+        seq_len = window_lengths(freq, window_rows, replace(wc, horizon=horizon), weekmask)[0]
+        chosen["seq_len"] = seq_len
     need = min_rows(seq_len, horizon)
     notes = collection_notes(coll)
-    shrunk = shrunk_note(freq, typical, wc, seq_len, horizon)
+    shrunk = shrunk_note(freq, typical, wc, seq_len, horizon, window_rows)
     if shrunk and many:
         shrunk = shrunk.replace("the data", "the median series", 1)
+        if window_rows != typical:
+            trained_on = f"of the median of the {len(trained)} series trained on"
+            shrunk = shrunk.replace("two horizons leave", f"two horizons leave {trained_on}", 1)
     kept, padded = [], []  # kept: (id, series, split, rows padded)
+    before = f" before the last {coll.held_back} (held out to be forecast)" if coll.held_back else ""
     for sid, s in zip(coll.ids, coll.series, strict=True):
         pad = pad_rows(len(s), seq_len, horizon) if many else 0
         if pad < 0:
             notes.append(
-                f"series {sid!r} has {len(s)} rows, fewer than the {2 * horizon} that one training and one "
+                f"series {sid!r} has {len(s)} rows{before}, fewer than the {2 * horizon} that one training and one "
                 f"validation target need (horizon {horizon}); skipped"
             )
             continue
@@ -369,7 +386,8 @@ def plan(coll: Collection, wc: WindowConfig, future: tuple[str, ...] = ()) -> Pl
         longest = max(len(s) for s in coll.series)
         raise DataError(
             f"every series is shorter than the {2 * horizon} rows one training and one validation target need; "
-            f"lower --horizon: the longest has {longest} rows, which fit --horizon {max(1, longest // 2)} or less"
+            f"lower --horizon: the longest has {longest} rows{before}, which fit --horizon "
+            f"{max(1, longest // 2)} or less"
         )
     if padded:
         notes.append(

@@ -462,3 +462,34 @@ def test_on_cuda_fit_runs_there_and_refuses_a_network_too_big_for_the_gpu(tmp_pa
     last = big.stderr.splitlines()[-1]  # after the lines that describe the data
     assert big.exit_code == 2 and last.startswith("Error: not enough memory for a network with --hidden-size")
     assert "cuda has" in last and not (tmp_path / "big.rnncast").exists()
+
+
+def test_a_column_whose_name_holds_a_comma_is_named_in_quotes(tmp_path):
+    # spreadsheet exports name columns "temp, °C": --features splits on commas, so it was "--features 'temp' is
+    # not a column"; a quoted name (CSV quoting) is one column
+    days = pd.date_range("2024-01-01", periods=150, freq="D")
+    frame = pd.DataFrame({"when": days, "sales": 100 + np.arange(150) % 7 * 5.0, "temp, °C": np.arange(150) % 5.0,
+                          "promo": np.arange(150) % 3 == 0})  # fmt: skip
+    frame["promo"] = frame["promo"].astype(int)
+    data = tmp_path / "odd.csv"
+    frame.to_csv(data, index=False)
+    model = tmp_path / "m.rnncast"
+    result = run("fit", data, "--target", "sales", "--features", '"temp, °C",promo', "--model", model, *TINY)
+    assert result.exit_code == 0, result.output
+    card = json.loads(run("info", "--model", model, "--format", "json").stdout)
+    assert card["features"] == ["temp, °C", "promo"]
+    unquoted = run("fit", data, "--target", "sales", "--features", "temp, °C", "--model", model, *TINY)
+    assert unquoted.exit_code == 2 and "--features 'temp' is not a column" in unquoted.output
+
+
+def test_a_column_name_with_a_space_can_come_from_the_environment(tmp_path):
+    # click splits a repeatable option's variable on whitespace: RNNCAST_FEATURES="max temp" read 'max' and 'temp'
+    days = pd.date_range("2024-01-01", periods=150, freq="D")
+    frame = pd.DataFrame({"when": days, "sales": 100 + np.arange(150) % 7 * 5.0, "max temp": np.arange(150) % 5.0,
+                          "promo": (np.arange(150) % 3 == 0).astype(int)})  # fmt: skip
+    data, model = tmp_path / "spaced.csv", tmp_path / "m.rnncast"
+    frame.to_csv(data, index=False)
+    env = {"RNNCAST_FEATURES": "max temp,promo"}
+    result = run("fit", data, "--target", "sales", "--model", model, *TINY, env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(run("info", "--model", model, "--format", "json").stdout)["features"] == ["max temp", "promo"]

@@ -182,6 +182,16 @@ def test_fit_refuses_a_column_given_as_both_kinds_of_feature(tmp_path, ett):
         assert named.exit_code == 2 and named.output == (
             f"Error: {option} 'site' is the --id-col, which names the series, not an input; drop it from {option}\n"
         )
+    # as a target it read as a column missing from one series: "series '17.38': --target 'site' is not a column"
+    target = run("fit", long, "--id-col", "site", "--target", "site", "--model", model)
+    assert target.exit_code == 2 and target.output == (
+        "Error: --target 'site' is the --id-col, which names the series, not a value to forecast; "
+        "choose another --target\n"
+    )
+    time = run("fit", long, "--id-col", "site", "--target", "OT", "--time-col", "site", "--model", model)
+    assert time.exit_code == 2 and time.output == (
+        "Error: --time-col 'site' is the --id-col, which names the series, not time; choose another --time-col\n"
+    )
     assert not model.exists()
 
 

@@ -120,6 +120,29 @@ def test_check_table_fits_an_80_column_terminal_and_csv_keeps_every_value_whole(
     assert whole.loc[0, "model"] == model and whole.loc[0, "evaluated"] == "2026-01-01T00:00:00+00:00"
 
 
+def test_the_run_list_on_a_terminal_shows_when_what_and_how_each_run_ended(tmp_path):
+    """On 80 columns the list showed only model_sha256, data_sha256, metrics and arguments: rich squeezed the id,
+    start, command, exit code and paths to nothing. The table keeps what a person scans; csv and json keep all."""
+    from test_pipelines import _on_a_terminal
+
+    db = tmp_path / "runs.db"
+    model, data = "/srv/forecast/models/shop-weekly-forecast-model.rnncast", "/srv/forecast/data/shop-2026-01.csv"
+    history.append(db, history.Run("2026-01-01T02:00:07+00:00", "fit", ["fit", data], 12.5, 0, model, "ab" * 32,
+                                   data, "cd" * 32, 1234, {"scores": []}))  # fmt: skip
+    history.append(db, history.Run("2026-01-01T02:30:00+00:00", "forecast", ["forecast"], 0.25, 65, model))
+    shown = _on_a_terminal([*RNNCAST, "history", "--history", str(db)], tmp_path, {"TERM": "dumb", "COLUMNS": "80"})
+    lines = shown.replace("\r", "").splitlines()
+    assert all(len(line) <= 80 for line in lines), shown
+    rows = [line.split() for line in lines if "rnncast" in line]
+    assert rows == [
+        ["1", "2026-01-01T02:00", "fit", "12.50", "0", "/srv/f…rnncast", "/srv/f…-01.csv"],
+        ["2", "2026-01-01T02:30", "forecast", "0.25", "65", "/srv/f…rnncast", "-"],
+    ], shown
+    whole = pd.read_csv(io.StringIO(run("history", "--history", db, "--format", "csv").stdout))
+    assert whole.loc[0, "model"] == model and whole.loc[0, "data_sha256"] == "cd" * 32
+    assert whole.loc[0, "started"] == "2026-01-01T02:00:07+00:00" and whole.loc[0, "arguments"] == f"fit {data}"
+
+
 def test_check_with_nothing_evaluated_warns_and_a_missing_history_is_a_missing_input(tmp_path):
     db = tmp_path / "runs.db"
     add(db, "/m/a.rnncast", 0, 0, command="fit")

@@ -44,6 +44,21 @@ def test_adaptive_bounds_scale_with_the_window_volatility():
     assert hi[0, 0] - 10 == pytest.approx(2 * 0.1 * 1.5)
 
 
+def test_the_windows_a_decimal_level_needs_are_counted_exactly():
+    # 999 windows give 99.9% its rank (ceil(1000 x 0.999) = 999), but 100 / (100 - 99.9) is 1000.0000000000568 in
+    # floating point: the message asked for 1000
+    assert intervals.rank(999, 99.9) == 999
+    with pytest.raises(UsageError, match="--level 99.9 needs at least 999 validation windows, the model has 998"):
+        intervals.rank(998, 99.9)
+    for level in (80, 90, 95, 97.5, 99, 99.9, 90.1):
+        with pytest.raises(UsageError) as refused:
+            intervals.rank(1, level)
+        need = int(str(refused.value).split("needs at least ")[1].split()[0])
+        assert intervals.rank(need, level) == need  # enough
+        with pytest.raises(UsageError):  # and one fewer is not
+            intervals.rank(need - 1, level)
+
+
 def test_too_few_validation_windows_for_a_level_is_a_usage_error():
     with pytest.raises(UsageError, match="--level 99 needs at least 99 validation windows, the model has 10"):
         intervals.half_widths(np.ones((10, 1, 1)), 99)

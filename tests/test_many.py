@@ -77,6 +77,30 @@ def test_short_series_is_padded_at_the_start_and_one_too_short_for_two_horizons_
         long_plan(frame, WindowConfig(seq_len=100, horizon=90))
 
 
+def test_the_window_is_sized_on_the_series_trained_on_not_on_those_skipped():
+    # 6 series of 120..220 rows, three cut to 20: median 120, but the three trained on have 160-220 (median 200)
+    frame = sines(6)
+    cut = frame["store"].isin(["s0", "s1", "s2"]) & (frame["date"] >= frame.groupby("store")["date"].transform("min")
+                                                   + pd.Timedelta(hours=20))  # fmt: skip
+    p = long_plan(frame[~cut], WindowConfig(horizon=50))  # 100 rows needed for a training target
+    assert [m.id for m in p.members] == ["s3", "s4", "s5"]
+    # a third of what two horizons leave of the median trained series: (200 - 100) // 3, not (70 - 100) // 3 -> 2
+    assert p.seq_len == 33
+    assert "a third of the 100 rows two horizons leave" in p.shrunk
+    assert "-" not in p.shrunk.split("rows two horizons")[0]
+
+
+def test_a_series_skipped_in_a_backtest_fold_is_counted_before_the_rows_held_out():
+    # backtest plans each fold on the rows before its blocks: s0 (120 rows) has 20 left before the last 100,
+    # and the note must not say the file's series has 20 rows
+    coll = collection.collect(sines(3), ReadOptions(time_col="date", targets=("sales",)), Layout(id_col="store"))
+    p = windowing.plan(coll.head(100), WindowConfig(seq_len=24, horizon=12))
+    assert [m.id for m in p.members] == ["s1", "s2"]
+    assert "series 's0' has 20 rows before the last 100 (held out to be forecast), fewer than the 24" in p.notes[0]
+    with pytest.raises(DataError, match="the longest has 60 rows before the last 100 .held out to be forecast."):
+        windowing.plan(coll.head(100), WindowConfig(seq_len=24, horizon=31))
+
+
 def test_each_series_is_split_at_its_own_end_and_scaled_on_its_own_training_rows_only():
     frame = sines(4)
     p = long_plan(frame)
@@ -198,6 +222,11 @@ def test_cli_long_fit_forecast_all_one_and_from_new_data(tmp_path):
         missing.exit_code == 2
         and "Error: --id 's9' is not a series of this model; it has 3: s0, s1, s2" in missing.output
     )
+    # a series of the model that new data lacks: the error names it, not "none of the model's series"
+    without_s1 = sines(3).query("store != 's1'")
+    absent = run("forecast", csv(without_s1, tmp_path / "no_s1.csv"), "--model", model, "--id", "s1")
+    assert absent.exit_code == 65
+    assert absent.output.strip() == "Error: --id 's1' is not in the data; it holds 2 series: 's0', 's2'"
 
 
 def test_cli_errors_name_the_bad_column(tmp_path):
@@ -240,6 +269,9 @@ def test_cli_wide_with_calendar_and_embedding_round_trips_through_the_model_file
     # calendar inputs are rebuilt from the new data's time stamps: the same forecasts as from the saved context
     again = pd.read_csv(io.StringIO(run("forecast", data, "--model", model, "--format", "csv").stdout))
     assert np.allclose(again["value"], saved["value"]) and again["date"].equals(saved["date"])
+    absent = run("forecast", csv(wide.drop(columns="s1"), tmp_path / "no_s1.csv"), "--model", model, "--id", "s1")
+    assert absent.exit_code == 65
+    assert absent.output.strip() == "Error: --id 's1' is not in the data; it holds 2 series: 's0', 's2'"
 
 
 def test_cli_backtest_scores_every_series_over_its_own_last_blocks_and_their_mean(tmp_path):

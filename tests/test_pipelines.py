@@ -69,6 +69,25 @@ def test_a_reader_that_is_gone_before_output_gives_no_traceback(model_dir):
     assert "Traceback" not in proc.stderr and proc.stderr == ""
 
 
+def test_messages_whose_reader_is_gone_cost_neither_the_model_nor_the_metrics(tmp_path):
+    # `rnncast fit data.csv -v 2>&1 | head -20`: the reader of stderr leaves while fit runs; the messages are
+    # lost, but the model and the metrics are not (rich's default is exit 1, "training failed", and no model)
+    read, write = os.pipe()
+    os.close(read)
+    with open(tmp_path / "metrics.csv", "w") as out:
+        proc = subprocess.run(
+            [sys.executable, "-m", "rnncast", "fit", str(ELEC), "--model", "m.rnncast", *FAST.split(), "-v"],
+            cwd=tmp_path, stdout=out, stderr=write, timeout=300,
+        )  # fmt: skip
+    os.close(write)
+    assert proc.returncode == 0
+    art = artifact.load(tmp_path / "m.rnncast")
+    assert art.meta["training"]["epochs_run"] == 2
+    metrics = pd.read_csv(tmp_path / "metrics.csv")
+    assert metrics["model"].tolist() == ["rnn", "naive", "seasonal naive (12)"]
+    assert metrics.loc[2, "MAE"] == pytest.approx(2.9601, abs=1e-4)
+
+
 def _on_a_terminal(args, cwd, env):
     """Run with stdout and stderr on a pseudo-terminal; return what the terminal showed."""
     main, child = pty.openpty()
