@@ -361,6 +361,7 @@ def model_card(meta: dict) -> dict:
     card = {
         "cell": m["cell"], "hidden_size": m["hidden_size"], "layers": m["layers"], "dropout": m["dropout"],
         "window_norm": m["window_norm"], "segment": m.get("segment", 0), "highway": m.get("highway", 0), "ensemble": m.get("ensemble", 1),
+        "highway_members": m.get("highway_members") or (m.get("ensemble", 1) if m.get("highway") else 0),
         "seq_len": meta["model_seq_len"], "cell_len": m.get("cell_len") or meta["model_seq_len"], "horizon": m["horizon"],
         "targets": d["targets"], "features": d["features"], "frequency": d["freq"], "season": d["season"],
         "training_start": _in_zone(d["start"], d.get("zone")), "training_end": _in_zone(d["end"], d.get("zone")),

@@ -26,6 +26,10 @@ Formats 1 and 2 read as models without such inputs or highway.
 Format 4 is format 3 plus a cell that reads only the window's last steps (meta model `cell_len`): an
 rnncast that reads up to format 3 would run the cell over the whole window and forecast wrongly, so
 it must refuse the file instead.
+
+Format 5 is format 4 plus an ensemble whose members do not all read the highway (meta model
+`highway_members`, the first that many members; the others have no `highway.*` tensors): an older
+rnncast would build every member with one and fail on the missing tensors.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ from rnncast.errors import DataError, InputError
 from rnncast.model import ModelConfig
 
 FORMAT = "rnncast"
-FORMAT_VERSION = 4  # the newest format read; `written_version` says which one a model needs
+FORMAT_VERSION = 5  # the newest format read; `written_version` says which one a model needs
 
 
 @dataclass
@@ -96,7 +100,10 @@ def to_bytes(art: Artifact) -> bytes:
 
 
 def written_version(meta: dict) -> int:
-    """4 for a cell over part of the window, 3 for inputs known ahead or a highway (older readers cannot), else 2."""
+    """5 for a highway in some members only, 4 for a cell over part of the window, 3 for inputs known ahead or
+    a highway (older readers cannot), else 2."""
+    if meta["model"].get("highway_members"):
+        return 5
     if meta["model"].get("cell_len"):
         return 4
     return 3 if meta["model"].get("n_ahead") or meta["model"].get("highway") else 2
@@ -210,3 +217,5 @@ def _check_meta(meta: object, scaling: Scaling, context: np.ndarray) -> None:
         raise ValueError(f"unknown cell {config.cell!r} or window_norm {config.window_norm!r}")
     if not 0 <= config.cell_len <= meta["model_seq_len"] or not 0 <= config.highway <= meta["model_seq_len"]:
         raise ValueError("cell_len or highway reads more steps than the window holds")
+    if not 0 <= config.highway_members <= config.ensemble or (config.highway_members and not config.highway):
+        raise ValueError("highway_members is not a number of members that read a highway")

@@ -320,6 +320,9 @@ network_options = _options(
                 "Default: the whole window; one hourly series of over about 5,400 rows forecast at most 96 steps "
                 "ahead, with none of --seq-len, --highway, --cell-len given: a 336-step window, --highway 336, "
                 "--cell-len 96."),
+    option("--highway-members", type=click.IntRange(min=1), metavar="N",
+           help="Only the first N ensemble members read the --highway; the others forecast with their cell alone, "
+                "so the ensemble mixes the two kinds. Default: every member."),
     option("--ensemble", type=click.IntRange(min=1),
            help="Member networks trained together from different initial weights; the forecast is their median. "
                 "Default: 5 up to 5,000 training windows (one series: 10,000), else 1."),
@@ -417,6 +420,8 @@ def _network(m: dict) -> str:
     members = f"{m['ensemble']} {m['cell']} members" if m["ensemble"] > 1 else f"one {m['cell']}"
     steps = f"{m['segment']}-point segments" if m["segment"] else "one point per step"
     highway = f", a {m['highway']}-step highway" if m.get("highway") else ""
+    if m.get("highway_members"):
+        highway += f" in {m['highway_members']} of them"
     cell = f", the cell over the last {m['cell_len']} steps" if m.get("cell_len") else ""
     return f"{members}, {steps}{cell}, window norm {m['window_norm']}{highway}"
 
@@ -435,7 +440,8 @@ def _settings(params: dict):
         windows=st.WindowConfig(p["seq_len"], p["horizon"], p["val_frac"], p["scaler"], p["season"], p["calendar"]),
         network=st.NetworkOptions(p["cell"], p["hidden_size"], p["layers"], p["dropout"], p["window_norm"],
                                   p["id_embedding"] or 0, p["segment"], p["ensemble"], p["guard"], p["non_negative"],
-                                  highway=p["highway"], cell_len=p["cell_len"]),
+                                  highway=p["highway"], cell_len=p["cell_len"],
+                                  highway_members=p["highway_members"]),
         train=TrainConfig(p["epochs"], p["batch_size"], p["lr"], p["clip"], p["patience"], p["seed"], p["device"],
                           p["threads"], p["weight_decay"], p["schedule"], p["loss"], p["refit"]),
     )  # fmt: skip

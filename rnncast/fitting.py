@@ -18,6 +18,7 @@ from rnncast import __version__, intervals, metrics, timeindex
 from rnncast import model as nets
 from rnncast import train as tr
 from rnncast.artifact import Artifact
+from rnncast.errors import UsageError
 from rnncast.metrics import Score
 from rnncast.model import ModelConfig
 from rnncast.settings import NetworkOptions, Settings, check_window_parts
@@ -154,6 +155,18 @@ def model_config(p: Plan, network: NetworkOptions) -> ModelConfig:
     segment = default_segment(cell_len) if network.segment is None else network.segment
     highway = default_highway(p) if network.highway is None else network.highway
     check_window_parts(p.seq_len, cell_len, segment, highway)
+    ensemble = network.ensemble or default_ensemble(p.n_train, p.layout.many)
+    members = network.highway_members or 0
+    if members and not highway:
+        raise UsageError(
+            "--highway-members needs a highway, and this model has none (the default for this data); "
+            "add --highway P or leave out --highway-members"
+        )
+    if members > ensemble:
+        raise UsageError(
+            f"--highway-members {members} is more than the ensemble's {ensemble} members (the default for this "
+            "data); add --ensemble or choose fewer"
+        )
     emb = network.id_embedding
     n_calendar = 2 * len(p.calendar)
     inputs = p.inputs(emb > 0)
@@ -172,9 +185,10 @@ def model_config(p: Plan, network: NetworkOptions) -> ModelConfig:
         n_series=len(p.members) if emb else 0,
         id_embedding=emb,
         segment=segment,
-        ensemble=network.ensemble or default_ensemble(p.n_train, p.layout.many),
+        ensemble=ensemble,
         highway=highway,
         cell_len=cell_len if cell_len < p.seq_len else 0,  # 0: the whole window, as every model before it
+        highway_members=members if members < ensemble else 0,  # 0: every member, as every model before it
     )
 
 

@@ -62,10 +62,11 @@ class ModelConfig:
     guard: str = "none"  # none | last | season: the naive forecast the output is blended with (alpha)
     highway: int = 0  # > 0: a Linear map from each target's last `highway` normalised values to its H outputs
     cell_len: int = 0  # > 0: the cell reads only the window's last cell_len steps; 0: the whole window
+    highway_members: int = 0  # > 0: only the first this many members read the highway, the rest their cell alone
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        for key in ("n_ahead", "highway", "cell_len"):
+        for key in ("n_ahead", "highway", "cell_len", "highway_members"):
             if not d[key]:
                 del d[key]  # a model without them stays readable by rnncast 0.2 (format 2)
         return d
@@ -147,7 +148,7 @@ class Normalised(NamedTuple):
 class Network(nn.Module):
     """One member: the recurrent cell and its Linear head, (B, L, F') normalised inputs → (B, H·T)."""
 
-    def __init__(self, c: ModelConfig):
+    def __init__(self, c: ModelConfig, with_highway: bool = True):
         super().__init__()
         ahead = c.horizon * c.n_ahead  # the forecast steps' known inputs: not the cell's
         point_inputs = c.n_inputs - ahead - (1 if c.id_embedding else 0) + c.id_embedding  # at each time point
@@ -168,7 +169,7 @@ class Network(nn.Module):
             self.n_ahead = c.n_ahead
         if c.id_embedding:
             self.embed = nn.Embedding(c.n_series, c.id_embedding)
-        if c.highway:  # the autoregressive highway: each target's last P values → its H outputs, linearly
+        if c.highway and with_highway:  # the autoregressive highway: each target's last P values → its H outputs
             self.highway = nn.Linear(c.highway, c.horizon)
         self.segment = c.segment
         self.cell_len = c.cell_len
@@ -216,7 +217,8 @@ class Forecaster(nn.Module):
         if config.guard not in GUARDS:
             raise ValueError(f"unknown guard {config.guard!r}")
         self.config = config
-        self.nets = nn.ModuleList(Network(config) for _ in range(config.ensemble))  # initialised one after another
+        reading = config.highway_members or config.ensemble  # members with the highway: the first ones
+        self.nets = nn.ModuleList(Network(config, k < reading) for k in range(config.ensemble))  # initialised in turn
         self.register_buffer("alpha", torch.ones(config.horizon, config.n_targets))  # the guard's weights, (H, T)
 
     def members(self, x: torch.Tensor) -> torch.Tensor:
@@ -327,7 +329,8 @@ def fit_highway(model: Forecaster, windows, ridge: float = RIDGE) -> None:
     this beat a highway trained with the rest, from zeros or from PyTorch's initialisation.
 
     `ridge` is relative to the mean of the Gram matrix's diagonal (the normalised values' mean square); the
-    bias is not shrunk. Every member gets the same map: they differ in their recurrences."""
+    bias is not shrunk. Every member with a highway gets the same map: they differ in their recurrences
+    (with --highway-members, the others have none and forecast with their cell alone)."""
     c = model.config
     p, h = c.highway, c.horizon
     device = windows.x.device
@@ -345,7 +348,7 @@ def fit_highway(model: Forecaster, windows, ridge: float = RIDGE) -> None:
     penalty = torch.eye(p + 1, dtype=gram.dtype, device=device) * ridge * scale
     penalty[p, p] = 0  # the bias is not shrunk
     w = torch.linalg.solve(gram + penalty, cross)  # (P+1, H)
-    for net in model.nets:
+    for net in (net for net in model.nets if hasattr(net, "highway")):
         net.highway.weight.copy_(w[:p].T)
         net.highway.bias.copy_(w[p])
         net.highway.requires_grad_(False)

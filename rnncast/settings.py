@@ -78,6 +78,7 @@ class NetworkOptions:
     non_negative: bool | None = None  # clip forecasts and bounds at 0; None: when every target value is >= 0
     highway: int | None = None  # past steps a Linear map reads straight into the output (LSTNet); 0: off; None: default
     cell_len: int | None = None  # the cell reads only the window's last R steps (the highway may read all); None: all
+    highway_members: int | None = None  # members that read the highway (the others their cell alone); None: all
 
 
 def _train_config():
@@ -201,6 +202,15 @@ def validate_network(n: NetworkOptions) -> None:
         raise UsageError("--segment must be 0 (off: one point per step) or positive")
     if n.ensemble is not None and n.ensemble < 1:
         raise UsageError("--ensemble must be at least 1")
+    if n.highway_members is not None and n.highway_members < 1:
+        raise UsageError("--highway-members must be at least 1; leave it out for every member")
+    if n.highway_members is not None and n.ensemble is not None and n.highway_members > n.ensemble:
+        raise UsageError(
+            f"--highway-members {n.highway_members} is more than the --ensemble {n.ensemble} members; "
+            f"choose at most {n.ensemble}"
+        )
+    if n.highway_members is not None and n.highway == 0:
+        raise UsageError("--highway-members needs a highway; leave out --highway 0 or --highway-members")
     if n.cell_len is not None and n.cell_len < 1:
         raise UsageError("--cell-len must be at least 1; leave it out for the whole window")
     if n.highway is not None and n.highway < 0:

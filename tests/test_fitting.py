@@ -180,6 +180,58 @@ def test_cell_len_puts_a_long_highway_beside_a_short_cell_in_a_format_4_file(tmp
     assert len(saved) == 12 and np.allclose(pd.read_csv(io.StringIO(again.stdout)).iloc[:, 1], saved.iloc[:, 1])
 
 
+def test_highway_members_mixes_members_with_and_without_the_highway_in_a_format_5_file(tmp_path):
+    """--ensemble 4 --highway 24 --highway-members 2: the first two members hold the frozen least-squares map,
+    the other two none; the file is format 5 (older rnncast refuses it), fit's line and `info` say it, and the
+    model forecasts the same from the file as from its training data."""
+    model = tmp_path / "hm.rnncast"
+    runner = CliRunner()
+    args = ["fit", str(ELEC), "--model", str(model), *TINY, "--ensemble", "4", "--highway", "24"]
+    fit = runner.invoke(cli, [*args, "--highway-members", "2"])
+    assert fit.exit_code == 0, fit.output
+    assert "4 rnn members" in fit.stderr and "a 24-step highway in 2 of them" in fit.stderr
+    art = artifact.load(model)
+    assert art.meta["model"]["highway_members"] == 2 and art.meta["format_version"] == 5
+    assert torch.equal(art.state_dict["nets.0.highway.weight"], art.state_dict["nets.1.highway.weight"])
+    assert "nets.2.highway.weight" not in art.state_dict and "nets.3.highway.bias" not in art.state_dict
+    card = json.loads(runner.invoke(cli, ["info", "--model", str(model), "--format", "json"]).output)
+    assert (card["ensemble"], card["highway"], card["highway_members"]) == (4, 24, 2)
+    saved = pd.read_csv(io.StringIO(runner.invoke(cli, ["forecast", "--model", str(model), "--format", "csv"]).stdout))
+    again = runner.invoke(cli, ["forecast", str(ELEC), "--model", str(model), "--format", "csv"])
+    assert len(saved) == 12 and np.allclose(pd.read_csv(io.StringIO(again.stdout)).iloc[:, 1], saved.iloc[:, 1])
+    every = tmp_path / "all.rnncast"  # as many members as the ensemble: every member, the format of before
+    assert runner.invoke(cli, [*args[:3], str(every), *args[4:], "--highway-members", "4"]).exit_code == 0
+    assert (
+        "highway_members" not in artifact.load(every).meta["model"] and artifact.load(every).meta["format_version"] == 3
+    )
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--ensemble", "2", "--highway-members", "3"], "--highway-members 3 is more than the --ensemble 2 members"),
+        (["--highway", "0", "--highway-members", "1"], "--highway-members needs a highway; leave out --highway 0"),
+        (["--ensemble", "1", "--highway-members", "2"], "--highway-members 2 is more than the --ensemble 1 members"),
+        (["--highway-members", "0"], "Invalid value for '--highway-members': 0 is not in the range x>=1"),
+    ],
+)
+def test_highway_members_that_the_ensemble_or_the_highway_cannot_hold_are_refused(tmp_path, args, message):
+    model = tmp_path / "hm.rnncast"
+    out = CliRunner().invoke(cli, ["fit", str(ELEC), "--model", str(model), *TINY, *args])
+    assert out.exit_code == 2 and message in out.output and not model.exists(), out.output
+
+
+def test_highway_members_on_data_whose_defaults_give_no_highway_or_fewer_members_are_refused(tmp_path):
+    """The default ensemble and highway are known only once the data is read: said then, with the option to add."""
+    model = tmp_path / "hm.rnncast"
+    quarterly = ["fit", str(MACRO), "--target", "realgdp", "--model", str(model), *TINY, "--highway-members", "2"]
+    refused = CliRunner().invoke(cli, quarterly)  # quarterly: no highway by default
+    assert refused.exit_code == 2 and "--highway-members needs a highway, and this model has none" in refused.output
+    many = CliRunner().invoke(cli, ["fit", str(ELEC), "--model", str(model), *TINY, "--highway-members", "6"])
+    assert many.exit_code == 2 and "is more than the ensemble's 5 members (the default for this data)" in many.output
+    assert not model.exists()
+
+
 @pytest.mark.parametrize(
     "args,message",
     [

@@ -252,3 +252,28 @@ def test_fit_highway_recovers_an_exact_linear_relation_and_freezes_it():
         torch.testing.assert_close(net.highway.weight, v, atol=1e-4, rtol=0)
         torch.testing.assert_close(net.highway.bias, c, atol=1e-4, rtol=0)
         assert not net.highway.weight.requires_grad and not net.highway.bias.requires_grad
+
+
+def test_highway_members_gives_the_highway_to_the_first_members_only_and_the_rest_forecast_with_their_cell():
+    """--highway-members 2 of 4: members 0 and 1 add the fitted linear map to their cell's output, 2 and 3 have no
+    highway at all (no tensors) and forecast with their Elman cell alone; fit_highway sets only the first two."""
+    from rnncast.model import fit_highway
+    from rnncast.windowing import Windows
+
+    torch.manual_seed(0)
+    cfg = ModelConfig(
+        n_inputs=1, horizon=2, hidden_size=4, window_norm="last", highway=3, ensemble=4, highway_members=2
+    )
+    model = Forecaster(cfg)
+    assert [hasattr(net, "highway") for net in model.nets] == [True, True, False, False]
+    assert not any(k.startswith(("nets.2.highway", "nets.3.highway")) for k in model.state_dict())
+    x = torch.randn(200, 6, 1).cumsum(dim=1)
+    fit_highway(model, Windows(x, x[:, -2:, :] + 1.0))
+    n = model.normalise(x[:5])
+    members = model.from_cells(n.x, n)  # (B, K, H, T)
+    for k, net in enumerate(model.nets):
+        alone = net.head(net.rnn(net.embed_segment(n.x.reshape(5, 1, -1)) if net.segment else n.x)[0][:, -1])
+        if k < 2:
+            alone = alone + net.highway(n.x[:, -3:, 0])
+        torch.testing.assert_close(members[:, k, :, 0], alone + n.level[:, :, 0])
+    assert ModelConfig(**cfg.to_dict()) == cfg and "highway_members" not in ModelConfig(highway=3).to_dict()
