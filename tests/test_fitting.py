@@ -370,30 +370,53 @@ def ett_collection(rows: int, layout: Layout | None = None):
 
 
 @pytest.mark.parametrize(
-    "rows,options,long",
+    "rows,options,long,members",
     [
-        (17420, {}, True),  # the shipped hourly file, default horizon 24: the long window
-        (17420, {"horizon": 96}, True),  # up to the cell's 96 steps ahead
-        (17420, {"horizon": 97}, False),  # further ahead: ETTh2's validation lost with it at 336 and 720
-        (17420, {"seq_len": 96}, False),  # any window, highway or cell length given: the user's choice
-        (17420, {"highway": 0}, False),
-        (17420, {"cell_len": 48}, False),
-        (17420, {"segment": 24}, True),
-        (17420, {"segment": 128}, False),  # more than the cell's 96 steps: refused against the window as before
-        (5000, {}, False),  # 5,000 rows: about 3,700 training windows at 336, under LONG_MIN_WINDOWS
-        (5400, {}, True),
+        # the shipped hourly file has over 10,000 training windows at 336: the default is one member, the highway in it
+        (17420, {}, True, (1, None)),  # default horizon 24: the long window
+        (17420, {"horizon": 96}, True, (1, None)),  # one member: up to the cell's 96 steps ahead
+        (17420, {"horizon": 97}, False, None),  # further ahead one member lost (ETTh2 at 336 and 720, the fold before)
+        (17420, {"ensemble": 4, "horizon": 192}, True, (4, 2)),  # several members: the highway in half of them
+        (17420, {"seq_len": 96}, False, None),  # any window, highway or cell length given: the user's choice
+        (17420, {"highway": 0}, False, None),
+        (17420, {"cell_len": 48}, False, None),
+        (17420, {"segment": 24}, True, (1, None)),
+        (17420, {"segment": 128}, False, None),  # more than the cell's 96 steps: refused against the window as before
+        (5000, {}, False, None),  # 5,000 rows: about 3,700 training windows at 336, under LONG_MIN_WINDOWS
+        (5400, {}, True, (10, 5)),  # where the default ensemble is 5: 10 members, 5 with the highway
+        (11520, {"horizon": 720}, True, (10, 5)),  # the ETT protocol's fits, every horizon measured
+        (11520, {"horizon": 721}, False, None),  # beyond what was measured
+        (11520, {"horizon": 192, "ensemble": 1}, False, None),  # one member: up to 96 steps ahead only
+        (11520, {"horizon": 192, "highway_members": 3}, True, (10, 3)),  # the user's share of the 10
     ],
 )
-def test_long_lookback_applies_to_one_long_hourly_series_forecast_at_most_96_steps_ahead(rows, options, long):
+def test_long_lookback_applies_to_one_long_hourly_series_with_half_its_members_reading_the_highway(
+    rows, options, long, members
+):
     windows = {k: v for k, v in options.items() if k in ("seq_len", "horizon")}
     network = {k: v for k, v in options.items() if k not in windows}
     s = settings(windows=WindowConfig(**windows), **network)
     chosen = fitting.long_lookback(ett_collection(rows), s)
     if long:
         assert (chosen.windows.seq_len, chosen.network.highway, chosen.network.cell_len) == (336, 336, 96)
+        assert (chosen.network.ensemble, chosen.network.highway_members) == members
         assert chosen.windows.horizon == s.windows.horizon and chosen.train == s.train
     else:
         assert chosen is s
+
+
+def test_a_default_fit_of_a_long_hourly_series_trains_ten_members_half_of_them_with_the_highway(tmp_path):
+    """6,000 hourly rows (under 10,000 training windows, where one series gets 5 members by default), forecast
+    192 steps ahead: the long window with 10 members, the first 5 holding the least-squares map; fit says so."""
+    data, model = tmp_path / "ett6k.csv", tmp_path / "m.rnncast"
+    pd.read_csv(ETTH1, nrows=6000, usecols=["date", "OT"]).to_csv(data, index=False)
+    fit = CliRunner().invoke(cli, ["fit", str(data), "--model", str(model), *TINY, "--epochs", "1", "--horizon", "192"])
+    assert fit.exit_code == 0, fit.output
+    assert "seq_len 336 (from data)" in fit.stderr and "10 rnn members" in fit.stderr
+    assert "a 336-step highway in 5 of them" in fit.stderr
+    art = artifact.load(model)
+    assert (art.meta["model"]["ensemble"], art.meta["model"]["highway_members"]) == (10, 5)
+    assert [f"nets.{k}.highway.weight" in art.state_dict for k in range(10)] == [True] * 5 + [False] * 5
 
 
 def test_long_lookback_leaves_many_series_and_other_frequencies_alone():
