@@ -317,15 +317,17 @@ network_options = _options(
     option("--cell-len", type=click.IntRange(min=1), metavar="R",
            help="The recurrent cell reads only the window's last R steps (segments cut from them), while --highway "
                 "may read all --seq-len: a linear map over a long lookback beside a cell over a short one. "
-                "Default: the whole window; one hourly series of over about 5,400 rows forecast at most 96 steps "
-                "ahead, with none of --seq-len, --highway, --cell-len given: a 336-step window, --highway 336, "
-                "--cell-len 96."),
+                "Default: the whole window; one hourly series of over about 5,400 rows, with none of --seq-len, "
+                "--highway, --cell-len given: a 336-step window, --highway 336, --cell-len 96 (up to 720 steps "
+                "ahead with several members, half of them reading the highway; up to 96 with one)."),
     option("--highway-members", type=click.IntRange(min=1), metavar="N",
            help="Only the first N ensemble members read the --highway; the others forecast with their cell alone, "
-                "so the ensemble mixes the two kinds. Default: every member."),
+                "so the ensemble mixes the two kinds. Default: every member; on one long hourly series (see "
+                "--cell-len) half of them."),
     option("--ensemble", type=click.IntRange(min=1),
            help="Member networks trained together from different initial weights; the forecast is their median. "
-                "Default: 5 up to 5,000 training windows (one series: 10,000), else 1."),
+                "Default: 5 up to 5,000 training windows (one series: 10,000; 10 there for one long hourly "
+                "series, see --cell-len), else 1."),
     option("--non-negative/--allow-negative", "non_negative", default=None,
            help="Clip forecasts and interval bounds at zero (count data). Default: on when every value of the "
                 "targets in the data is 0 or more."),
