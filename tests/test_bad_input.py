@@ -485,7 +485,7 @@ def damage(workdir: Path, kind: str) -> tuple[str, int, str]:
     if kind == "newer":
         text = re.sub(rb'"format_version":"\d+"', b'"format_version":"9"', raw)
         path.write_bytes(text)
-        return "model.rnncast", 65, "model.rnncast was written by a newer rnncast (format 9, this one reads up to 4)"
+        return "model.rnncast", 65, "model.rnncast was written by a newer rnncast (format 9, this one reads up to 5)"
     return "model.rnncast", 65, "model.rnncast is not an rnncast model file (or it is damaged); retrain with"
 
 
