@@ -39,6 +39,7 @@ from rnncast.windowing import Plan, plan
 SEARCHABLE = (
     "seq_len", "segment", "cell", "hidden_size", "layers", "dropout", "lr", "window_norm", "ensemble", "highway",
 )  # fmt: skip
+UNSEARCHED = ("cell_len", "highway_members")  # fit's choices a trial records (trial 0: long_lookback's) but never draws
 SEQ_LEN_FACTORS = (0.5, 1, 1.5, 2, 3)  # seq_len candidates: these multiples of the one chosen from the frequency
 SEGMENTS = (0, 4, 8, 12, 24, 48)  # SegRNN segment lengths (0: off), sizes with many divisors
 HIDDEN_SIZES = (8, 256)  # log-uniform integers
@@ -96,9 +97,9 @@ class TuneResult:
             self.trials,
             key=lambda r: (STATE_ORDER.get(r.state, 3), r.val_mse if r.state == "COMPLETE" else 0.0, r.number),
         )
-        # cell_len is not searched, but a trial may have trained with one (fit's long hourly window in trial 0,
-        # or a --cell-len given): without the column that trial's row reads as a cell over the whole window
-        names = [*self.space.names, *(["cell_len"] if any("cell_len" in r.params for r in rows) else [])]
+        # cell_len and highway_members are not searched, but a trial may have trained with them (fit's long hourly
+        # window in trial 0, or options given): without the columns that row reads as every member over the whole
+        names = [*self.space.names, *(n for n in UNSEARCHED if any(n in r.params for r in rows))]
         records = [
             {
                 "number": r.number,
@@ -265,7 +266,7 @@ def suggest(trial, space: Space, settings: Settings, base_seq_len: int) -> dict[
 
 def trial_settings(settings: Settings, space: Space, values: dict[str, object]) -> Settings:
     """The base settings with one trial's values in place (dropout None: the base's, unused with one layer)."""
-    v = {k: x for k, x in values.items() if (k in space.names or k == "cell_len") and x is not None}
+    v = {k: x for k, x in values.items() if (k in space.names or k in UNSEARCHED) and x is not None}
     windows = replace(settings.windows, seq_len=v.pop("seq_len", settings.windows.seq_len))
     train = replace(settings.train, lr=v.pop("lr", settings.train.lr))
     return replace(settings, windows=windows, network=replace(settings.network, **v), train=train)
@@ -300,8 +301,14 @@ def run_trial(
     result = None
     try:
         values = {} if defaults else suggest(trial, space, settings, base_seq_len)
-        if settings.network.cell_len and not defaults:  # given, not searched: recorded as trial 0 records it
-            values["cell_len"] = settings.network.cell_len
+        for name in UNSEARCHED if not defaults else ():  # given, not searched: recorded as trial 0 records them
+            if getattr(settings.network, name):
+                values[name] = getattr(settings.network, name)
+        members = values.get("ensemble", settings.network.ensemble)
+        if "highway_members" in values and (
+            values.get("highway", 1) == 0 or (members or 0) < values["highway_members"]
+        ):
+            del values["highway_members"]  # a trial without the highway, or with fewer members: every member
         trial.set_user_attr("params", values)
         s = trial_settings(settings, space, values)
         s = replace(s, train=replace(s.train, refit=False))
@@ -339,8 +346,9 @@ def resolved_params(meta: dict, space: Space) -> dict[str, object]:
         "highway": model.get("highway", 0),
     }
     chosen = {name: values[name] for name in space.names}
-    if model.get("cell_len"):  # not searched, but fit chose it (long_lookback): the trial is refitted with it
-        chosen["cell_len"] = model["cell_len"]
+    for name in ("cell_len", "highway_members"):  # not searched, but fit chose them (long_lookback): the trial
+        if model.get(name):  # is refitted with them, and the table shows them
+            chosen[name] = model[name]
     return chosen
 
 

@@ -411,3 +411,16 @@ def test_the_trials_table_fits_an_80_column_terminal_without_cutting_a_value(tmp
     first = next(csv.DictReader(io.StringIO(csv_run.stdout)))
     assert float(scores[2]) == pytest.approx(float(first["val_mse"]), rel=1e-3)
     assert settings == ["0", "36", "4", "rnn", "64", "1", "-", "0.001000", "season", "5", "36"]
+
+
+def test_a_trial_with_fits_mixed_ensemble_records_its_highway_members_and_is_refitted_with_them():
+    """Trial 0 on a long hourly series is fit's 10 members with the highway in 5: the trial's values keep
+    highway_members (as cell_len), so refitting it in a later session builds the same model, not 10 highways."""
+    space = tuning.Space(("seq_len", "ensemble", "highway"), (96, 336))
+    meta = {"model_seq_len": 336, "train": {"lr": 0.001},
+            "model": {"segment": 12, "cell": "rnn", "hidden_size": 64, "layers": 1, "dropout": 0.0,
+                      "window_norm": "last", "ensemble": 10, "highway": 336, "cell_len": 96, "highway_members": 5}}  # fmt: skip
+    values = tuning.resolved_params(meta, space)
+    assert values == {"seq_len": 336, "ensemble": 10, "highway": 336, "cell_len": 96, "highway_members": 5}
+    again = tuning.trial_settings(settings(), space, values)
+    assert (again.network.ensemble, again.network.highway_members, again.network.cell_len) == (10, 5, 96)
