@@ -8,3 +8,4 @@ FORMATS = ("table", "csv", "json")
 SCHEDULES = ("none", "plateau", "onecycle")
 LOSSES = ("mse", "mae", "huber")
 LOSS_NAMES = {"mse": "MSE", "mae": "MAE", "huber": "Huber loss"}  # as messages and plots name them
+RECORDED = ("fit", "forecast", "evaluate", "backtest", "tune")  # the commands --history records

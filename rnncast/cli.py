@@ -32,12 +32,14 @@ from rnncast.clikit import (
     _silence_stdout,
     _split_commas,
     _warn,
+    _write_report,
     format_options,
     history_option,
     level_option,
     model_option,
     option,
     output_options,
+    report_option,
     training_options,
     use_output_options,
 )
@@ -60,9 +62,7 @@ def cli() -> None:
 @click.argument("data", type=click.Path(allow_dash=True, dir_okay=True))
 @training_options
 @model_option
-@option("--report", type=click.Path(dir_okay=False, allow_dash=True),
-        help="Write a JSON run report (metrics, timings, device, epochs) to this file; '-': stdout, with the "
-             "metrics table in -o FILE.")  # fmt: skip
+@report_option
 @history_option
 @format_options
 @output_options
@@ -150,19 +150,6 @@ def _trained(err, result, model_path: str) -> None:
             f"{again['epochs']} epoch(s) in {again['seconds']:.1f} s is the one saved; the validation metrics, "
             "guard weights and intervals are those of the network before it"
         )
-
-
-def _write_report(path: str, result, model_path: str, seconds: float) -> None:
-    from pathlib import Path
-
-    from rnncast import api
-    from rnncast.atomic import write_atomic
-
-    report = json.dumps(api.run_report(result, model_path, seconds), indent=2) + "\n"
-    if path == "-":
-        click.echo(report, nl=False)
-    else:
-        write_atomic(Path(path), report.encode())
 
 
 @cli.command(epilog=USE_EPILOG)

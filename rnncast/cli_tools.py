@@ -5,22 +5,27 @@ Registered on the `rnncast` group by cli.py. No torch at import time.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 
 import click
 
-from rnncast.choices import CELLS, LOSS_NAMES
+from rnncast.choices import CELLS, LOSS_NAMES, RECORDED
 from rnncast.clikit import (
     EPILOG,
     Duration,
+    _begin_run,
     _describe_plan,
     _given,
     _given_levels,
+    _one_stdout_document,
     _options,
     _progress,
     _settings,
+    _write_report,
     format_options,
+    history_option,
     layout_options,
     level_option,
     model_option,
@@ -28,6 +33,7 @@ from rnncast.clikit import (
     option,
     output_options,
     read_options,
+    report_option,
     train_options,
     training_options,
     use_output_options,
@@ -204,9 +210,25 @@ def plot(data, model_path, output, levels, sid, curves, quiet, verbose) -> None:
     help="Keep the study in this SQLite file; a later run with the same file and study name adds to it.",
 )
 @option("--study-name", help="The study's name in --study-db. Default: DATA's file name without its extension.")
+@report_option
+@history_option
 @format_options
 @output_options
-def tune(data, model_path, trials, time_budget, study_db, study_name, fmt, output, quiet, verbose, **training) -> None:
+def tune(
+    data,
+    model_path,
+    trials,
+    time_budget,
+    study_db,
+    study_name,
+    report,
+    history,
+    fmt,
+    output,
+    quiet,
+    verbose,
+    **training,
+) -> None:
     """Search network and window settings on DATA's validation windows; save the best model like `fit`.
 
     Optuna draws each trial's settings (TPE sampler, seeded by --seed) and stops a trial whose
@@ -235,10 +257,12 @@ def tune(data, model_path, trials, time_budget, study_db, study_name, fmt, outpu
     from rnncast import render
     from rnncast import tune as tuning
 
+    _one_stdout_document("--report", report, output, "report", "trials", "trials")
     err = render.console(stderr=True, quiet=quiet)
     ctx = click.get_current_context()
     settings = _settings(ctx.params)
     fixed = {n for n in tuning.SEARCHABLE if n in ctx.params and _given(ctx, n)}
+    run = _begin_run("tune", history, model=model_path, data=data)
 
     loss = []  # the loss the trials train on, as fit resolves it: a pruned trial's number is in it
 
@@ -277,6 +301,11 @@ def tune(data, model_path, trials, time_budget, study_db, study_name, fmt, outpu
         err.print(f"refit: the best trial's settings trained again on all {r['windows']} windows for {r['epochs']} "
                   "epoch(s); that network is the one saved")  # fmt: skip
     frame, title = result.frame(), f"Study {result.study_name!r}: {len(result.trials)} trial(s), best first"
+    study = tuning.summary(result)
+    if report:  # the best trial's fit, as `fit --report` writes it, and the study
+        _write_report(report, result.fit, model_path, time.perf_counter() - started, {"tune": study})
+    if history:
+        run["metrics"] = {"tune": study, "scores": json.loads(result.fit.frame().to_json(orient="records"))}
     if render.resolve_format(fmt, output) != "table":
         render.emit(frame, fmt, output, title=title)
         return
@@ -321,7 +350,7 @@ unreadable, 70 internal error, 73 cannot write, 130 interrupted."""
 @click.command("history", epilog=HISTORY_EPILOG)
 @option("--history", "path", type=click.Path(), help="The run history (SQLite) that runs given --history write.")
 @option("--model", "model_path", type=click.Path(), help="Only the runs of this model file.")
-@option("--command", "command_name", type=click.Choice(("fit", "forecast", "evaluate", "backtest")),
+@option("--command", "command_name", type=click.Choice(RECORDED),
         help="Only the runs of this command.")  # fmt: skip
 @option("--last", type=click.IntRange(min=1), help="Only the last N runs (of those selected).")
 @option(

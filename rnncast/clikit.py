@@ -249,6 +249,28 @@ history_option = option(
 )  # fmt: skip
 
 
+report_option = option(
+    "--report", type=click.Path(dir_okay=False, allow_dash=True),
+    help="Write a JSON run report (metrics, timings, device, epochs) to this file; '-': stdout, with the "
+         "metrics table in -o FILE.",
+)  # fmt: skip
+
+
+def _write_report(path: str, result, model_path: str, seconds: float, extra: dict | None = None) -> None:
+    """`--report`: the fit's run report (`api.run_report`), with `extra` keys (tune's study), atomically."""
+    import json
+    from pathlib import Path
+
+    from rnncast import api
+    from rnncast.atomic import write_atomic
+
+    report = json.dumps({**api.run_report(result, model_path, seconds), **(extra or {})}, indent=2) + "\n"
+    if path == "-":
+        click.echo(report, nl=False)
+    else:
+        write_atomic(Path(path), report.encode())
+
+
 model_option = option(
     "--model", "model_path", default="model.rnncast", show_default=True,
     type=click.Path(), help="Model file.",  # a folder is refused where the file is opened (exit 66) or written (73)
@@ -257,7 +279,7 @@ model_option = option(
 
 read_options = _options(
     option("--time-col", help="Time column. Default: the one column of dates (or year + quarter); 'none' for row numbers."),
-    option("--target", "targets", multiple=True, help="Column to forecast (repeat for several). Default: the only numeric column."),
+    option("--target", "targets", multiple=True, type=COLUMNS, help="Column(s) to forecast, comma-separated or repeated. Default: the only numeric column."),
     option("--features", "features", multiple=True, type=COLUMNS, help='Extra input column(s), comma-separated or repeated; a name holding a comma in double quotes: \'"temp, °C",promo\'.'),
     option("--future-features", "future_features", multiple=True, type=COLUMNS,
            help="Input column(s) whose values are known for the forecast steps too (promotions, prices, holidays): "
@@ -435,7 +457,7 @@ def _settings(params: dict):
 
     p = params
     settings = st.Settings(
-        read=st.ReadOptions(p["time_col"], tuple(p["targets"]), _split_commas(p["features"]), p["fill"], p["strict"],
+        read=st.ReadOptions(p["time_col"], _split_commas(p["targets"]), _split_commas(p["features"]), p["fill"], p["strict"],
                             p["date_format"], p["freq"], p["weekmask"], p["tz"],
                             future_features=_split_commas(p["future_features"])),
         layout=st.Layout(p["id_col"], p["wide"]),

@@ -86,6 +86,11 @@ def _long(frame: pd.DataFrame, read: ReadOptions, id_col: str) -> tuple[list[str
         row = int(frame[id_col].isna().to_numpy().argmax())
         raise DataError(f"--id-col {id_col!r} is blank at data row {row + 1}; fill it or drop the row")
     codes, keys = pd.factorize(frame[id_col], sort=True)  # the order of groupby(id_col, sort=True)
+    if read.time_col is None and timeindex.holds_dates(pd.Series(keys, name=id_col), read):
+        raise UsageError(
+            f"--id-col {id_col!r} holds dates: it is the time column, not the series' names; give --id-col the "
+            "column naming each row's series (or --time-col to read time from another column)"
+        )
     ids = [str(k) for k in keys]
     body = frame.drop(columns=id_col)
     rows = _Rows.of(codes, len(ids))

@@ -17,13 +17,12 @@ from pathlib import Path
 from rnncast.errors import InputError, OutputError
 
 BUSY_SECONDS = 30.0  # how long a writer waits for another one before giving up
-COMMANDS = ("fit", "forecast", "evaluate", "backtest")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     started TEXT NOT NULL,        -- UTC, ISO 8601
-    command TEXT NOT NULL,        -- fit | forecast | evaluate | backtest
+    command TEXT NOT NULL,        -- fit | forecast | evaluate | backtest | tune
     arguments TEXT NOT NULL,      -- json list: the command line after `rnncast`
     seconds REAL NOT NULL,        -- wall-clock duration
     exit_code INTEGER NOT NULL,

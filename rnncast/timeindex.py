@@ -97,6 +97,16 @@ def time_index(frame: pd.DataFrame, options: ReadOptions, notes: list[str]) -> T
     return built
 
 
+def holds_dates(col: pd.Series, options: ReadOptions) -> bool:
+    """Whether a column would be read as the time column (its values all dates, as time detection reads them)."""
+    if pd.api.types.is_bool_dtype(col) or (pd.api.types.is_numeric_dtype(col) and options.date_format is None):
+        return False
+    try:
+        return _parse_dates(col, str(col.name), False, options, []) is not None
+    except (DataError, UsageError):  # dates written inconsistently: not clearly a time column
+        return False
+
+
 def _nearest_miss(frame: pd.DataFrame, fmt: str) -> str:
     """Where the text column --date-format fits best stops fitting: ` ('Datum' holds '13.01.2024' at data row 13)`."""
     miss, share = "", 0.0

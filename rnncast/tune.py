@@ -457,3 +457,26 @@ def open_study(storage, name: str, key: dict, seed: int):
     # A resumed study must not replay the draws of its first session: the seed moves on with the trials.
     study.sampler = optuna.samplers.TPESampler(seed=(seed + len(study.trials)) % 2**32)
     return study
+
+
+def summary(result: TuneResult) -> dict:
+    """The study in plain JSON (`tune --report`'s "tune" key, and its --history record): what ran and what won."""
+    best = result.best
+
+    def plain(v):
+        return v.item() if hasattr(v, "item") else v
+
+    return {
+        "study_name": result.study_name,
+        "study_db": result.study_db,
+        "trials_run": result.ran,
+        "trials_in_study": len(result.trials),
+        "states": {s: sum(r.state == s for r in result.trials) for s in ("COMPLETE", "PRUNED", "FAIL")},
+        "budget_spent": result.budget_spent,
+        "best": {
+            "number": best.number,
+            "val_mse": best.val_mse,
+            "params": {k: plain(v) for k, v in best.params.items()},
+            "refitted": result.refitted,  # it ran in an earlier session: its settings were fitted again now
+        },
+    }

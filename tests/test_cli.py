@@ -493,3 +493,17 @@ def test_a_column_name_with_a_space_can_come_from_the_environment(tmp_path):
     result = run("fit", data, "--target", "sales", "--model", model, *TINY, env=env)
     assert result.exit_code == 0, result.output
     assert json.loads(run("info", "--model", model, "--format", "json").stdout)["features"] == ["max temp", "promo"]
+
+
+def test_targets_are_a_column_list_like_features_on_the_command_line_and_in_the_environment(tmp_path):
+    # RNNCAST_TARGET="unit sales" was split on its space: "--target 'unit' is not a column"
+    days = pd.date_range("2024-01-01", periods=150, freq="D")
+    frame = pd.DataFrame({"when": days, "unit sales": 100 + np.arange(150) % 7 * 5.0, "returns": np.arange(150) % 5.0})
+    data, model = tmp_path / "spaced.csv", tmp_path / "m.rnncast"
+    frame.to_csv(data, index=False)
+    result = run("fit", data, "--model", model, *TINY, env={"RNNCAST_TARGET": "unit sales"})
+    assert result.exit_code == 0, result.output
+    assert json.loads(run("info", "--model", model, "--format", "json").stdout)["targets"] == ["unit sales"]
+    both = run("fit", data, "--target", "unit sales,returns", "--model", model, *TINY)
+    assert both.exit_code == 0, both.output
+    assert json.loads(run("info", "--model", model, "--format", "json").stdout)["targets"] == ["unit sales", "returns"]

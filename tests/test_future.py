@@ -192,6 +192,12 @@ def test_fit_refuses_a_column_given_as_both_kinds_of_feature(tmp_path, ett):
     assert time.exit_code == 2 and time.output == (
         "Error: --time-col 'site' is the --id-col, which names the series, not time; choose another --time-col\n"
     )
+    # the time column as --id-col read each stamp as a series of rows in file order (and fitted them)
+    stamps = run("fit", long, "--id-col", "date", "--target", "OT", "--model", model)
+    assert stamps.exit_code == 2 and stamps.output == (
+        "Error: --id-col 'date' holds dates: it is the time column, not the series' names; give --id-col the "
+        "column naming each row's series (or --time-col to read time from another column)\n"
+    )
     assert not model.exists()
 
 

@@ -145,6 +145,31 @@ def test_with_refit_trials_compare_unrefitted_networks_and_only_the_saved_one_is
     assert "refit: the best trial's settings trained again on all" in out.stderr
 
 
+def test_tune_writes_fits_run_report_and_history_record_for_its_best_trial(tmp_path):
+    model, report, db = tmp_path / "m.rnncast", tmp_path / "run.json", tmp_path / "runs.db"
+    args = ["tune", ELEC, "--trials", "2", *TINY, "--model", model, "--format", "json"]
+    result = run(*args, "--report", report, "--history", db)
+    trials = json.loads(result.stdout)
+    best = trials[0]
+    written = json.loads(report.read_text())
+    # fit's report of the saved (best) model, and the study beside it
+    assert written["model"] == str(model) and written["seq_len"] == 24 and written["epochs_run"] == 2
+    assert written["best_val_mse"] == pytest.approx(artifact.load(model).meta["training"]["best_val_loss"])
+    study = written["tune"]
+    assert study["study_name"] == "elec_equip" and study["trials_run"] == 2 and study["trials_in_study"] == 2
+    assert study["states"] == {"COMPLETE": 2, "PRUNED": 0, "FAIL": 0} and not study["budget_spent"]
+    assert study["best"]["number"] == best["number"] and study["best"]["val_mse"] == pytest.approx(best["val_mse"])
+    assert study["best"]["params"]["cell"] == best["cell"] and not study["best"]["refitted"]
+
+    records = json.loads(run("history", "--history", db, "--command", "tune", "--format", "json").stdout)
+    assert len(records) == 1 and records[0]["command"] == "tune" and records[0]["exit_code"] == 0
+    assert records[0]["metrics"]["tune"]["best"]["number"] == best["number"]
+    assert {r["model"] for r in records[0]["metrics"]["scores"]} >= {"rnn", "naive"}
+
+    both = run(*args, "--report", "-")  # the report and the trials table would share stdout
+    assert both.exit_code == 2 and "--report - and the trials table would both go to stdout" in both.stderr
+
+
 def test_resuming_a_study_adds_trials_and_saves_the_study_best(tmp_path):
     model, db = tmp_path / "m.rnncast", tmp_path / "tune.db"
     args = ["tune", ELEC, "--trials", "2", *TINY, "--model", model, "--study-db", db, "--format", "json"]
