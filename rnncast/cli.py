@@ -282,8 +282,9 @@ def backtest(
     grid = {}  # the data's frequency, from the plan: hourly stamps show their time at midnight too
 
     def on_fold(i, fold) -> None:  # stamps as fit and the outputs write them: 2014-06-01, 2018-06-26T14:00:00
-        err.print(f"fold {i + 1}/{folds}: origin {timeindex.stamp(fold.origin, grid.get('freq'))}, {fold.epochs} epoch(s) in "
-                  f"{fold.seconds:.1f} s, MAE {fold.mae:.4g}")  # fmt: skip
+        again = "" if fold.refit_epochs is None else f", then {fold.refit_epochs} on every window (--refit),"
+        err.print(f"fold {i + 1}/{folds}: origin {timeindex.stamp(fold.origin, grid.get('freq'))}, {fold.epochs} epoch(s)"
+                  f"{again} in {fold.seconds:.1f} s, MAE {fold.mae:.4g}")  # fmt: skip
 
     def on_plan(p) -> None:
         _describe_plan(err, p, data, first_fold=True)

@@ -197,8 +197,9 @@ def window_times(index: pd.Index, first: int, count: int, length: int) -> np.nda
 class Fold:
     origin: object  # time stamp (or step) of the first forecast value (of the first series)
     epochs: int
-    seconds: float
+    seconds: float  # training, and with --refit the refit on every window too
     mae: float  # the network's MAE on this fold, all series, targets and steps
+    refit_epochs: int | None = None  # --refit: the epochs the refit trained (those early stopping chose)
 
 
 def backtest(
@@ -270,7 +271,10 @@ def backtest(
             s0 = kept.series[0]
             t_ = result.training
             origin = timeindex.shown(s0.index[[len(s0) - back]], s0.zone)[0]
-            on_fold(i, Fold(origin, t_.epochs_run, t_.seconds, float(np.mean(errors))))
+            again = result.refit
+            seconds = t_.seconds + (again.seconds if again is not None else 0.0)
+            refit_epochs = again.epochs_run if again is not None else None
+            on_fold(i, Fold(origin, t_.epochs_run, seconds, float(np.mean(errors)), refit_epochs))
     return scored.evaluation(fixed.first.targets, kept.ids, coll.layout, settings.network.cell, horizon,
                              fixed.season, notes=notes, time_name=fixed.first.time_col or "step",
                              zone=fixed.first.zone)  # fmt: skip

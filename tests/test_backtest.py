@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from conftest import BACKTEST_COLUMNS, ELEC, settings
@@ -68,6 +70,24 @@ def test_backtest_refits_on_rows_before_each_origin_only(monkeypatch):
     monkeypatch.setattr(evaluation, "fit_plan", lambda p, *a, **k: seen.append(len(p.first)) or real(p, *a, **k))
     evaluation.backtest(one(series), tiny(horizon=4), folds=2, levels=(80,))
     assert seen == [len(series) - 8, len(series) - 4]
+
+
+def test_with_refit_a_folds_seconds_and_epochs_count_the_refit_too(monkeypatch):
+    """--refit trains each fold's network a second time; the fold line said only the first run's seconds."""
+    series = reading.read_series(ELEC, ReadOptions())
+    results, folds = [], []
+    real = evaluation.fit_plan
+    monkeypatch.setattr(evaluation, "fit_plan", lambda *a, **k: results.append(real(*a, **k)) or results[-1])
+    s = tiny(horizon=4)
+    evaluation.backtest(one(series), replace(s, train=replace(s.train, refit=True)), folds=2, levels=(80,),
+                        on_fold=lambda i, fold: folds.append(fold))  # fmt: skip
+    assert len(folds) == 2 and all(r.refit is not None for r in results)
+    for fold, r in zip(folds, results, strict=True):
+        assert fold.seconds == r.training.seconds + r.refit.seconds and r.refit.seconds > 0
+        assert fold.epochs == r.training.epochs_run and fold.refit_epochs == r.refit.epochs_run >= 1
+    plain = []
+    evaluation.backtest(one(series), s, folds=1, levels=(80,), on_fold=lambda i, fold: plain.append(fold))
+    assert plain[0].refit_epochs is None
 
 
 def test_too_many_folds_is_a_data_error():
