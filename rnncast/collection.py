@@ -72,6 +72,23 @@ def collect(frame: pd.DataFrame, read: ReadOptions, layout: Layout) -> Collectio
     return Collection([ONE], [to_series(frame, read)], layout)
 
 
+def id_texts(keys: pd.Index) -> list[str]:
+    """Series ids as text. Whole numbers a float column holds are written as integers: `1.0` (a column of
+    store numbers that pandas or a spreadsheet wrote as floats) is series `1`, as the same file with `1` says."""
+    if pd.api.types.is_float_dtype(keys.dtype):
+        values = keys.to_numpy()
+        if np.isfinite(values).all() and (values == np.round(values)).all():
+            return [str(int(v)) for v in values]
+    return [str(k) for k in keys]
+
+
+def row_ids(col: pd.Series) -> np.ndarray:
+    """Each row's series id as text, as `_long` names the series (`id_texts`); a blank one is 'nan'."""
+    codes, keys = pd.factorize(col)
+    texts = np.array([*id_texts(pd.Index(keys)), "nan"], dtype=object)
+    return texts[codes]  # code -1 (blank): the last, 'nan'
+
+
 def _long(frame: pd.DataFrame, read: ReadOptions, id_col: str) -> tuple[list[str], list[Series]]:
     """One series per value of `id_col`, in sorted id order, read and validated all at once.
 
@@ -91,7 +108,7 @@ def _long(frame: pd.DataFrame, read: ReadOptions, id_col: str) -> tuple[list[str
             f"--id-col {id_col!r} holds dates: it is the time column, not the series' names; give --id-col the "
             "column naming each row's series (or --time-col to read time from another column)"
         )
-    ids = [str(k) for k in keys]
+    ids = id_texts(keys)
     body = frame.drop(columns=id_col)
     rows = _Rows.of(codes, len(ids))
 

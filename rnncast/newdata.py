@@ -66,6 +66,7 @@ def read_like_model(
         coll = collection.collect(frame, read, layout)
     except reading.FillRefused as exc:
         raise fill_refused(exc.what, policy) from None
+    coll = ids_like_model(coll, sm["ids"])
     if layout.wide and blanks:  # every column's rows: reading drops a column's blank rows before its first value
         coll = replace(coll, rows=timeindex.time_index(frame, read, []).index)
     if ids:  # the series asked for alone: another series' warnings are not said, nor refused under --strict
@@ -74,6 +75,19 @@ def read_like_model(
             raise ids_not_in_data(ids, coll.ids)
         coll = replace(coll, ids=[sid for sid, _ in kept], series=[one for _, one in kept])
     return coll
+
+
+def known_ids(ids, known: list[str]) -> list[str]:
+    """A model fitted before whole-number float ids were read as integers knows series `1.0`: new data's `1`
+    is that series."""
+    have = set(known)
+    return [sid if sid in have or f"{sid}.0" not in have else f"{sid}.0" for sid in ids]
+
+
+def ids_like_model(coll: Collection, known: list[str]) -> Collection:
+    """`coll` with its ids named as the model names them (`known_ids`)."""
+    renamed = known_ids(coll.ids, known)
+    return coll if renamed == coll.ids else replace(coll, ids=renamed)
 
 
 def ids_not_in_data(ids: tuple[str, ...], held: list[str]) -> DataError:
@@ -365,7 +379,7 @@ def future_rows(art: Artifact, contexts: list[Context], source: str | Path | IO[
         raise DataError(
             f"--future row {int(blank.argmax()) + 1}: the time column {time_col!r} is blank; give every row its time stamp"
         )
-    keys = frame[id_col].astype(str).to_numpy() if id_col else None
+    keys = np.array(known_ids(collection.row_ids(frame[id_col]), sm["ids"]), dtype=object) if id_col else None
     time = future_times(frame, read_options_like(meta), keys)
     same_clock(meta, time.zone, "--future: ")  # offsets against wall-clock stamps (or not) would shift every row
     index = time.index  # naive UTC, as the model's stamps

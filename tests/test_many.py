@@ -879,3 +879,35 @@ def test_a_wide_columns_blank_first_rows_since_fit_count_only_the_steps_the_file
     assert few.exit_code == 0 and few.stdout == everything.stdout, few.output
     assert "Warning: series 's0': 2 missing time step(s) added on the h grid and filled" in few.stderr
     assert "Warning: series 's0': filled 4 blank value(s) by interpolate" in few.stderr
+
+
+def test_whole_number_ids_written_as_floats_are_the_same_series_as_written_as_integers(tmp_path, monkeypatch):
+    # store numbers a spreadsheet or pandas wrote as 1.0, 2.0: forecasting from a file that says 1, 2 read
+    # every series as unseen ("series '1' is not in the model") and forecast it from its own rows alone
+    frame = sines(3).assign(store=lambda f: f["store"].str[1:].astype(int) + 1)  # stores 1, 2, 3
+    floats, ints = csv(frame.assign(store=frame["store"].astype(float)), tmp_path / "f.csv"), tmp_path / "i.csv"
+    csv(frame[frame["date"] >= pd.Timestamp("2024-01-05")], ints)  # each store's last rows, ids written 1, 2, 3
+    assert "1.0," in (tmp_path / "f.csv").read_text()
+    s = settings(ReadOptions(targets=("sales",)), Layout(id_col="store"), WindowConfig(seq_len=24, horizon=6),
+                 hidden_size=8, epochs=1, ensemble=1)  # fmt: skip
+    model = tmp_path / "m.rnncast"
+    api.fit(floats, s, model_path=model)
+    assert artifact.load(model).meta["series"]["ids"] == ["1", "2", "3"]
+    read = newdata.read_like_model(artifact.load(model), ints)
+    assert read.ids == ["1", "2", "3"]
+    result = CliRunner().invoke(cli, ["forecast", str(ints), "--model", str(model), "--format", "csv"])
+    assert result.exit_code == 0 and "not in the model" not in result.stderr, result.output
+    assert sorted(set(pd.read_csv(io.StringIO(result.stdout))["store"])) == [1, 2, 3]
+
+    # a model fitted before (its ids '1.0', '2.0', '3.0') still knows the series in a file that says 1, 2, 3
+    monkeypatch.setattr(collection, "id_texts", lambda keys: [str(k) for k in keys])
+    old = tmp_path / "old.rnncast"
+    api.fit(floats, s, model_path=old)
+    assert artifact.load(old).meta["series"]["ids"] == ["1.0", "2.0", "3.0"]
+    monkeypatch.undo()
+    assert newdata.read_like_model(artifact.load(old), ints).ids == ["1.0", "2.0", "3.0"]
+    assert list(newdata.known_ids(collection.row_ids(pd.Series([2, 2, 9, None])), ["1.0", "2.0"])) == [
+        "2.0", "2.0", "9", "nan"
+    ]  # fmt: skip
+    # a float column with a fraction keeps its ids as written
+    assert collection.id_texts(pd.Index([1.0, 2.5])) == ["1.0", "2.5"]
